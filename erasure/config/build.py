@@ -1,0 +1,262 @@
+"""Turning config nodes into objects, checking everything and collecting every problem.
+
+Building *is* validating: our components' constructors only store their hyper-parameters (and
+reject bad values), so building the whole tree costs nothing and proves that every class
+resolves, every parameter binds and every value has the right type. Components that need
+run-time arguments (optimizers, networks, losses) become :class:`Factory` objects after their
+parameters are bound to the signature. The builder never mutates the config it reads.
+"""
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from typing import Any, Literal, Union
+
+from .component import PARTITION, Component, Factory, Slot, Spec
+from .errors import ConfigError, Problem, join_path, suggest
+from .registry import full_name, kind_of, resolve
+
+COMPONENT_KEYS = ("class", "parameters", "name")
+
+
+class _Invalid:
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID = _Invalid()
+
+
+class Builder:
+    """Builds config nodes, recording problems instead of stopping at the first.
+
+    Attributes:
+        problems: everything found so far.
+        partition_refs: every ``(config path, partition name)`` a built parameter refers to.
+    """
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.partition_refs: list[tuple[str, str]] = []
+
+    def fail(self, path: str, message: str, hint: str = "") -> _Invalid:
+        self.problems.append(Problem(path, message, hint))
+        return INVALID
+
+    def raise_if_problems(self) -> None:
+        if self.problems:
+            raise ConfigError(list(self.problems))
+
+    # -- components -------------------------------------------------------------------------
+
+    def component(self, node: Any, slot: Slot, path: str) -> tuple[Any, Any]:
+        """Builds one ``{"class": ..., "parameters": {...}}`` node.
+
+        Returns:
+            ``(object, resolved config)``; the object is INVALID when a problem was recorded.
+        """
+        if isinstance(node, Spec):
+            node = node.as_config()
+        if not isinstance(node, dict) or "class" not in node:
+            got = "an object without 'class'" if isinstance(node, dict) else type(node).__name__
+            return self.fail(path, f"expected a {kind_of(slot.base)} component "
+                                   f"{{\"class\": ..., \"parameters\": {{...}}}}, got {got}"), node
+        before = len(self.problems)
+        for key in node:
+            if key not in COMPONENT_KEYS:
+                self.fail(join_path(path, key), f"unknown key '{key}' in a component",
+                          suggest(str(key), COMPONENT_KEYS, "keys"))
+        if "name" in node and not isinstance(node["name"], str):
+            self.fail(join_path(path, "name"), "'name' must be a string")
+        params = node.get("parameters", {})
+        if not isinstance(params, dict):
+            self.fail(join_path(path, "parameters"),
+                      f"'parameters' must be an object, not {type(params).__name__}")
+            params = {}
+        try:
+            cls = resolve(node["class"], slot.base, join_path(path, "class"))
+        except ConfigError as e:
+            self.problems.extend(e.problems)
+            return INVALID, node
+        kwargs, resolved_params = self.parameters(cls, params, join_path(path, "parameters"),
+                                                  runtime=slot.runtime)
+        resolved = {"class": full_name(cls), "parameters": resolved_params}
+        if "name" in node:
+            resolved["name"] = node["name"]
+        if len(self.problems) > before:
+            return INVALID, resolved
+        if slot.lazy:
+            return Factory(cls, kwargs, resolved), resolved
+        try:
+            obj = cls(**kwargs)
+        except Exception as e:  # a constructor rejecting a value is a config problem
+            return self.fail(path, f"{cls.__name__}: {e}"), resolved
+        if isinstance(obj, Component):
+            obj.config = resolved
+        return obj, resolved
+
+    def parameters(self, cls: type, params: dict, path: str,
+                   runtime: tuple[str, ...] = ()) -> tuple[dict, dict]:
+        """Binds ``params`` to ``cls``'s constructor and converts each value.
+
+        Returns:
+            ``(keyword arguments, resolved parameters with defaults filled in)``.
+        """
+        try:
+            signature = inspect.signature(cls)
+        except (TypeError, ValueError):
+            return dict(params), dict(params)
+        hints = _hints(cls)
+        accepted = {n: p for n, p in signature.parameters.items()
+                    if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n not in runtime}
+        open_ended = any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+        kwargs: dict[str, Any] = {}
+        resolved: dict[str, Any] = {}
+        for name, value in params.items():
+            where = join_path(path, name)
+            if name in runtime:
+                self.fail(where, f"'{name}' of {cls.__name__} is supplied by the framework; "
+                                 "remove it from the config")
+            elif name not in accepted and not open_ended:
+                self.fail(where, f"Invalid parameter '{name}' for {cls.__name__}.",
+                          suggest(name, accepted, "parameters"))
+            else:
+                kwargs[name], resolved[name] = self.value(value, hints.get(name), where)
+        for name, param in accepted.items():
+            if name in params:
+                continue
+            if param.default is inspect.Parameter.empty:
+                self.fail(join_path(path, name),
+                          f"missing required parameter '{name}' of {cls.__name__}")
+                continue
+            built, shown = self.value(param.default, hints.get(name), join_path(path, name))
+            if isinstance(param.default, Spec):
+                kwargs[name] = built
+            if _is_jsonable(shown):
+                resolved[name] = _plain(shown)
+        return kwargs, resolved
+
+    # -- values -----------------------------------------------------------------------------
+
+    def value(self, value: Any, annotation: Any, path: str) -> tuple[Any, Any]:
+        """Checks and converts one parameter value against its annotation.
+
+        Returns:
+            ``(value to pass, value to show in the resolved config)``.
+        """
+        if annotation is None or annotation is Any:
+            return value, value
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            inner, *markers = typing.get_args(annotation)
+            for marker in markers:
+                if isinstance(marker, Slot):
+                    return self._slot(value, marker, inner, path)
+            if PARTITION in markers:
+                converted, shown = self.value(value, inner, path)
+                if converted is not INVALID:
+                    names = [converted] if isinstance(converted, str) else list(converted or [])
+                    self.partition_refs.extend((path, n) for n in names)
+                return converted, shown
+            return self.value(value, inner, path)
+        if origin in (Union, types.UnionType):
+            alternatives = typing.get_args(annotation)
+            if value is None and type(None) in alternatives:
+                return None, None
+            for alt in alternatives:
+                trial = Builder()
+                converted, shown = trial.value(value, alt, path)
+                if not trial.problems:
+                    self.partition_refs.extend(trial.partition_refs)
+                    return converted, shown
+            return self.fail(path, f"expected {_describe(annotation)}, got {_show(value)}"), value
+        if origin is Literal:
+            choices = typing.get_args(annotation)
+            if value in choices:
+                return value, value
+            return self.fail(path, f"{_show(value)} is not one of the accepted values",
+                             suggest(str(value), [str(c) for c in choices], "values")), value
+        if origin in (list, tuple, typing.get_origin(typing.Sequence[int])):
+            if not isinstance(value, (list, tuple)):
+                return self.fail(path, f"expected a list, got {_show(value)}"), value
+            args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+            item_type = args[0] if len(set(args)) == 1 else None
+            pairs = [self.value(v, item_type, join_path(path, i)) for i, v in enumerate(value)]
+            built = [p[0] for p in pairs]
+            return (tuple(built) if origin is tuple else built), [p[1] for p in pairs]
+        if inspect.isclass(annotation):
+            if issubclass(annotation, Component):
+                return self._slot(value, Slot(annotation, lazy=False), annotation, path)
+            return self._plain_type(value, annotation, path)
+        return value, value  # an annotation we do not interpret is not checked
+
+    def _slot(self, value: Any, slot: Slot, inner: Any, path: str) -> tuple[Any, Any]:
+        if value is None:
+            args = typing.get_args(inner)
+            if type(None) in args or inner is type(None):
+                return None, None
+        return self.component(value, slot, path)
+
+    def _plain_type(self, value: Any, annotation: type, path: str) -> tuple[Any, Any]:
+        if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value), value
+        if annotation in (int, float) and isinstance(value, bool):
+            return self.fail(path, f"expected {annotation.__name__}, got {_show(value)}"), value
+        if annotation in (int, float, str, bool, dict):
+            if not isinstance(value, annotation):
+                return self.fail(path, f"expected {_describe(annotation)}, got {_show(value)}"), value
+        return value, value
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """Annotations of the constructor's parameters. A dataclass's generated ``__init__`` cannot
+    resolve names from the modules its fields were declared in, so the class's own (per-module
+    resolved) hints come first and the constructor's fill in the rest."""
+    hints: dict[str, Any] = {}
+    for target in (cls.__init__, cls):
+        try:
+            found = typing.get_type_hints(target, include_extras=True)
+        except Exception:  # foreign classes may carry annotations we cannot evaluate
+            continue
+        hints.update(found)
+    return hints
+
+
+def _describe(annotation: Any) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+             dict: "an object", type(None): "null"}
+    if annotation in names:
+        return names[annotation]
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _describe(typing.get_args(annotation)[0])
+    if origin in (list, tuple):
+        return "a list"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _show(value: Any) -> str:
+    kinds = {str: "string", bool: "boolean", int: "integer", float: "number", list: "list",
+             dict: "object", type(None): "null"}
+    return f"{kinds.get(type(value), type(value).__name__)} {value!r}"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _is_jsonable(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_jsonable(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_jsonable(v) for k, v in value.items())
+    return False

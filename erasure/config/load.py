@@ -1,0 +1,116 @@
+"""Reading a JSONC config file and composing its snippet includes into one plain dict.
+
+An include is an object with the key ``"include"`` naming a JSON(C) file, relative to the file
+that holds it. The include is replaced by that file's content (an object or an array); when the
+including object has other keys besides ``"include"`` and the snippet is an object, those keys are
+merged over the snippet's (recursively for nested objects), so a snippet can be reused with a few
+parameters changed::
+
+    "predictor": {"include": "snippets/mlp.jsonc", "parameters": {"epochs": 5}}
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import json5
+
+from .errors import ConfigError, join_path
+
+INCLUDE_KEY = "include"
+_JSON5_POSITION = re.compile(r"^<string>:(\d+) (.*) at column (\d+)$")
+
+
+def parse_text(text: str, source: str = "<config>") -> Any:
+    """Parses JSONC text (comments and trailing commas allowed).
+
+    Raises:
+        ConfigError: malformed text, with the line and column of the fault.
+    """
+    if not text.strip():
+        raise ConfigError.single("", f"{source} is empty: a config is a JSON(C) object")
+    try:
+        return json5.loads(text, allow_duplicate_keys=False)
+    except ValueError as e:
+        match = _JSON5_POSITION.match(str(e))
+        if match:
+            line, what, column = match.groups()
+            message = f"{source}: malformed JSONC at line {line}, column {column}: {what}"
+        else:
+            message = f"{source}: malformed JSONC: {e}"
+        raise ConfigError.single("", message) from e
+
+
+def read_file(path: Path) -> Any:
+    """Reads and parses one JSON(C) file, turning every way of failing into a ConfigError."""
+    if not path.exists():
+        raise ConfigError.single("", f"config file not found: {path}")
+    if path.is_dir():
+        raise ConfigError.single("", f"{path} is a directory, not a config file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError.single("", f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from e
+    except OSError as e:
+        raise ConfigError.single("", f"cannot read {path}: {e.strerror}") from e
+    return parse_text(text, str(path))
+
+
+def load_config(path: str | Path) -> dict:
+    """Loads a config file with its includes resolved.
+
+    Returns:
+        A fresh plain dict (nothing shared with any other call).
+
+    Raises:
+        ConfigError: unreadable or malformed file, a missing or cyclic include, or a top level
+            that is not an object.
+    """
+    path = Path(path).resolve()
+    config = _compose(read_file(path), path.parent, [path], "")
+    if not isinstance(config, dict):
+        raise ConfigError.single("", f"{path}: the top level of a config must be an object, "
+                                     f"not {type(config).__name__}")
+    return config
+
+
+def _compose(node: Any, folder: Path, stack: list[Path], where: str) -> Any:
+    if isinstance(node, list):
+        return [_compose(item, folder, stack, join_path(where, i)) for i, item in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    if INCLUDE_KEY not in node:
+        return {k: _compose(v, folder, stack, join_path(where, k)) for k, v in node.items()}
+
+    target = node[INCLUDE_KEY]
+    here = join_path(where, INCLUDE_KEY)
+    if not isinstance(target, str):
+        raise ConfigError.single(here, f"an include names a file (a string), not {type(target).__name__}")
+    file = (folder / target).resolve()
+    if file in stack:
+        chain = " -> ".join(p.name for p in stack + [file])
+        raise ConfigError.single(here, f"include cycle: {chain}")
+    try:
+        included = _compose(read_file(file), file.parent, stack + [file], where)
+    except ConfigError as e:
+        raise ConfigError.single(here, f"in included file {target}: " +
+                                 "; ".join(str(p) for p in e.problems)) from e
+    overrides = {k: _compose(v, folder, stack, join_path(where, k))
+                 for k, v in node.items() if k != INCLUDE_KEY}
+    if not overrides:
+        return included
+    if not isinstance(included, dict):
+        raise ConfigError.single(here, f"{target} holds a {type(included).__name__}; only an "
+                                       "object snippet can take extra keys beside 'include'")
+    return _merge(included, overrides)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,129 @@
+"""Short names for classes, and turning a config's ``"class"`` string into a class.
+
+A short name (``"Scrub"``, ``"Adam"``, ``"CrossEntropyLoss"``) is looked up among the registered
+classes that fit the slot; anything with a dot is imported as ``package.module.ClassName``. A
+user's own module is importable when it lies in the config file's folder, in a folder listed in
+``globals.paths`` (relative to the config file), or anywhere on ``PYTHONPATH``.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections import defaultdict
+
+from .errors import ConfigError, suggest
+
+#: Packages whose import registers the built-in components.
+BUILTIN_PACKAGES = ("erasure.data", "erasure.models", "erasure.unlearners", "erasure.measures")
+
+_by_name: dict[str, list[type]] = defaultdict(list)
+_loaded = False
+
+
+def register(cls: type, name: str | None = None) -> type:
+    """Registers ``cls`` under ``name`` (default: its class name). Usable as a decorator."""
+    entries = _by_name[name or cls.__name__]
+    if cls not in entries:
+        entries.append(cls)
+    return cls
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for package in BUILTIN_PACKAGES:
+        importlib.import_module(package)
+    import torch
+
+    for module, base in ((torch.optim, torch.optim.Optimizer),
+                         (torch.optim.lr_scheduler, torch.optim.lr_scheduler.LRScheduler),
+                         (torch.nn.modules.loss, torch.nn.modules.loss._Loss)):
+        for name, obj in vars(module).items():
+            if inspect.isclass(obj) and issubclass(obj, base) and obj is not base \
+                    and not name.startswith("_"):
+                register(obj, name)
+
+
+def kind_of(cls: type) -> str:
+    """A word for what a class is, for error messages."""
+    word = getattr(cls, "kind_name", None)
+    if isinstance(word, str) and word != "component":
+        return word
+    for base in cls.__mro__:
+        if base.__module__.startswith("torch.optim.lr_scheduler"):
+            return "learning-rate scheduler"
+        if base.__module__.startswith("torch.optim"):
+            return "optimizer"
+        if base.__name__ == "_Loss":
+            return "loss"
+        if base.__name__ == "Module" and base.__module__.startswith("torch.nn"):
+            return "torch module"
+    return cls.__name__
+
+
+def names_for(base: type) -> list[str]:
+    """The short names that resolve to a subclass of ``base``."""
+    _load_builtins()
+    return sorted(n for n, classes in _by_name.items() if any(issubclass(c, base) for c in classes))
+
+
+def full_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def resolve(name: object, base: type, path: str) -> type:
+    """The class a config's ``"class"`` value names, checked to fit a slot that needs ``base``.
+
+    Raises:
+        ConfigError: unknown short name (with did-you-mean and the accepted names), missing module
+            or attribute, an import that fails inside the user's module, a non-class, or a class
+            of the wrong kind.
+    """
+    if not isinstance(name, str) or not name:
+        raise ConfigError.single(path, f"'class' must be a non-empty string, not {name!r}")
+    want = kind_of(base)
+    if "." in name:
+        cls = _import(name, path)
+    else:
+        _load_builtins()
+        fitting = [c for c in _by_name.get(name, []) if issubclass(c, base)]
+        if not fitting:
+            if name in _by_name:
+                other = kind_of(_by_name[name][0])
+                raise ConfigError.single(path, f"'{name}' is a {other}, but this slot needs a {want}",
+                                         suggest(name, names_for(base), f"{want} names"))
+            raise ConfigError.single(path, f"unknown {want} '{name}'",
+                                     suggest(name, names_for(base), f"{want} names") +
+                                     " Your own classes are named by dotted path "
+                                     "('mymodule.MyClass').")
+        cls = fitting[0]
+    if not inspect.isclass(cls):
+        raise ConfigError.single(path, f"'{name}' is a {type(cls).__name__}, not a class")
+    if not issubclass(cls, base):
+        raise ConfigError.single(path, f"'{name}' is a {kind_of(cls)}, but this slot needs a {want} "
+                                       f"(a subclass of {full_name(base)})")
+    return cls
+
+
+def _import(dotted: str, path: str) -> object:
+    module_name, _, attr = dotted.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
+            raise ConfigError.single(
+                path, f"cannot import '{dotted}': no module named '{e.name}'",
+                "Put your module in the config file's folder or in a folder listed in "
+                "globals.paths, or add its folder to PYTHONPATH.") from e
+        raise ConfigError.single(path, f"importing module '{module_name}' failed: {e}") from e
+    except Exception as e:  # the user's module raised while being imported
+        raise ConfigError.single(path, f"importing module '{module_name}' raised "
+                                       f"{type(e).__name__}: {e}") from e
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        classes = [n for n, v in vars(module).items() if inspect.isclass(v) and not n.startswith("_")]
+        raise ConfigError.single(path, f"module '{module_name}' has no attribute '{attr}'",
+                                 suggest(attr, classes, "classes there")) from None

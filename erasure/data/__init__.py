@@ -1,0 +1,9 @@
+"""Data: sources (where samples come from), splitters (named partitions), the manager (both)."""
+from .manager import ALL, Data, DatasetManager
+from .sources import DataSource, Samples, SklearnDataSource
+from .splits import (ClassSplit, ConcatSplit, CountSplit, IdsSplit, PercentageSplit, Splitter,
+                     StratifiedSplit)
+
+__all__ = ["ALL", "ClassSplit", "ConcatSplit", "CountSplit", "Data", "DataSource",
+           "DatasetManager", "IdsSplit", "PercentageSplit", "Samples", "SklearnDataSource",
+           "Splitter", "StratifiedSplit"]

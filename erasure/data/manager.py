@@ -1,0 +1,136 @@
+"""The dataset manager: samples held once, partitions as index sets, and fast batches."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import torch
+
+from erasure.config import Component, ConfigError, PartitionName, Problem
+from erasure.seeding import generator as make_generator
+
+from .sources.base import DataSource, Samples
+from .splits import Splitter
+
+ALL = "all"
+
+
+@dataclass(kw_only=True)
+class DatasetManager(Component):
+    """Loads the samples once and builds the named partitions.
+
+    Args:
+        DataSource: where the samples come from.
+        partitions: the chain of splitters, applied in order; each reads partitions already
+            written (``"all"`` to start) and writes new names.
+        batch_size: batch size for evaluating models (large batches are cheap under inference).
+        standardize: when set, features are standardised with the mean and standard deviation of
+            this partition only (e.g. ``"train"``), so no statistic leaks from test data.
+    """
+
+    kind_name = "dataset manager"
+
+    DataSource: DataSource
+    partitions: list[Splitter] = ()
+    batch_size: int = 256
+    standardize: Optional[PartitionName] = None
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+
+    def chain_problems(self, path: str) -> tuple[list[Problem], set[str]]:
+        """Checks the partition chain by name alone (before any data is loaded).
+
+        Returns:
+            ``(problems, every partition name the chain writes, "all" included)``.
+        """
+        problems, known = [], {ALL}
+        for i, splitter in enumerate(self.partitions):
+            where = f"{path}.partitions[{i}].parameters"
+            for name in splitter.reads():
+                if name not in known:
+                    problems.append(Problem(f"{where}.ref_data",
+                                            f"partition '{name}' is not written before this splitter",
+                                            f"Written so far: {', '.join(sorted(known))}."))
+            for name in splitter.parts_names:
+                if name in known:
+                    problems.append(Problem(f"{where}.parts_names",
+                                            f"partition '{name}' is already written earlier"))
+                known.add(name)
+        return problems, known
+
+    def load(self, seed: int, device: torch.device | str = "cpu", path: str = "data") -> "Data":
+        """Loads the samples and applies the partition chain.
+
+        Raises:
+            ConfigError: a splitter cannot split the data it reads (an empty part, ids or a class
+                absent from it), with the splitter's place in the config.
+        """
+        samples = self.DataSource.load()
+        parts = {ALL: torch.arange(len(samples.y))}
+        for i, splitter in enumerate(self.partitions):
+            index = torch.unique(torch.cat([parts[name] for name in splitter.reads()]))
+            try:
+                written = splitter.split(index, samples,
+                                         make_generator(seed, "split", *splitter.parts_names))
+            except ValueError as e:
+                raise ConfigError.single(f"{path}.partitions[{i}]", str(e)) from e
+            for name, part in zip(splitter.parts_names, written):
+                parts[name] = torch.sort(part).values
+        if self.standardize is not None:
+            reference = samples.x[parts[self.standardize]]
+            mean, std = reference.mean(0), reference.std(0).clamp_min(1e-8)
+            samples.x = (samples.x - mean) / std
+        return Data(samples, parts, torch.device(device), self.batch_size)
+
+
+class Data:
+    """The loaded samples (on the experiment's device) and their named partitions.
+
+    Nothing here is copied per unlearner or per measure: partitions are index tensors and batches
+    are gathered on demand.
+    """
+
+    def __init__(self, samples: Samples, partitions: dict[str, torch.Tensor],
+                 device: torch.device, eval_batch_size: int = 256) -> None:
+        self.x = samples.x.to(device)
+        self.y = samples.y.to(device)
+        self.groups = {k: v.to(device) for k, v in samples.groups.items()}
+        self.class_names = samples.class_names
+        self.partitions = {k: v.to(device) for k, v in partitions.items()}
+        self.device = device
+        self.eval_batch_size = eval_batch_size
+        labels_seen = int(self.y.max().item()) + 1 if len(self.y) else 0
+        self.num_classes = max(len(samples.class_names or ()), labels_seen)
+        self.input_shape = tuple(self.x.shape[1:])
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.partitions[name]
+
+    def sizes(self) -> dict[str, int]:
+        return {name: len(index) for name, index in self.partitions.items()}
+
+    def tensors(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """All of a partition's samples and labels at once."""
+        index = self.partitions[name]
+        return self.x[index], self.y[index]
+
+    def batches(self, name: str, batch_size: int | None = None, *, shuffle: bool = False,
+                generator: torch.Generator | None = None,
+                ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yields ``(x, y)`` batches of a partition; the last batch may be smaller (nothing is
+        dropped). With ``shuffle``, the order is drawn from ``generator``."""
+        yield from self.index_batches(self.partitions[name], batch_size, shuffle=shuffle,
+                                      generator=generator)
+
+    def index_batches(self, index: torch.Tensor, batch_size: int | None = None, *,
+                      shuffle: bool = False, generator: torch.Generator | None = None,
+                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Like :meth:`batches` for an explicit index tensor."""
+        size = batch_size or self.eval_batch_size
+        if shuffle:
+            index = index[torch.randperm(len(index), generator=generator).to(index.device)]
+        for start in range(0, len(index), size):
+            chunk = index[start:start + size]
+            yield self.x[chunk], self.y[chunk]

@@ -1,0 +1,197 @@
+"""Splitters: each reads named partitions and writes new ones, as sorted index sets.
+
+A chain of splitters in ``data.parameters.partitions`` builds every partition the experiment
+names, starting from ``"all"`` (every sample). The usual chain is all → train/test, then
+train → forget/retain. Splits that promise it are disjoint and complete: the two parts together
+are exactly the partition read, and neither is empty.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import torch
+
+from erasure.config import Component, PartitionName, PartitionNames
+
+from .sources.base import Samples
+
+
+@dataclass(kw_only=True)
+class Splitter(Component):
+    """Base of splitters. Subclass it and implement :meth:`split`.
+
+    Args:
+        parts_names: the names of the partitions written (two for a split).
+        ref_data: the partition read (default: every sample).
+
+    Example (forget every sample whose first feature exceeds a threshold)::
+
+        @dataclass(kw_only=True)
+        class ThresholdSplit(Splitter):
+            threshold: float = 0.5
+
+            def split(self, index, samples, generator):
+                above = samples.x[index, 0] > self.threshold
+                return [index[above], index[~above]]
+    """
+
+    kind_name = "splitter"
+
+    parts_names: list[str]
+    ref_data: PartitionName = "all"
+    #: how many names ``parts_names`` must hold
+    n_parts = 2
+
+    def __post_init__(self) -> None:
+        if len(self.parts_names) != self.n_parts:
+            raise ValueError(f"parts_names must hold {self.n_parts} names, got {self.parts_names}")
+        if len(set(self.parts_names)) != len(self.parts_names):
+            raise ValueError(f"parts_names must differ, got {self.parts_names}")
+
+    def reads(self) -> list[str]:
+        return [self.ref_data] if isinstance(self.ref_data, str) else list(self.ref_data)
+
+    def split(self, index: torch.Tensor, samples: Samples,
+              generator: torch.Generator) -> list[torch.Tensor]:
+        """Divides ``index`` (the sorted sample ids of ``ref_data``) into ``parts_names``.
+
+        Args:
+            index: sample ids of the partition read.
+            samples: all samples (for splits by label or attribute).
+            generator: this splitter's own seeded stream.
+
+        Returns:
+            One index tensor per name in ``parts_names``.
+        """
+        raise NotImplementedError
+
+    def _ordered(self, index: torch.Tensor, shuffle: bool, generator: torch.Generator) -> torch.Tensor:
+        if not shuffle:
+            return index
+        return index[torch.randperm(len(index), generator=generator)]
+
+    def _cut(self, index: torch.Tensor, first: int) -> list[torch.Tensor]:
+        if not 0 < first < len(index):
+            raise ValueError(f"splitting '{self.ref_data}' ({len(index)} samples) into "
+                             f"{first} and {len(index) - first} leaves a partition empty")
+        return [index[:first], index[first:]]
+
+
+@dataclass(kw_only=True)
+class PercentageSplit(Splitter):
+    """The first part gets ``percentage`` of the samples (rounded), the second the rest.
+
+    Args:
+        percentage: fraction for the first part, in (0, 1).
+        shuffle: draw the samples at random (seeded from ``globals.seed``); otherwise take them
+            in dataset order.
+    """
+
+    percentage: float
+    shuffle: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 < self.percentage < 1.0:
+            raise ValueError(f"percentage must lie in (0, 1), got {self.percentage}")
+
+    def split(self, index, samples, generator):
+        return self._cut(self._ordered(index, self.shuffle, generator),
+                         round(self.percentage * len(index)))
+
+
+@dataclass(kw_only=True)
+class CountSplit(Splitter):
+    """The first part gets ``count`` samples, the second the rest."""
+
+    count: int
+    shuffle: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.count < 1:
+            raise ValueError(f"count must be at least 1, got {self.count}")
+
+    def split(self, index, samples, generator):
+        return self._cut(self._ordered(index, self.shuffle, generator), self.count)
+
+
+@dataclass(kw_only=True)
+class IdsSplit(Splitter):
+    """The first part is the samples with the given ids (positions in the dataset); the second is
+    the rest of ``ref_data``. Every id must belong to ``ref_data``."""
+
+    ids: list[int]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.ids:
+            raise ValueError("ids is empty")
+
+    def split(self, index, samples, generator):
+        wanted = torch.tensor(sorted(set(self.ids)), dtype=torch.long)
+        inside = torch.isin(wanted, index)
+        if not inside.all():
+            missing = wanted[~inside][:10].tolist()
+            raise ValueError(f"ids {missing} are not in partition '{self.ref_data}'")
+        chosen = torch.isin(index, wanted)
+        return [index[chosen], index[~chosen]]
+
+
+@dataclass(kw_only=True)
+class ClassSplit(Splitter):
+    """The first part is every sample whose label is in ``classes``; the second is the rest."""
+
+    classes: Union[int, list[int]]
+
+    def split(self, index, samples, generator):
+        wanted = torch.tensor([self.classes] if isinstance(self.classes, int) else self.classes)
+        chosen = torch.isin(samples.y[index], wanted)
+        if not chosen.any():
+            present = sorted(set(samples.y[index].tolist()))
+            raise ValueError(f"no sample of class {self.classes} in partition '{self.ref_data}' "
+                             f"(its classes: {present})")
+        if chosen.all():
+            raise ValueError(f"every sample of '{self.ref_data}' has class {self.classes}: "
+                             f"'{self.parts_names[1]}' would be empty")
+        return [index[chosen], index[~chosen]]
+
+
+@dataclass(kw_only=True)
+class StratifiedSplit(Splitter):
+    """Like :class:`PercentageSplit`, but takes ``percentage`` of each class separately, so both
+    parts keep the class proportions."""
+
+    percentage: float
+    shuffle: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 < self.percentage < 1.0:
+            raise ValueError(f"percentage must lie in (0, 1), got {self.percentage}")
+
+    def split(self, index, samples, generator):
+        index = self._ordered(index, self.shuffle, generator)
+        labels = samples.y[index]
+        first, second = [], []
+        for label in torch.unique(labels):
+            members = index[labels == label]
+            k = round(self.percentage * len(members))
+            first.append(members[:k])
+            second.append(members[k:])
+        parts = [torch.cat(first), torch.cat(second)]
+        if min(len(p) for p in parts) == 0:
+            raise ValueError(f"stratified split of '{self.ref_data}' leaves a partition empty")
+        return parts
+
+
+@dataclass(kw_only=True)
+class ConcatSplit(Splitter):
+    """Writes one partition: the union of the partitions listed in ``ref_data``."""
+
+    ref_data: PartitionNames = ("all",)
+    n_parts = 1
+
+    def split(self, index, samples, generator):
+        return [index]

@@ -1,0 +1,113 @@
+"""The measure interface (one method returning named numbers) and model outputs computed once."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import ClassVar, Literal, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from erasure.config import Component
+from erasure.data import Data
+
+TargetName = Literal["original", "unlearned"]
+#: One target or a list of them.
+Targets = Union[TargetName, list[TargetName]]
+
+
+def as_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+@dataclass
+class Outputs:
+    """A model's logits on one partition, with the quantities measures derive from them."""
+
+    logits: torch.Tensor
+    labels: torch.Tensor
+
+    @cached_property
+    def losses(self) -> torch.Tensor:
+        """Per-sample cross-entropy."""
+        return F.cross_entropy(self.logits, self.labels, reduction="none")
+
+    @cached_property
+    def predictions(self) -> torch.Tensor:
+        return self.logits.argmax(1)
+
+    @cached_property
+    def probabilities(self) -> torch.Tensor:
+        return self.logits.softmax(1)
+
+
+class OutputStore:
+    """Computes a model's outputs per partition at most once, in large batches, under inference
+    mode — every measure of that model reads from here."""
+
+    def __init__(self, model: nn.Module, data: Data) -> None:
+        self.model, self.data = model, data
+        self._cache: dict[str, Outputs] = {}
+        self.computed = 0  # how many partitions were actually evaluated (for tests)
+
+    def __call__(self, partition: str) -> Outputs:
+        if partition not in self._cache:
+            self.model.eval()
+            with torch.inference_mode():
+                logits = [self.model(x) for x, _ in self.data.batches(partition)]
+            logits = torch.cat(logits) if logits else torch.empty(0, self.data.num_classes)
+            self._cache[partition] = Outputs(logits.float(), self.data.y[self.data[partition]])
+            self.computed += 1
+        return self._cache[partition]
+
+
+@dataclass
+class MeasureContext:
+    """What the pipeline hands a measure for one unlearner's record.
+
+    Attributes:
+        data: samples and partitions.
+        models: ``{"original": ..., "unlearned": ...}`` (do not modify them).
+        outputs: one :class:`OutputStore` per target; use :meth:`output`.
+        timings: seconds per stage: ``train_original``, ``unlearn`` and, when a gold model was
+            trained, ``retrain``.
+        generator: this measure's own seeded stream.
+        seed: the seed of that stream.
+    """
+
+    data: Data
+    models: dict[str, nn.Module]
+    outputs: dict[str, OutputStore]
+    timings: dict[str, float] = field(default_factory=dict)
+    generator: torch.Generator = field(default_factory=torch.Generator)
+    seed: int = 0
+
+    def output(self, target: str, partition: str) -> Outputs:
+        return self.outputs[target](partition)
+
+
+@dataclass(kw_only=True)
+class Measure(Component):
+    """Base of every measure. Subclass it and implement :meth:`measure`.
+
+    Keys follow ``<name>.<partition>.<target>`` (e.g. ``accuracy.forget.unlearned``); ``name`` is
+    the class attribute that starts each key.
+
+    Example::
+
+        @dataclass(kw_only=True)
+        class MeanConfidence(Measure):
+            name = "confidence"
+            partition: PartitionName = "forget"
+
+            def measure(self, ctx):
+                probs = ctx.output("unlearned", self.partition).probabilities
+                return {f"confidence.{self.partition}.unlearned": probs.max(1).values.mean().item()}
+    """
+
+    kind_name = "measure"
+    name: ClassVar[str] = "measure"
+
+    def measure(self, ctx: MeasureContext) -> dict[str, float]:
+        raise NotImplementedError

@@ -1,0 +1,45 @@
+"""The evaluator: the list of measures applied to every unlearned model."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from erasure.config import Component
+from erasure.seeding import derive_seed, generator
+
+from .base import Measure, MeasureContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True)
+class Evaluator(Component):
+    """Applies each measure to one unlearner's result.
+
+    A measure that raises is recorded as failed with its reason; the others still report.
+
+    Args:
+        measures: the measures, each giving keys ``<measure>.<partition>.<target>``.
+    """
+
+    kind_name = "evaluator"
+
+    measures: list[Measure] = ()
+
+    def evaluate(self, ctx: MeasureContext, seed: int, record: str
+                 ) -> tuple[dict[str, float], dict[str, str]]:
+        """Returns ``(metrics, failures)``; failures map a measure's class name to its error."""
+        metrics: dict[str, float] = {}
+        failures: dict[str, str] = {}
+        for position, measure in enumerate(self.measures):
+            identity = json.dumps(measure.config, sort_keys=True)
+            ctx.seed = derive_seed(seed, "measure", identity, record)
+            ctx.generator = generator(ctx.seed)
+            try:
+                metrics.update(measure.measure(ctx))
+            except Exception as e:  # recorded, never fatal: the other measures still report
+                key = f"{type(measure).__name__}[{position}]"
+                failures[key] = f"{type(e).__name__}: {e}"
+                log.warning("measure %s failed for %s: %s", key, record, failures[key])
+        return metrics, failures

@@ -1,0 +1,18 @@
+"""Wall-clock time of each stage."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import Measure
+
+
+@dataclass(kw_only=True)
+class Runtime(Measure):
+    """Seconds spent training the original (``runtime.train_original``), retraining the gold model
+    (``runtime.retrain``, when the experiment trains one) and running this unlearner
+    (``runtime.unlearn``), each timed around that stage alone."""
+
+    name = "runtime"
+
+    def measure(self, ctx):
+        return {f"runtime.{stage}": seconds for stage, seconds in sorted(ctx.timings.items())}

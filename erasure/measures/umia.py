@@ -1,0 +1,64 @@
+"""U-MIA: can a loss-based attacker tell the forget set from unseen test data?"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedShuffleSplit, cross_val_score
+
+from erasure.config import PartitionName
+
+from .base import Measure, Targets, as_list
+
+
+@dataclass(kw_only=True)
+class UMIA(Measure):
+    """Membership inference from per-sample losses, as in Kurmanji et al., "Towards Unbounded
+    Machine Unlearning", NeurIPS 2023 (the NeurIPS 2023 unlearning challenge's simple MIA).
+
+    The per-sample cross-entropy losses of the forget set (label 1) and of an equal-size random
+    sample of the reference (test) set (label 0) train a logistic regression; the score is its
+    cross-validated accuracy (``n_splits`` stratified shuffle splits). 0.5 means the attacker
+    cannot tell forgotten samples from unseen ones — what the retrained model scores on a random
+    forget set.
+
+    Args:
+        partition: the forget partition (members).
+        reference: the unseen partition (non-members).
+        target: ``original``, ``unlearned`` or both.
+        n_splits: cross-validation splits.
+
+    Keys: ``umia.<partition>.<target>``.
+    """
+
+    name = "umia"
+    partition: PartitionName = "forget"
+    reference: PartitionName = "test"
+    target: Targets = ("original", "unlearned")
+    n_splits: int = 10
+
+    def __post_init__(self) -> None:
+        if self.n_splits < 2:
+            raise ValueError(f"n_splits must be at least 2, got {self.n_splits}")
+
+    def measure(self, ctx):
+        members, others = len(ctx.data[self.partition]), len(ctx.data[self.reference])
+        n = min(members, others)
+        if n < self.n_splits:
+            raise ValueError(f"U-MIA needs at least {self.n_splits} samples in '{self.partition}' "
+                             f"and '{self.reference}', got {members} and {others}")
+        pick_members = torch.randperm(members, generator=ctx.generator)[:n]
+        pick_others = torch.randperm(others, generator=ctx.generator)[:n]
+        labels = np.r_[np.ones(n), np.zeros(n)]
+        out = {}
+        for target in as_list(self.target):
+            losses = torch.cat([
+                ctx.output(target, self.partition).losses.cpu()[pick_members],
+                ctx.output(target, self.reference).losses.cpu()[pick_others]]).numpy()
+            cv = StratifiedShuffleSplit(n_splits=self.n_splits, random_state=ctx.seed % 2**32)
+            scores = cross_val_score(LogisticRegression(), losses.reshape(-1, 1), labels, cv=cv,
+                                     scoring="accuracy")
+            out[f"umia.{self.partition}.{target}"] = float(scores.mean())
+        return out

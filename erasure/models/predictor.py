@@ -1,0 +1,98 @@
+"""The predictor: how the original model (and the retrained gold model) is built and trained."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from erasure.config import Component, ConfigError, PartitionName, spec
+from erasure.data import Data
+
+from .training import LossFactory, NetworkFactory, OptimizerFactory, SchedulerFactory, fit
+
+
+@dataclass(kw_only=True)
+class Predictor(Component):
+    """A training recipe: network, optimizer, loss, epochs, batch size and training partition.
+
+    The same recipe trains the original on ``training_set`` and the gold model on the retain set.
+    Training batches are shuffled from the caller's seeded generator; the last, smaller batch is
+    kept (no sample is silently dropped).
+
+    Args:
+        model: the network (``MLP``, ``SmallCNN`` or any ``torch.nn.Module`` by dotted path).
+        optimizer: e.g. ``{"class": "Adam", "parameters": {"lr": 0.001}}``.
+        loss_fn: e.g. ``{"class": "CrossEntropyLoss"}``.
+        scheduler: optional learning-rate scheduler, stepped once per epoch.
+        epochs: passes over the training set.
+        batch_size: training batch size.
+        training_set: the partition the original is trained on.
+    """
+
+    kind_name = "predictor"
+
+    model: NetworkFactory = spec("erasure.models.networks.MLP")
+    optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=1e-3)
+    loss_fn: LossFactory = spec("torch.nn.CrossEntropyLoss")
+    scheduler: SchedulerFactory = None
+    epochs: int = 20
+    batch_size: int = 64
+    training_set: PartitionName = "train"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+
+    def new_model(self, data: Data) -> nn.Module:
+        """A freshly initialised network for ``data`` (seed the global RNG first), on its device.
+
+        Raises:
+            ConfigError: the network cannot take the data's samples or does not give one logit
+                per class — both sizes are in the message.
+        """
+        accepted = inspect.signature(self.model.cls).parameters
+        derived = {"input_shape": data.input_shape, "num_classes": data.num_classes}
+        runtime = {k: v for k, v in derived.items() if k in accepted and k not in self.model.kwargs}
+        try:
+            model = self.model(**runtime).to(data.device)
+        except Exception as e:
+            raise ConfigError.single("predictor.parameters.model", f"cannot build the network: {e}") from e
+        self._check_shapes(model, data)
+        return model
+
+    def _check_shapes(self, model: nn.Module, data: Data) -> None:
+        probe = data.x[:2]
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode():
+                out = model(probe)
+        except Exception as e:
+            raise ConfigError.single(
+                "predictor.parameters.model",
+                f"the network cannot take the data: samples have shape {data.input_shape} "
+                f"({int(probe[0].numel())} values) — {type(e).__name__}: {e}") from e
+        finally:
+            model.train(was_training)
+        if out.ndim != 2 or out.shape[1] != data.num_classes:
+            raise ConfigError.single(
+                "predictor.parameters.model",
+                f"the network gives outputs of shape {tuple(out.shape[1:])} per sample, but the "
+                f"data has {data.num_classes} classes")
+
+    def train(self, model: nn.Module, data: Data, partition: str,
+              generator: torch.Generator) -> list[float]:
+        """Trains ``model`` in place on ``partition`` with this recipe.
+
+        Returns:
+            The mean loss of each epoch.
+        """
+        optimizer = self.optimizer(model.parameters())
+        scheduler = self.scheduler(optimizer=optimizer) if self.scheduler else None
+        return fit(model, lambda: data.batches(partition, self.batch_size, shuffle=True,
+                                               generator=generator),
+                   optimizer, self.loss_fn(), self.epochs, scheduler)

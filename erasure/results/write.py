@@ -1,0 +1,65 @@
+"""Results on disk: valid JSON, written atomically, never silently overwritten."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+RESULTS_FILE = "results.json"
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: such a number is written as null (its record says why)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write_json_atomic(path: Path, document: Any) -> None:
+    """Writes ``document`` to a temporary file beside ``path``, flushes it to disk, then renames
+    it over ``path``: a reader (or a crash) sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_finite(document), indent=2, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def choose_run_folder(folder: Path, overwrite: bool = False) -> Path:
+    """``folder`` if it holds no results yet (or ``overwrite``); otherwise the first free
+    ``folder-2``, ``folder-3``, … — an existing result is never replaced silently."""
+    if overwrite or not (folder / RESULTS_FILE).exists():
+        return folder
+    n = 2
+    while (folder.with_name(f"{folder.name}-{n}") / RESULTS_FILE).exists():
+        n += 1
+    return folder.with_name(f"{folder.name}-{n}")
+
+
+def check_writable(folder: Path) -> str | None:
+    """Why results cannot be written under ``folder`` (None when they can), checked without
+    creating anything."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            return f"no existing parent folder for {folder}"
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    return None

@@ -1,0 +1,106 @@
+"""The unlearner interface: one method, ``unlearn(model, ctx) -> model``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional
+
+import torch
+from torch import nn
+
+from erasure.config import Component, PartitionName, spec
+from erasure.data import Data
+from erasure.models import OptimizerFactory, Predictor
+
+
+@dataclass
+class UnlearningContext:
+    """What the pipeline hands an unlearner besides the model.
+
+    Attributes:
+        data: every sample and partition (shared, read-only: never modify it).
+        predictor: the recipe that trained the original (network factory, loss, batch size).
+        generator: this unlearner's own seeded stream (batch order, random labels, noise).
+        seed: the seed of this unlearner's stream (the global RNG is also seeded from it).
+        gold: ``gold(partition)`` returns a fresh copy of the model retrained from scratch on
+            that partition, trained once per experiment and shared.
+    """
+
+    data: Data
+    predictor: Predictor
+    generator: torch.Generator
+    seed: int
+    gold: Callable[[str], nn.Module]
+
+    @property
+    def device(self) -> torch.device:
+        return self.data.device
+
+    def loss_fn(self) -> nn.Module:
+        return self.predictor.loss_fn()
+
+
+@dataclass(kw_only=True)
+class Unlearner(Component):
+    """Base of every unlearner. Subclass it, declare hyper-parameters as fields, implement
+    :meth:`unlearn`.
+
+    The model passed in is the unlearner's own copy of the original's weights: change it in place
+    or return another model. Nothing an unlearner does reaches the original, the data or another
+    unlearner.
+
+    Args:
+        ref_data_retain: the partition to keep (D_r).
+        ref_data_forget: the partition to forget (D_f).
+
+    Example::
+
+        @dataclass(kw_only=True)
+        class ShrinkWeights(Unlearner):
+            factor: float = 0.5
+
+            def unlearn(self, model, ctx):
+                with torch.no_grad():
+                    for p in model.parameters():
+                        p.mul_(self.factor)
+                return model
+    """
+
+    kind_name = "unlearner"
+
+    ref_data_retain: PartitionName = "retain"
+    ref_data_forget: PartitionName = "forget"
+
+    def unlearn(self, model: nn.Module, ctx: UnlearningContext) -> nn.Module:
+        raise NotImplementedError
+
+    def gold_partitions(self) -> list[str]:
+        """Partitions whose retrained gold model this unlearner needs (trained before any
+        unlearner runs, so that timing and results do not depend on order)."""
+        return []
+
+
+@dataclass(kw_only=True)
+class TrainingUnlearner(Unlearner):
+    """Base of unlearners that take gradient steps: an optimizer, epochs and a batch size.
+
+    Args:
+        epochs: passes over the data the method iterates on.
+        optimizer: optimizer for the unlearning steps.
+        batch_size: batch size; ``None`` uses the predictor's.
+    """
+
+    epochs: int = 1
+    optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
+    batch_size: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+
+    def batches(self, ctx: UnlearningContext, partition: str
+                ) -> Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]:
+        """A callable giving one shuffled pass over ``partition`` from this unlearner's stream."""
+        size = self.batch_size or ctx.predictor.batch_size
+        return lambda: ctx.data.batches(partition, size, shuffle=True, generator=ctx.generator)

@@ -1,0 +1,31 @@
+"""Finetuning: continue training on the retain set only."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from erasure.config import spec
+from erasure.models import OptimizerFactory, fit
+
+from .base import TrainingUnlearner
+
+
+@dataclass(kw_only=True)
+class Finetuning(TrainingUnlearner):
+    """Fine-tunes the original on D_r; forgetting comes from catastrophic interference.
+
+    Golatkar, Achille, Soatto, "Eternal Sunshine of the Spotless Net", CVPR 2020; Warnecke et al.,
+    NDSS 2023. SalUn's protocol (Fan et al., ICLR 2024) uses 10 epochs with the learning rate
+    searched in [1e-4, 1e-1].
+
+    Args:
+        epochs: passes over D_r (default 10, as in SalUn's protocol).
+        optimizer: default SGD, lr 0.01, momentum 0.9.
+    """
+
+    epochs: int = 10
+    optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
+
+    def unlearn(self, model, ctx):
+        fit(model, self.batches(ctx, self.ref_data_retain), self.optimizer(model.parameters()),
+            ctx.loss_fn(), self.epochs)
+        return model

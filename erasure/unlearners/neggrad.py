@@ -1,0 +1,32 @@
+"""NegGrad: gradient ascent on the forget set."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from erasure.config import spec
+from erasure.models import OptimizerFactory, fit
+
+from .base import TrainingUnlearner
+
+
+@dataclass(kw_only=True)
+class NegGrad(TrainingUnlearner):
+    """Maximises the loss on D_f by gradient ascent.
+
+    Thudi, Deza, Chandrasekaran, Papernot, "Unrolling SGD: Understanding Factors Influencing
+    Machine Unlearning", EuroS&P 2022. Very sensitive to learning rate and steps: run long, it
+    destroys the model, so the defaults are one epoch at a small learning rate.
+
+    Args:
+        epochs: passes over D_f (default 1).
+        optimizer: default SGD, lr 0.01, momentum 0.9.
+    """
+
+    epochs: int = 1
+    optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
+
+    def unlearn(self, model, ctx):
+        loss_fn = ctx.loss_fn()
+        fit(model, self.batches(ctx, self.ref_data_forget), self.optimizer(model.parameters()),
+            lambda logits, y: -loss_fn(logits, y), self.epochs)
+        return model

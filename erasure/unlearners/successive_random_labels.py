@@ -1,0 +1,45 @@
+"""Successive random labels: train on the forget set relabelled at random, beside the retain set."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from erasure.config import spec
+from erasure.models import OptimizerFactory, fit
+
+from .base import TrainingUnlearner
+
+
+@dataclass(kw_only=True)
+class SuccessiveRandomLabels(TrainingUnlearner):
+    """Gives every forget sample a random *wrong* label, drawn anew each epoch, and trains on those
+    together with D_r ("amnesiac" relabelling).
+
+    Graves, Nagisetty, Ganesh, "Amnesiac Machine Learning", AAAI 2021.
+
+    Args:
+        epochs: passes over D_r ∪ D_f (default 3).
+        optimizer: default SGD, lr 0.01, momentum 0.9.
+    """
+
+    epochs: int = 3
+    optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
+
+    def unlearn(self, model, ctx):
+        data, classes = ctx.data, ctx.data.num_classes
+        retain, forget = data[self.ref_data_retain], data[self.ref_data_forget]
+        index = torch.cat([retain, forget])
+        size = self.batch_size or ctx.predictor.batch_size
+
+        def batches():
+            # a shift in 1..classes-1 modulo classes never lands on the true label
+            shift = torch.randint(1, classes, (len(forget),), generator=ctx.generator).to(data.device)
+            labels = torch.cat([data.y[retain], (data.y[forget] + shift) % classes])
+            order = torch.randperm(len(index), generator=ctx.generator).to(data.device)
+            for start in range(0, len(order), size):
+                chunk = order[start:start + size]
+                yield data.x[index[chunk]], labels[chunk]
+
+        fit(model, batches, self.optimizer(model.parameters()), ctx.loss_fn(), self.epochs)
+        return model
