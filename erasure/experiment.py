@@ -133,8 +133,12 @@ def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | 
     if isinstance(data, DatasetManager):
         chain_problems, known = data.chain_problems("data.parameters")
         builder.problems.extend(chain_problems)
+    else:  # the data section has its own problems; still check names against what it writes
+        known = _written_names(config.get("data"))
+    if known is not None:
         for path, name in builder.partition_refs:
-            if not path.startswith("data.parameters.partitions[") and name not in known:
+            in_chain = path.startswith("data.parameters.partitions[")
+            if name not in known and not (in_chain and isinstance(data, DatasetManager)):
                 builder.fail(path, f"unknown partition '{name}'", suggest(name, known, "partitions"))
     builder.raise_if_problems()
 
@@ -142,6 +146,15 @@ def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | 
     gold = sorted({p for u in unlearners for p in u.gold_partitions()})
     return Plan(settings, data, predictor, unlearners, names, evaluator, resolved,
                 Path(config_file).resolve() if config_file else None, gold)
+
+
+def _written_names(node: Any) -> set[str] | None:
+    """The partition names a (possibly invalid) data section writes, or None if unreadable."""
+    try:
+        splitters = node["parameters"]["partitions"]
+        return {"all"} | {n for s in splitters for n in s["parameters"]["parts_names"]}
+    except (KeyError, TypeError):
+        return None
 
 
 def _extend_import_path(base_dir: Path, paths: list[str]) -> None:
@@ -218,6 +231,101 @@ def check_data(plan: Plan, data: Data) -> None:
         raise ConfigError(problems)
 
 
+class Session:
+    """One run of a plan, stage by stage: :meth:`load_data`, :meth:`train_models`, then
+    :meth:`unlearn` per unlearner. :func:`run` drives it and writes results; tests drive it
+    directly.
+
+    Attributes:
+        data: the loaded data (after :meth:`load_data`).
+        original: the trained original, frozen: no unlearner ever touches it.
+        golds: the retrained gold model per retain partition, shared by every user.
+        timings: seconds per stage.
+    """
+
+    def __init__(self, plan: Plan, device: torch.device | str | None = None) -> None:
+        self.plan = plan
+        self.seed = plan.settings.seed
+        self.device = torch.device(device) if device else resolve_device(plan.settings.device)
+        self.timings: dict[str, float] = {}
+        self.data: Data | None = None
+        self.original: nn.Module | None = None
+        self.golds: dict[str, nn.Module] = {}
+        self._original_outputs: OutputStore | None = None
+
+    def load_data(self) -> Data:
+        """Loads the data and checks it against the unlearners (before any training)."""
+        tick = time.perf_counter()
+        self.data = self.plan.data.load(self.seed, self.device)
+        self.timings["load_data"] = time.perf_counter() - tick
+        check_data(self.plan, self.data)
+        log.info("data: %s on %s", self.data.sizes(), self.device)
+        return self.data
+
+    def train_models(self) -> None:
+        """Trains the original and every gold model an unlearner needs, each from its own
+        seeded stream."""
+        self.original = self._train("train_original", self.plan.predictor.training_set, ("original",))
+        for partition in self.plan.gold_partitions:
+            key = "retrain" if len(self.plan.gold_partitions) == 1 else f"retrain.{partition}"
+            self.golds[partition] = self._train(key, partition, ("gold", partition))
+        self._original_outputs = OutputStore(self.original, self.data)
+
+    def _train(self, label: str, partition: str, stream: tuple) -> nn.Module:
+        log.info("training %s on '%s'", label, partition)
+        with seeded(self.seed, "init", *stream):
+            model = self.plan.predictor.new_model(self.data)
+        tick = time.perf_counter()
+        with seeded(self.seed, "fit", *stream):
+            self.plan.predictor.train(model, self.data, partition,
+                                      generator(self.seed, "batches", *stream))
+        self.timings[label] = time.perf_counter() - tick
+        return model.eval().requires_grad_(False)
+
+    def unlearn(self, index: int) -> dict[str, Any]:
+        """Runs unlearner ``index`` on its own copy of the original and measures the result.
+
+        Returns:
+            The record: name, resolved config, status (``finished``/``failed``), error, metrics
+            and failed measures.
+        """
+        name, unlearner = self.plan.names[index], self.plan.unlearners[index]
+        record: dict[str, Any] = {"name": name, "config": unlearner.config, "status": "finished",
+                                  "error": None, "metrics": {}, "failed_measures": {}}
+        # the stream depends on what the unlearner is, never on its position in the list
+        useed = derive_seed(self.seed, "unlearner", json.dumps(unlearner.config, sort_keys=True))
+        model = copy.deepcopy(self.original).requires_grad_(True)
+        ctx = UnlearningContext(data=self.data, predictor=self.plan.predictor,
+                                generator=generator(useed), seed=useed,
+                                gold=lambda partition: copy.deepcopy(self.golds[partition]))
+        log.info("unlearner %s", name)
+        tick = time.perf_counter()
+        try:
+            with seeded(useed):
+                unlearned = unlearner.unlearn(model, ctx)
+        except Exception as e:  # recorded, never fatal: the other unlearners still run
+            record.update(status="failed", error=f"{type(e).__name__}: {e}")
+            log.warning("unlearner %s failed: %s", name, record["error"])
+            log.debug("%s", traceback.format_exc())
+            return record
+        elapsed = time.perf_counter() - tick
+        if not isinstance(unlearned, nn.Module):
+            record.update(status="failed", error=f"unlearn() returned {type(unlearned).__name__}, "
+                                                 "not a torch.nn.Module")
+            return record
+        unlearned.eval()
+        timings = {k: v for k, v in self.timings.items() if k.startswith(("train_original", "retrain"))}
+        timings["unlearn"] = elapsed
+        measure_ctx = MeasureContext(
+            data=self.data, models={"original": self.original, "unlearned": unlearned},
+            outputs={"original": self._original_outputs,
+                     "unlearned": OutputStore(unlearned, self.data)},
+            timings=timings)
+        record["metrics"], record["failed_measures"] = self.plan.evaluator.evaluate(
+            measure_ctx, self.seed, name)
+        return record
+
+
 def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False) -> Path:
     """Runs a prepared experiment and writes its results.
 
@@ -232,28 +340,14 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
             training).
     """
     started = time.perf_counter()
-    seed = plan.settings.seed
     folder = Path(output) if output else default_output(plan.config_file, plan.settings)
     reason = check_writable(folder)
     if reason:
         raise ConfigError.single("globals.output", f"cannot write results: {reason}")
     folder = choose_run_folder(folder, overwrite)
-    device = resolve_device(plan.settings.device)
-    timings: dict[str, float] = {}
-
-    tick = time.perf_counter()
-    data = plan.data.load(seed, device)
-    timings["load_data"] = time.perf_counter() - tick
-    check_data(plan, data)
-    log.info("data: %s on %s", data.sizes(), device)
-
-    original = _train(plan, data, "train_original", plan.predictor.training_set, ("original",), timings)
-    golds: dict[str, nn.Module] = {}
-    for partition in plan.gold_partitions:
-        key = "retrain" if len(plan.gold_partitions) == 1 else f"retrain.{partition}"
-        golds[partition] = _train(plan, data, key, partition, ("gold", partition), timings)
-    for model in [original, *golds.values()]:
-        model.requires_grad_(False)
+    session = Session(plan)
+    data = session.load_data()
+    session.train_models()
 
     document = {
         "erasure_version": __version__,
@@ -261,76 +355,20 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
         "status": "running",
         "config_file": str(plan.config_file) if plan.config_file else None,
         "config": plan.resolved,
-        "seed": seed,
-        "device": str(device),
+        "seed": plan.settings.seed,
+        "device": str(session.device),
         "versions": versions(),
         "partitions": data.sizes(),
-        "timings": timings,
+        "timings": session.timings,
         "records": [],
     }
     results = folder / RESULTS_FILE
     write_json_atomic(results, document)
     log.info("writing results to %s", results)
-
-    original_outputs = OutputStore(original, data)
-    for name, unlearner in zip(plan.names, plan.unlearners):
-        record = _run_unlearner(plan, data, name, unlearner, original, golds, original_outputs,
-                                timings)
-        document["records"].append(record)
+    for index in range(len(plan.unlearners)):
+        document["records"].append(session.unlearn(index))
         write_json_atomic(results, document)
-
-    timings["total"] = time.perf_counter() - started
+    session.timings["total"] = time.perf_counter() - started
     document["status"] = "finished"
     write_json_atomic(results, document)
     return results
-
-
-def _train(plan: Plan, data: Data, label: str, partition: str, stream: tuple,
-           timings: dict[str, float]) -> nn.Module:
-    log.info("training %s on '%s'", label, partition)
-    seed = plan.settings.seed
-    with seeded(seed, "init", *stream):
-        model = plan.predictor.new_model(data)
-    tick = time.perf_counter()
-    with seeded(seed, "fit", *stream):
-        plan.predictor.train(model, data, partition, generator(seed, "batches", *stream))
-    timings[label] = time.perf_counter() - tick
-    model.eval()
-    return model
-
-
-def _run_unlearner(plan: Plan, data: Data, name: str, unlearner: Unlearner, original: nn.Module,
-                   golds: dict[str, nn.Module], original_outputs: OutputStore,
-                   timings: dict[str, float]) -> dict[str, Any]:
-    record: dict[str, Any] = {"name": name, "config": unlearner.config, "status": "finished",
-                              "error": None, "metrics": {}, "failed_measures": {}}
-    # the stream depends on what the unlearner is, never on its position in the list
-    useed = derive_seed(plan.settings.seed, "unlearner", json.dumps(unlearner.config, sort_keys=True))
-    model = copy.deepcopy(original).requires_grad_(True)
-    ctx = UnlearningContext(data=data, predictor=plan.predictor, generator=generator(useed),
-                            seed=useed, gold=lambda partition: copy.deepcopy(golds[partition]))
-    log.info("unlearner %s", name)
-    tick = time.perf_counter()
-    try:
-        with seeded(useed):
-            unlearned = unlearner.unlearn(model, ctx)
-    except Exception as e:  # recorded, never fatal: the other unlearners still run
-        record.update(status="failed", error=f"{type(e).__name__}: {e}")
-        log.warning("unlearner %s failed: %s", name, record["error"])
-        log.debug("%s", traceback.format_exc())
-        return record
-    elapsed = time.perf_counter() - tick
-    if not isinstance(unlearned, nn.Module):
-        record.update(status="failed", error=f"unlearn() returned {type(unlearned).__name__}, "
-                                             "not a torch.nn.Module")
-        return record
-    unlearned.eval()
-    ctx_timings = {k: v for k, v in timings.items() if k.startswith(("train_original", "retrain"))}
-    ctx_timings["unlearn"] = elapsed
-    measure_ctx = MeasureContext(
-        data=data, models={"original": original, "unlearned": unlearned},
-        outputs={"original": original_outputs, "unlearned": OutputStore(unlearned, data)},
-        timings=ctx_timings)
-    metrics, failures = plan.evaluator.evaluate(measure_ctx, plan.settings.seed, name)
-    record["metrics"], record["failed_measures"] = metrics, failures
-    return record

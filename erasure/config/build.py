@@ -15,7 +15,7 @@ from typing import Any, Literal, Union
 
 from .component import PARTITION, Component, Factory, Slot, Spec
 from .errors import ConfigError, Problem, join_path, suggest
-from .registry import full_name, kind_of, resolve
+from .registry import a, full_name, kind_of, resolve
 
 COMPONENT_KEYS = ("class", "parameters", "name")
 
@@ -60,7 +60,7 @@ class Builder:
             node = node.as_config()
         if not isinstance(node, dict) or "class" not in node:
             got = "an object without 'class'" if isinstance(node, dict) else type(node).__name__
-            return self.fail(path, f"expected a {kind_of(slot.base)} component "
+            return self.fail(path, f"expected {a(kind_of(slot.base))} component "
                                    f"{{\"class\": ..., \"parameters\": {{...}}}}, got {got}"), node
         before = len(self.problems)
         for key in node:
@@ -235,6 +235,8 @@ def _describe(annotation: Any) -> str:
         return _describe(typing.get_args(annotation)[0])
     if origin in (list, tuple):
         return "a list"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(annotation))
     return getattr(annotation, "__name__", str(annotation))
 
 

@@ -31,6 +31,7 @@ class Component:
         config: the resolved config of this component (full dotted class path, every parameter
             with defaults filled in), set by the builder.
         kind_name: a word for the kind, used in error messages ("unlearner").
+        abstract: True in the body of a base class that is not itself usable (not registered).
     """
 
     kind_name: ClassVar[str] = "component"
@@ -38,7 +39,8 @@ class Component:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.__module__.startswith("erasure."):
+        # base classes that only define an interface say ``abstract = True`` in their body
+        if cls.__module__.startswith("erasure.") and not cls.__dict__.get("abstract", False):
             registry.register(cls)
 
 

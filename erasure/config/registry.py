@@ -46,6 +46,11 @@ def _load_builtins() -> None:
                 register(obj, name)
 
 
+def a(word: str) -> str:
+    """``a('measure')`` → ``'a measure'``, ``a('unlearner')`` → ``'an unlearner'``."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def kind_of(cls: type) -> str:
     """A word for what a class is, for error messages."""
     word = getattr(cls, "kind_name", None)
@@ -92,7 +97,7 @@ def resolve(name: object, base: type, path: str) -> type:
         if not fitting:
             if name in _by_name:
                 other = kind_of(_by_name[name][0])
-                raise ConfigError.single(path, f"'{name}' is a {other}, but this slot needs a {want}",
+                raise ConfigError.single(path, f"'{name}' is {a(other)}, but this slot needs {a(want)}",
                                          suggest(name, names_for(base), f"{want} names"))
             raise ConfigError.single(path, f"unknown {want} '{name}'",
                                      suggest(name, names_for(base), f"{want} names") +
@@ -100,9 +105,9 @@ def resolve(name: object, base: type, path: str) -> type:
                                      "('mymodule.MyClass').")
         cls = fitting[0]
     if not inspect.isclass(cls):
-        raise ConfigError.single(path, f"'{name}' is a {type(cls).__name__}, not a class")
+        raise ConfigError.single(path, f"'{name}' is {a(type(cls).__name__)}, not a class")
     if not issubclass(cls, base):
-        raise ConfigError.single(path, f"'{name}' is a {kind_of(cls)}, but this slot needs a {want} "
+        raise ConfigError.single(path, f"'{name}' is {a(kind_of(cls))}, but this slot needs {a(want)} "
                                        f"(a subclass of {full_name(base)})")
     return cls
 

@@ -37,6 +37,7 @@ class Splitter(Component):
     """
 
     kind_name = "splitter"
+    abstract = True
 
     parts_names: list[str]
     ref_data: PartitionName = "all"

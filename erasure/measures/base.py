@@ -107,6 +107,7 @@ class Measure(Component):
     """
 
     kind_name = "measure"
+    abstract = True
     name: ClassVar[str] = "measure"
 
     def measure(self, ctx: MeasureContext) -> dict[str, float]:

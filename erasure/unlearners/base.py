@@ -66,6 +66,7 @@ class Unlearner(Component):
     """
 
     kind_name = "unlearner"
+    abstract = True
 
     ref_data_retain: PartitionName = "retain"
     ref_data_forget: PartitionName = "forget"
@@ -88,6 +89,8 @@ class TrainingUnlearner(Unlearner):
         optimizer: optimizer for the unlearning steps.
         batch_size: batch size; ``None`` uses the predictor's.
     """
+
+    abstract = True
 
     epochs: int = 1
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)

@@ -15,14 +15,16 @@ class NegGrad(TrainingUnlearner):
 
     Thudi, Deza, Chandrasekaran, Papernot, "Unrolling SGD: Understanding Factors Influencing
     Machine Unlearning", EuroS&P 2022. Very sensitive to learning rate and steps: run long, it
-    destroys the model, so the defaults are one epoch at a small learning rate.
+    destroys the model. The defaults (4 epochs, SGD lr 0.01) were chosen on digits with a small
+    MLP: whole-class forget accuracy falls from 1.0 to about 0.7 while retain accuracy stays
+    within 2 points; longer or faster runs collapse retain accuracy too.
 
     Args:
-        epochs: passes over D_f (default 1).
+        epochs: passes over D_f (default 4).
         optimizer: default SGD, lr 0.01, momentum 0.9.
     """
 
-    epochs: int = 1
+    epochs: int = 4
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
 
     def unlearn(self, model, ctx):

@@ -49,6 +49,7 @@ class DataSource(Component):
     """
 
     kind_name = "data source"
+    abstract = True
 
     def load(self) -> Samples:
         raise NotImplementedError
