@@ -170,7 +170,10 @@ class Builder:
                 if not trial.problems:
                     self.partition_refs.extend(trial.partition_refs)
                     return converted, shown
-            return self.fail(path, f"expected {_describe(annotation)}, got {_show(value)}"), value
+            choices = [str(c) for alt in alternatives for c in _literal_choices(alt)]
+            hint = suggest(value, choices, "values") if isinstance(value, str) and choices else ""
+            return self.fail(path, f"expected {_describe(annotation)}, got {_show(value)}",
+                             hint), value
         if origin is Literal:
             choices = typing.get_args(annotation)
             if value in choices:
@@ -202,7 +205,7 @@ class Builder:
         if annotation is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value), value
         if annotation in (int, float) and isinstance(value, bool):
-            return self.fail(path, f"expected {annotation.__name__}, got {_show(value)}"), value
+            return self.fail(path, f"expected {_describe(annotation)}, got {_show(value)}"), value
         if annotation in (int, float, str, bool, dict):
             if not isinstance(value, annotation):
                 return self.fail(path, f"expected {_describe(annotation)}, got {_show(value)}"), value
@@ -221,6 +224,14 @@ def _hints(cls: type) -> dict[str, Any]:
             continue
         hints.update(found)
     return hints
+
+
+def _literal_choices(annotation: Any) -> tuple:
+    """The values a ``Literal`` (possibly inside ``Annotated``) accepts; empty for other types."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _literal_choices(typing.get_args(annotation)[0])
+    return typing.get_args(annotation) if origin is Literal else ()
 
 
 def _describe(annotation: Any) -> str:

@@ -19,7 +19,8 @@ import json5
 from .errors import ConfigError, join_path
 
 INCLUDE_KEY = "include"
-_JSON5_POSITION = re.compile(r"^<string>:(\d+) (.*) at column (\d+)$")
+# DOTALL: the unexpected character may itself be a newline (an unterminated string)
+_JSON5_POSITION = re.compile(r"^<string>:(\d+) (.*) at column (\d+)$", re.DOTALL)
 
 
 def parse_text(text: str, source: str = "<config>") -> Any:
@@ -36,6 +37,7 @@ def parse_text(text: str, source: str = "<config>") -> Any:
         match = _JSON5_POSITION.match(str(e))
         if match:
             line, what, column = match.groups()
+            what = what.replace("\n", "\\n").replace("\r", "\\r")
             message = f"{source}: malformed JSONC at line {line}, column {column}: {what}"
         else:
             message = f"{source}: malformed JSONC: {e}"
