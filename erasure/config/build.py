@@ -164,7 +164,10 @@ class Builder:
             alternatives = typing.get_args(annotation)
             if value is None and type(None) in alternatives:
                 return None, None
+            checkable = any(not _foreign(alt) for alt in alternatives)
             for alt in alternatives:
+                if checkable and _foreign(alt) and not isinstance(value, alt):
+                    continue  # a config value (JSON) is never, say, a torch.Tensor
                 trial = Builder()
                 converted, shown = trial.value(value, alt, path)
                 if not trial.problems:
@@ -183,9 +186,17 @@ class Builder:
         if origin in (list, tuple, typing.get_origin(typing.Sequence[int])):
             if not isinstance(value, (list, tuple)):
                 return self.fail(path, f"expected a list, got {_show(value)}"), value
-            args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
-            item_type = args[0] if len(set(args)) == 1 else None
-            pairs = [self.value(v, item_type, join_path(path, i)) for i, v in enumerate(value)]
+            raw = typing.get_args(annotation)
+            if origin is tuple and raw and Ellipsis not in raw:  # fixed length: tuple[float, float]
+                if len(value) != len(raw):
+                    return self.fail(path, f"expected a list of {len(raw)} items, "
+                                           f"got {_show(value)}"), value
+                item_types = list(raw)
+            else:
+                args = [a for a in raw if a is not Ellipsis]
+                item_types = [args[0] if len(set(args)) == 1 else None] * len(value)
+            pairs = [self.value(v, t, join_path(path, i))
+                     for i, (v, t) in enumerate(zip(value, item_types))]
             built = [p[0] for p in pairs]
             return (tuple(built) if origin is tuple else built), [p[1] for p in pairs]
         if inspect.isclass(annotation):
@@ -206,7 +217,7 @@ class Builder:
             return float(value), value
         if annotation in (int, float) and isinstance(value, bool):
             return self.fail(path, f"expected {_describe(annotation)}, got {_show(value)}"), value
-        if annotation in (int, float, str, bool, dict):
+        if annotation in _CHECKED:
             if not isinstance(value, annotation):
                 return self.fail(path, f"expected {_describe(annotation)}, got {_show(value)}"), value
         return value, value
@@ -224,6 +235,16 @@ def _hints(cls: type) -> dict[str, Any]:
             continue
         hints.update(found)
     return hints
+
+
+#: Plain types whose values the builder checks with ``isinstance``.
+_CHECKED = (int, float, str, bool, dict, type(None))
+
+
+def _foreign(annotation: Any) -> bool:
+    """A class no config value can be checked against (``torch.Tensor``, ``numpy.ndarray``)."""
+    return (inspect.isclass(annotation) and not issubclass(annotation, Component)
+            and annotation not in _CHECKED + (list, tuple))
 
 
 def _literal_choices(annotation: Any) -> tuple:

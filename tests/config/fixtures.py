@@ -1,0 +1,57 @@
+"""Classes and a function that tests name by dotted path (``tests.config.fixtures.MyUnlearner``).
+
+Nothing here is registered under a short name: only classes inside ``erasure`` are.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from erasure.config import PartitionName
+from erasure.measures import Measure
+from erasure.unlearners import Unlearner
+
+
+@dataclass(kw_only=True)
+class MyUnlearner(Unlearner):
+    """A user's own unlearner with a float and a choice among two values."""
+
+    strength: float = 0.5
+    mode: Literal["soft", "hard"] = "soft"
+
+    def unlearn(self, model, ctx):
+        return model
+
+
+@dataclass(kw_only=True)
+class MyMeasure(Measure):
+    """A user's own measure reading one partition."""
+
+    name = "mine"
+    partition: PartitionName = "forget"
+
+    def measure(self, ctx):
+        return {f"mine.{self.partition}.unlearned": 1.0}
+
+
+@dataclass(kw_only=True)
+class PickyUnlearner(Unlearner):
+    """Its constructor rejects ``level`` above 3, as a built-in rejects negative epochs."""
+
+    level: int = 1
+
+    def __post_init__(self) -> None:
+        if self.level > 3:
+            raise ValueError(f"level must be at most 3, got {self.level}")
+
+    def unlearn(self, model, ctx):
+        return model
+
+
+class PlainThing:
+    """A class that is no component of any kind."""
+
+
+def not_a_class():
+    """A module-level function: a config may not name it as a class."""
+    return None

@@ -1,0 +1,212 @@
+"""The command line (erasure/cli.py): exit status, messages, and what it writes."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from erasure.cli import EXIT_CONFIG, main
+from erasure.config import ConfigError
+from tests.helpers import digits_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def restore_sys_path(monkeypatch):
+    """prepare() puts the config file's folder on sys.path; keep tmp folders off it after a test."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+
+
+def write_config(path: Path, config) -> Path:
+    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return path
+
+
+def bad_config() -> dict:
+    """Two independent problems, each with its own place in the config."""
+    config = digits_config(unlearners=[{"class": "Finetuning", "parameters": {"epoch": 3}}])
+    config["evaluator"]["parameters"]["measures"][0]["parameters"]["partition"] = ["forgte"]
+    return config
+
+
+def small_config(epochs: int = 3) -> dict:
+    return digits_config(epochs=epochs, model={"class": "MLP", "parameters": {"hidden": [32]}})
+
+
+# -- a bad config ----------------------------------------------------------------------------
+
+def test_bad_config_exits_2_with_every_problem_and_writes_nothing(tmp_path, capsys):
+    config = write_config(tmp_path / "bad.json", bad_config())
+    out = tmp_path / "results"
+    status = main([str(config), "--output", str(out)])
+    captured = capsys.readouterr()
+    assert status == EXIT_CONFIG == 2
+    assert captured.err.startswith("error: 2 problems in the config:")
+    assert ("unlearners[0].parameters.epoch: Invalid parameter 'epoch' for Finetuning."
+            in captured.err)
+    assert "Did you mean 'epochs'?" in captured.err
+    assert ("evaluator.parameters.measures[0].parameters.partition: unknown partition 'forgte'"
+            in captured.err)
+    assert "Did you mean 'forget'?" in captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert captured.out == ""
+    assert not out.exists()
+
+
+def test_malformed_config_file_exits_2_with_line_and_column(tmp_path, capsys):
+    config = tmp_path / "broken.jsonc"
+    config.write_text('{\n  "globals": {"seed": 1}\n  "data": {}\n}\n')
+    status = main([str(config), "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "malformed JSONC at line 3, column 3" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_config_file_exits_2(tmp_path, capsys):
+    status = main([str(tmp_path / "nope.jsonc")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "config file not found" in err
+    assert "nope.jsonc" in err
+
+
+def test_unwritable_output_exits_2_before_loading_data(tmp_path, capsys):
+    config = write_config(tmp_path / "exp.json", small_config())
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    status = main([str(config), "--output", str(blocker / "results"), "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "globals.output: cannot write results:" in err
+    assert "is a file, not a folder" in err
+    assert blocker.read_text() == "not a folder"
+
+
+def data_problem_config() -> dict:
+    # digits has no class 42: only loading the data can tell, and that happens before training
+    config = digits_config(forget="class", epochs=1)
+    config["data"]["parameters"]["partitions"][1]["parameters"]["classes"] = [42]
+    return config
+
+
+def test_data_problem_found_after_loading_exits_2_and_writes_nothing(tmp_path, capsys):
+    path = write_config(tmp_path / "exp.json", data_problem_config())
+    out = tmp_path / "results"
+    status = main([str(path), "--output", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "  - data.parameters.partitions[1]: no sample of class [42] in partition 'train'" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_debug_reraises_the_config_error(tmp_path, capsys):
+    config = write_config(tmp_path / "bad.json", bad_config())
+    with pytest.raises(ConfigError) as e:
+        main([str(config), "--output", str(tmp_path / "out"), "--debug"])
+    assert [p.path for p in e.value.problems] == [
+        "unlearners[0].parameters.epoch", "evaluator.parameters.measures[0].parameters.partition"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_real_exit_status_of_main_py(tmp_path):
+    config = write_config(tmp_path / "bad.json", bad_config())
+    out = tmp_path / "results"
+    done = subprocess.run([sys.executable, "main.py", str(config), "--output", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "unlearners[0].parameters.epoch: Invalid parameter 'epoch' for Finetuning." in done.stderr
+    assert "evaluator.parameters.measures[0].parameters.partition: unknown partition 'forgte'" in done.stderr
+    assert done.stdout == ""
+    assert not out.exists()
+
+
+# -- --validate ------------------------------------------------------------------------------
+
+def test_validate_a_valid_config_writes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default output folder is relative to the working directory
+    config = write_config(tmp_path / "exp.json", digits_config(
+        unlearners=[{"class": "Identity"}, {"class": "Finetuning"}]))
+    status = main([str(config), "--validate"])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert captured.out.strip() == f"{config}: valid (2 unlearners, 1 measures)"
+    assert "Traceback" not in captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.json"]
+
+
+def test_validate_with_an_output_folder_creates_nothing(tmp_path, capsys):
+    config = write_config(tmp_path / "exp.json", digits_config())
+    out = tmp_path / "results"
+    assert main([str(config), "--validate", "--output", str(out)]) == 0
+    assert "valid" in capsys.readouterr().out
+    assert not out.exists()
+
+
+def test_validate_a_bad_config_exits_2(tmp_path, capsys):
+    config = write_config(tmp_path / "bad.json", bad_config())
+    assert main([str(config), "--validate"]) == 2
+    captured = capsys.readouterr()
+    assert "valid" not in captured.out
+    assert "unknown partition 'forgte'" in captured.err
+
+
+def test_bad_arguments_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([str(tmp_path / "exp.json"), "--device", "tpu"])
+    assert e.value.code == 2
+    assert "invalid choice: 'tpu'" in capsys.readouterr().err
+
+
+# -- a run -----------------------------------------------------------------------------------
+
+def test_run_writes_results_and_never_overwrites_silently(tmp_path, capsys):
+    config = write_config(tmp_path / "exp.json", small_config(epochs=3))
+    out = tmp_path / "results"
+
+    # first run: results.json in the folder asked for
+    assert main([str(config), "--output", str(out), "--quiet"]) == 0
+    stdout = capsys.readouterr().out
+    results = out / "results.json"
+    assert f"results: {results}" in stdout
+    assert "Identity" in stdout
+    first = json.loads(results.read_text())
+    assert first["status"] == "finished"
+    assert first["seed"] == 0
+    assert first["device"] == "cpu"
+    assert first["config"]["unlearners"][0]["class"] == "erasure.unlearners.identity.Identity"
+    assert first["partitions"]["all"] == 1797
+    assert [r["name"] for r in first["records"]] == ["Identity"]
+    record = first["records"][0]
+    assert record["status"] == "finished"
+    assert set(record["metrics"]) == {f"accuracy.{p}.{t}" for p in ("forget", "retain", "test")
+                                      for t in ("original", "unlearned")}
+    assert all(0.0 <= v <= 1.0 for v in record["metrics"].values())
+    assert record["metrics"]["accuracy.test.unlearned"] > 0.5  # 3 epochs already learn digits
+    first_text = results.read_text()
+
+    # second run, same folder, no --overwrite: a new folder beside it, the first file untouched
+    assert main([str(config), "--output", str(out), "--quiet"]) == 0
+    assert f"results: {tmp_path / 'results-2' / 'results.json'}" in capsys.readouterr().out
+    assert results.read_text() == first_text
+    second = json.loads((tmp_path / "results-2" / "results.json").read_text())
+    assert second["records"][0]["metrics"] == record["metrics"]  # same config, same seed
+
+    # --overwrite replaces the file in place
+    results.write_text('{"marker": true}')
+    assert main([str(config), "--output", str(out), "--quiet", "--overwrite", "--seed", "1"]) == 0
+    assert f"results: {results}" in capsys.readouterr().out
+    third = json.loads(results.read_text())
+    assert "marker" not in third
+    assert third["seed"] == 1
+    assert third["status"] == "finished"
+    assert len(third["records"]) == 1
+    assert not (tmp_path / "results-3").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.json", "results", "results-2"]
