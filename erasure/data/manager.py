@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 import torch
 
 from erasure.config import Component, ConfigError, PartitionName, Problem
+from erasure.config.checks import at_least
 from erasure.seeding import generator as make_generator
 
 from .sources.base import DataSource, Samples
@@ -36,8 +37,7 @@ class DatasetManager(Component):
     standardize: Optional[PartitionName] = None
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        at_least("batch_size", self.batch_size, 1)
 
     def chain_problems(self, path: str) -> tuple[list[Problem], set[str]]:
         """Checks the partition chain by name alone (before any data is loaded).
@@ -60,7 +60,7 @@ class DatasetManager(Component):
                 known.add(name)
         return problems, known
 
-    def load(self, seed: int, device: torch.device | str = "cpu", path: str = "data") -> "Data":
+    def load(self, seed: int, device: torch.device | str = "cpu", path: str = "data.parameters") -> "Data":
         """Loads the samples and applies the partition chain.
 
         Raises:
@@ -80,7 +80,10 @@ class DatasetManager(Component):
                 parts[name] = torch.sort(part).values
         if self.standardize is not None:
             reference = samples.x[parts[self.standardize]]
-            mean, std = reference.mean(0), reference.std(0).clamp_min(1e-8)
+            mean, std = reference.mean(0), reference.std(0)
+            # a feature constant on the reference partition is centred, not divided by ~0
+            # (as scikit-learn's StandardScaler does): it would blow up on other partitions
+            std = torch.where(std > 1e-8, std, torch.ones_like(std))
             samples.x = (samples.x - mean) / std
         return Data(samples, parts, torch.device(device), self.batch_size)
 
@@ -104,6 +107,12 @@ class Data:
         labels_seen = int(self.y.max().item()) + 1 if len(self.y) else 0
         self.num_classes = max(len(samples.class_names or ()), labels_seen)
         self.input_shape = tuple(self.x.shape[1:])
+
+    def versions(self) -> tuple[int, ...]:
+        """The in-place modification counters of every tensor held: a change between two calls
+        means someone wrote into the shared data."""
+        tensors = [self.x, self.y, *self.groups.values(), *self.partitions.values()]
+        return tuple(t._version for t in tensors)
 
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.partitions[name]

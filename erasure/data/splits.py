@@ -13,6 +13,7 @@ from typing import Union
 import torch
 
 from erasure.config import Component, PartitionName, PartitionNames
+from erasure.config.checks import at_least, fraction
 
 from .sources.base import Samples
 
@@ -94,8 +95,7 @@ class PercentageSplit(Splitter):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 < self.percentage < 1.0:
-            raise ValueError(f"percentage must lie in (0, 1), got {self.percentage}")
+        fraction("percentage", self.percentage)
 
     def split(self, index, samples, generator):
         return self._cut(self._ordered(index, self.shuffle, generator),
@@ -111,8 +111,7 @@ class CountSplit(Splitter):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.count < 1:
-            raise ValueError(f"count must be at least 1, got {self.count}")
+        at_least("count", self.count, 1)
 
     def split(self, index, samples, generator):
         return self._cut(self._ordered(index, self.shuffle, generator), self.count)
@@ -160,17 +159,9 @@ class ClassSplit(Splitter):
 
 
 @dataclass(kw_only=True)
-class StratifiedSplit(Splitter):
+class StratifiedSplit(PercentageSplit):
     """Like :class:`PercentageSplit`, but takes ``percentage`` of each class separately, so both
     parts keep the class proportions."""
-
-    percentage: float
-    shuffle: bool = True
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0.0 < self.percentage < 1.0:
-            raise ValueError(f"percentage must lie in (0, 1), got {self.percentage}")
 
     def split(self, index, samples, generator):
         index = self._ordered(index, self.shuffle, generator)

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from erasure.config import Component, ConfigError, PartitionName, spec
+from erasure.config.checks import at_least
 from erasure.data import Data
 
 from .training import LossFactory, NetworkFactory, OptimizerFactory, SchedulerFactory, fit
@@ -42,10 +43,8 @@ class Predictor(Component):
     training_set: PartitionName = "train"
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        at_least("epochs", self.epochs, 1)
+        at_least("batch_size", self.batch_size, 1)
 
     def new_model(self, data: Data) -> nn.Module:
         """A freshly initialised network for ``data`` (seed the global RNG first), on its device.
