@@ -36,10 +36,34 @@ class Evaluator(Component):
             # the same stream for every record, so "original" numbers agree across records
             ctx.seed = derive_seed(seed, "measure", json.dumps(measure.config, sort_keys=True))
             ctx.generator = generator(ctx.seed)
+            key = f"{type(measure).__name__}[{position}]"
             try:
-                metrics.update(measure.measure(ctx))
+                metrics.update(numbers(measure.measure(ctx)))
             except Exception as e:  # recorded, never fatal: the other measures still report
-                key = f"{type(measure).__name__}[{position}]"
                 failures[key] = f"{type(e).__name__}: {e}"
                 log.warning("measure %s failed for %s: %s", key, record, failures[key])
         return metrics, failures
+
+
+def numbers(values: dict) -> dict[str, float | None]:
+    """A measure's output as the results file holds it: numbers (None allowed); a scalar tensor
+    or numpy number becomes a float.
+
+    Raises:
+        TypeError: a key that is not a string or a value that is not a number — the measure is
+            then recorded as failed rather than breaking the results file.
+    """
+    if not isinstance(values, dict):
+        raise TypeError(f"measure() returned {type(values).__name__}, not a dict")
+    out: dict[str, float | None] = {}
+    for key, value in values.items():
+        if not isinstance(key, str):
+            raise TypeError(f"metric name {key!r} is not a string")
+        if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            out[key] = value
+        elif (isinstance(value, (str, bytes, bool)) or not hasattr(value, "__float__")
+              or getattr(value, "ndim", 0) != 0):
+            raise TypeError(f"metric '{key}' is {type(value).__name__}, not a number")
+        else:
+            out[key] = float(value)
+    return out

@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedShuffleSplit, cross_val_score
 
 from erasure.config import PartitionName
+from erasure.config.checks import at_least
 
 from .base import Measure, Targets, as_list
 
@@ -40,8 +41,7 @@ class UMIA(Measure):
     n_splits: int = 10
 
     def __post_init__(self) -> None:
-        if self.n_splits < 2:
-            raise ValueError(f"n_splits must be at least 2, got {self.n_splits}")
+        at_least("n_splits", self.n_splits, 2)
 
     def measure(self, ctx):
         members, others = len(ctx.data[self.partition]), len(ctx.data[self.reference])
@@ -57,7 +57,9 @@ class UMIA(Measure):
             losses = torch.cat([
                 ctx.output(target, self.partition).losses.cpu()[pick_members],
                 ctx.output(target, self.reference).losses.cpu()[pick_others]]).numpy()
-            cv = StratifiedShuffleSplit(n_splits=self.n_splits, random_state=ctx.seed % 2**32)
+            # 10% held out, but at least one member and one non-member (sklearn's minimum)
+            cv = StratifiedShuffleSplit(n_splits=self.n_splits, test_size=max(0.1, 1 / n),
+                                        random_state=ctx.seed % 2**32)
             scores = cross_val_score(LogisticRegression(), losses.reshape(-1, 1), labels, cv=cv,
                                      scoring="accuracy")
             out[f"umia.{self.partition}.{target}"] = float(scores.mean())

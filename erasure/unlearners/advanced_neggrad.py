@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from erasure.config import spec
+from erasure.config.checks import fraction
 from erasure.models import OptimizerFactory, check_finite
 
 from .base import TrainingUnlearner
@@ -35,8 +36,7 @@ class AdvancedNegGrad(TrainingUnlearner):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 <= self.beta <= 1.0:
-            raise ValueError(f"beta must lie in [0, 1], got {self.beta}")
+        fraction("beta", self.beta, closed=True)
 
     def unlearn(self, model, ctx):
         loss_fn = ctx.loss_fn()

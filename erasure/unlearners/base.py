@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from erasure.config import Component, PartitionName, spec
+from erasure.config.checks import at_least
 from erasure.data import Data
 from erasure.models import OptimizerFactory, Predictor
 
@@ -21,8 +22,8 @@ class UnlearningContext:
         predictor: the recipe that trained the original (network factory, loss, batch size).
         generator: this unlearner's own seeded stream (batch order, random labels, noise).
         seed: the seed of this unlearner's stream (the global RNG is also seeded from it).
-        gold: ``gold(partition)`` returns a fresh copy of the model retrained from scratch on
-            that partition, trained once per experiment and shared.
+        gold: ``gold(partition)`` returns a fresh, trainable copy of the model retrained from
+            scratch on that partition (trained once per experiment and shared).
     """
 
     data: Data
@@ -97,10 +98,8 @@ class TrainingUnlearner(Unlearner):
     batch_size: Optional[int] = None
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        at_least("epochs", self.epochs, 1)
+        at_least("batch_size", self.batch_size, 1)
 
     def batches(self, ctx: UnlearningContext, partition: str
                 ) -> Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]:

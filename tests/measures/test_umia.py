@@ -1,0 +1,121 @@
+"""U-MIA (Kurmanji et al. 2023): a logistic regression on per-sample losses, forget set vs an
+equal-size sample of unseen data; cross-validated accuracy, 0.5 = indistinguishable."""
+import pytest
+import torch
+from torch import nn
+
+from erasure.measures import UMIA
+from erasure.measures import umia as umia_module
+from tests.unlearners import fixtures as fx
+
+
+class Logits(nn.Module):
+    """Returns its input: the samples are the logits."""
+
+    def forward(self, x):
+        return x
+
+
+def loss_data(member_margins, other_margins):
+    """Two-class samples whose per-sample loss is softplus(-margin) (label 0, logits [m, 0])."""
+    margins = torch.cat([member_margins, other_margins])
+    x = torch.stack([margins, torch.zeros_like(margins)], 1)
+    y = torch.zeros(len(margins), dtype=torch.long)
+    members = list(range(len(member_margins)))
+    others = list(range(len(member_margins), len(margins)))
+    return fx.tiny_data(x, y, {"forget": members, "test": others})
+
+
+def score(data, seed=0, **params):
+    ctx = fx.measure_context(data, {"unlearned": Logits()}, seed=seed)
+    return UMIA(target="unlearned", **params).measure(ctx)["umia.forget.unlearned"]
+
+
+def normal(n, seed, mean=0.0):
+    return mean + torch.randn(n, generator=torch.Generator().manual_seed(seed))
+
+
+def test_identical_loss_distributions_score_one_half():
+    data = loss_data(normal(300, 1), normal(300, 2))
+    assert score(data) == pytest.approx(0.5, abs=0.1)
+
+
+def test_separable_losses_score_near_one():
+    # members: confident and right (loss ~0); others: wrong (loss > 2)
+    data = loss_data(normal(200, 1, mean=8.0), normal(200, 2, mean=-5.0))
+    assert score(data) >= 0.95
+
+
+def test_members_and_non_members_are_balanced(monkeypatch):
+    seen = []
+
+    def spy(estimator, x, y, **kwargs):
+        seen.append((x.copy(), y.copy()))
+        return real(estimator, x, y, **kwargs)
+
+    real = umia_module.cross_val_score
+    monkeypatch.setattr(umia_module, "cross_val_score", spy)
+    # 30 members, 300 non-members from one distribution: unbalanced, "always non-member" would
+    # score 0.91; balanced, the attacker has nothing to go on
+    data = loss_data(normal(30, 1), normal(300, 2))
+    value = score(data)
+    x, y = seen[0]
+    assert (y == 1).sum() == 30 and (y == 0).sum() == 30 and len(x) == 60
+    assert value <= 0.7
+    # the members are the forget set's losses, every one of them
+    members = fx.measure_context(data, {"unlearned": Logits()}).output("unlearned", "forget").losses
+    assert sorted(x[y == 1, 0].tolist()) == pytest.approx(sorted(members.tolist()))
+
+
+def test_umia_is_deterministic_for_a_seed():
+    data = loss_data(normal(100, 1), normal(100, 2, mean=0.3))
+    assert score(data, seed=7) == score(data, seed=7)
+    assert len({score(data, seed=s) for s in range(4)}) > 1  # the seed does drive the splits
+
+
+def test_umia_needs_as_many_samples_as_splits():
+    data = loss_data(normal(5, 1, mean=8.0), normal(50, 2, mean=-5.0))
+    with pytest.raises(ValueError, match="at least 10 samples"):
+        score(data)
+    # fewer splits: 5 members suffice (each split holds out one member and one non-member)
+    assert score(data, n_splits=2) == 1.0
+    with pytest.raises(ValueError, match="n_splits"):
+        UMIA(n_splits=1)
+
+
+def test_umia_on_digits_random_forgetting_gold_model_is_at_chance():
+    session = fx.session("random", [{"class": "Identity"}], [{"class": "UMIA"}])
+    gold = session.unlearn(1)["metrics"]  # GoldModel
+    identity = session.unlearn(0)["metrics"]
+    # never trained on the forget set: its losses look like test losses (measured 0.503)
+    assert gold["umia.forget.unlearned"] == pytest.approx(0.5, abs=0.1)
+    # the original's number is the same in every record (the measure's own stream)
+    assert gold["umia.forget.original"] == identity["umia.forget.original"]
+    assert identity["umia.forget.unlearned"] == identity["umia.forget.original"]
+
+
+def test_umia_on_digits_class_forgetting_needs_a_same_class_reference():
+    """Against the whole test set, even the gold model's forgotten class is "detected" — its high
+    losses only say "class 3", which retraining cannot change. Against test images of class 3 the
+    gold model scores near chance, so that reference is the meaningful one for class forgetting."""
+    session = fx.session("class", [])
+    data = session.data
+    test = data["test"]
+    partitions = dict(data.partitions)
+    partitions["test_3"] = test[data.y[test] == 3]
+    with_reference = fx.tiny_data(data.x, data.y, {k: v.tolist() for k, v in partitions.items()})
+    gold = session.golds["retain"]
+
+    def mean_umia(reference, model, seeds=range(5)):
+        values = [UMIA(reference=reference, target="unlearned").measure(
+            fx.measure_context(with_reference, {"unlearned": model}, seed=s))["umia.forget.unlearned"]
+            for s in seeds]
+        return sum(values) / len(values)
+
+    assert len(partitions["test_3"]) == 37
+    whole_test = mean_umia("test", gold)
+    same_class = mean_umia("test_3", gold)
+    assert whole_test >= 0.9  # measured 0.944 over 5 seeds
+    assert same_class <= 0.7  # measured 0.560
+    # the original fits class 3 everywhere, train or test: near chance too (measured 0.537)
+    assert mean_umia("test_3", session.original) <= 0.7
