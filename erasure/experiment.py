@@ -282,6 +282,11 @@ class Session:
         self.timings[label] = time.perf_counter() - tick
         return model.eval().requires_grad_(False)
 
+    def _gold_copy(self, partition: str) -> nn.Module:
+        # trainable, like the copy of the original every unlearner gets (a later cascade step
+        # may train it); the shared gold model itself stays frozen
+        return copy.deepcopy(self.golds[partition]).requires_grad_(True)
+
     def unlearn(self, index: int) -> dict[str, Any]:
         """Runs unlearner ``index`` on its own copy of the original and measures the result.
 
@@ -297,8 +302,9 @@ class Session:
         model = copy.deepcopy(self.original).requires_grad_(True)
         ctx = UnlearningContext(data=self.data, predictor=self.plan.predictor,
                                 generator=generator(useed), seed=useed,
-                                gold=lambda partition: copy.deepcopy(self.golds[partition]))
+                                gold=self._gold_copy)
         log.info("unlearner %s", name)
+        versions = self.data.versions()
         tick = time.perf_counter()
         try:
             with seeded(useed):
@@ -307,8 +313,17 @@ class Session:
             record.update(status="failed", error=f"{type(e).__name__}: {e}")
             log.warning("unlearner %s failed: %s", name, record["error"])
             log.debug("%s", traceback.format_exc())
-            return record
+            unlearned = None
         elapsed = time.perf_counter() - tick
+        if self.data.versions() != versions:
+            # its numbers cannot be trusted, and the records after it must not see the damage
+            record.update(status="failed", error="the unlearner modified the shared data in place "
+                                                 "(ctx.data); the data was reloaded for the rest")
+            log.warning("unlearner %s modified the shared data; reloading it", name)
+            self.data = self.plan.data.load(self.seed, self.device)
+            self._original_outputs = OutputStore(self.original, self.data)
+        if record["status"] == "failed":
+            return record
         if not isinstance(unlearned, nn.Module):
             record.update(status="failed", error=f"unlearn() returned {type(unlearned).__name__}, "
                                                  "not a torch.nn.Module")
