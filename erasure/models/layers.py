@@ -1,0 +1,28 @@
+"""Which modules of a network are its "layers" for methods that act on the last k of them."""
+from __future__ import annotations
+
+from torch import nn
+
+
+def parameterised_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The modules that own parameters directly (Linear, Conv, norm layers…), in registration
+    order — for ``nn.Sequential`` stacks and the usual ``__init__`` layout, the order of the
+    forward pass. Modules without weights (ReLU, Flatten, pooling) are not layers here.
+
+    Returns:
+        ``(qualified name, module)`` pairs, input side first.
+    """
+    return [(name, module) for name, module in model.named_modules()
+            if next(module.parameters(recurse=False), None) is not None]
+
+
+def last_layers(model: nn.Module, k: int) -> list[tuple[str, nn.Module]]:
+    """The last ``k`` parameterised layers, counted from the output.
+
+    Raises:
+        ValueError: ``k`` is below 1 or above the number of parameterised layers.
+    """
+    layers = parameterised_layers(model)
+    if not 1 <= k <= len(layers):
+        raise ValueError(f"the network has {len(layers)} parameterised layers; k={k} is out of range")
+    return layers[-k:]
