@@ -210,3 +210,15 @@ def test_run_writes_results_and_never_overwrites_silently(tmp_path, capsys):
     assert len(third["records"]) == 1
     assert not (tmp_path / "results-3").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.json", "results", "results-2"]
+
+
+def test_erasure_console_command_is_installed_as_the_cli_entry_point():
+    from importlib import metadata
+
+    try:
+        metadata.distribution("erasure")
+    except metadata.PackageNotFoundError:
+        pytest.skip("erasure is not pip-installed here (the README's commands install it)")
+    (script,) = [e for e in metadata.entry_points(group="console_scripts") if e.name == "erasure"]
+    assert script.value == "erasure.cli:main"
+    assert script.load() is main
