@@ -16,7 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Callable, Literal, Optional
 
 import torch
 from torch import nn
@@ -143,7 +143,7 @@ def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | 
     builder.raise_if_problems()
 
     names = _record_names(config["unlearners"])
-    gold = sorted({p for u in unlearners for p in u.gold_partitions()})
+    gold = sorted({p for c in [*unlearners, *evaluator.measures] for p in c.gold_partitions()})
     return Plan(settings, data, predictor, unlearners, names, evaluator, resolved,
                 Path(config_file).resolve() if config_file else None, gold)
 
@@ -252,6 +252,10 @@ class Session:
         self.original: nn.Module | None = None
         self.golds: dict[str, nn.Module] = {}
         self._original_outputs: OutputStore | None = None
+        self._gold_outputs: dict[str, OutputStore] = {}
+        self._shared: dict[str, Any] = {}
+        #: how many times each model was trained (the original and each gold model: once)
+        self.trainings: dict[str, int] = {}
 
     def load_data(self) -> Data:
         """Loads the data and checks it against the unlearners (before any training)."""
@@ -269,7 +273,18 @@ class Session:
         for partition in self.plan.gold_partitions:
             key = "retrain" if len(self.plan.gold_partitions) == 1 else f"retrain.{partition}"
             self.golds[partition] = self._train(key, partition, ("gold", partition))
+        self._reset_outputs()
+
+    def _reset_outputs(self) -> None:
         self._original_outputs = OutputStore(self.original, self.data)
+        self._gold_outputs = {p: OutputStore(m, self.data) for p, m in self.golds.items()}
+
+    def shared(self, key: str, build: Callable[[], Any]) -> Any:
+        """The experiment-wide object for ``key``, built once from a stream seeded by the key."""
+        if key not in self._shared:
+            with seeded(self.seed, "shared", key):
+                self._shared[key] = build()
+        return self._shared[key]
 
     def _train(self, label: str, partition: str, stream: tuple) -> nn.Module:
         log.info("training %s on '%s'", label, partition)
@@ -280,6 +295,7 @@ class Session:
             self.plan.predictor.train(model, self.data, partition,
                                       generator(self.seed, "batches", *stream))
         self.timings[label] = time.perf_counter() - tick
+        self.trainings[label] = self.trainings.get(label, 0) + 1
         return model.eval().requires_grad_(False)
 
     def _gold_copy(self, partition: str) -> nn.Module:
@@ -321,7 +337,7 @@ class Session:
                                                  "(ctx.data); the data was reloaded for the rest")
             log.warning("unlearner %s modified the shared data; reloading it", name)
             self.data = self.plan.data.load(self.seed, self.device)
-            self._original_outputs = OutputStore(self.original, self.data)
+            self._reset_outputs()
         if record["status"] == "failed":
             return record
         if not isinstance(unlearned, nn.Module):
@@ -335,7 +351,8 @@ class Session:
             data=self.data, models={"original": self.original, "unlearned": unlearned},
             outputs={"original": self._original_outputs,
                      "unlearned": OutputStore(unlearned, self.data)},
-            timings=timings)
+            golds=self.golds, gold_outputs=self._gold_outputs, timings=timings,
+            shared=self.shared)
         record["metrics"], record["failed_measures"] = self.plan.evaluator.evaluate(
             measure_ctx, self.seed, name)
         return record

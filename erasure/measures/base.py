@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import ClassVar, Literal, Union
+from typing import Any, Callable, ClassVar, Literal, TypeVar, Union
 
 import torch
 import torch.nn.functional as F
@@ -11,6 +11,8 @@ from torch import nn
 
 from erasure.config import Component
 from erasure.data import Data
+
+T = TypeVar("T")
 
 TargetName = Literal["original", "unlearned"]
 #: One target or a list of them.
@@ -70,21 +72,34 @@ class MeasureContext:
         data: samples and partitions.
         models: ``{"original": ..., "unlearned": ...}`` (do not modify them).
         outputs: one :class:`OutputStore` per target; use :meth:`output`.
+        golds: the gold model retrained on each partition a measure or unlearner asked for
+            (see :meth:`Measure.gold_partitions`), trained once per experiment; read-only.
+        gold_outputs: their outputs, computed once per experiment; use :meth:`gold_output`.
         timings: seconds per stage: ``train_original``, ``unlearn`` and, when a gold model was
             trained, ``retrain``.
         generator: this measure's own seeded stream.
         seed: the seed of that stream.
+        shared: ``shared(key, build)`` returns the experiment-wide object stored under ``key``,
+            calling ``build()`` (with the global RNG seeded from the key) the first time only —
+            for things every record reuses: shadow models, a random reference network.
     """
 
     data: Data
     models: dict[str, nn.Module]
     outputs: dict[str, OutputStore]
+    golds: dict[str, nn.Module] = field(default_factory=dict)
+    gold_outputs: dict[str, OutputStore] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     generator: torch.Generator = field(default_factory=torch.Generator)
     seed: int = 0
+    shared: Callable[[str, Callable[[], Any]], Any] = lambda key, build: build()
 
     def output(self, target: str, partition: str) -> Outputs:
         return self.outputs[target](partition)
+
+    def gold_output(self, retain: str, partition: str) -> Outputs:
+        """Outputs of the gold model retrained on ``retain``, on ``partition``."""
+        return self.gold_outputs[retain](partition)
 
 
 @dataclass(kw_only=True)
@@ -112,3 +127,8 @@ class Measure(Component):
 
     def measure(self, ctx: MeasureContext) -> dict[str, float]:
         raise NotImplementedError
+
+    def gold_partitions(self) -> list[str]:
+        """Partitions whose retrained gold model this measure compares against; the pipeline
+        trains each once, before any unlearner, and shares it (``ctx.golds``)."""
+        return []
