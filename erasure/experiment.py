@@ -312,7 +312,8 @@ class Session:
         """
         name, unlearner = self.plan.names[index], self.plan.unlearners[index]
         record: dict[str, Any] = {"name": name, "config": unlearner.config, "status": "finished",
-                                  "error": None, "metrics": {}, "failed_measures": {}}
+                                  "error": None, "metrics": {}, "failed_measures": {},
+                                  "not_applicable": {}}
         # the stream depends on what the unlearner is, never on its position in the list
         useed = derive_seed(self.seed, "unlearner", json.dumps(unlearner.config, sort_keys=True))
         model = copy.deepcopy(self.original).requires_grad_(True)
@@ -352,9 +353,9 @@ class Session:
             outputs={"original": self._original_outputs,
                      "unlearned": OutputStore(unlearned, self.data)},
             golds=self.golds, gold_outputs=self._gold_outputs, timings=timings,
-            shared=self.shared)
-        record["metrics"], record["failed_measures"] = self.plan.evaluator.evaluate(
-            measure_ctx, self.seed, name)
+            predictor=self.plan.predictor, shared=self.shared)
+        record["metrics"], record["failed_measures"], record["not_applicable"] = \
+            self.plan.evaluator.evaluate(measure_ctx, self.seed, name)
         return record
 
 

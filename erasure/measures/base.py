@@ -19,6 +19,11 @@ TargetName = Literal["original", "unlearned"]
 Targets = Union[TargetName, list[TargetName]]
 
 
+class NotApplicable(Exception):
+    """Raised by a measure that cannot apply to this record (say why); the record lists it under
+    ``not_applicable`` with the reason, instead of a silent gap or a failure."""
+
+
 def as_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
@@ -79,6 +84,8 @@ class MeasureContext:
             trained, ``retrain``.
         generator: this measure's own seeded stream.
         seed: the seed of that stream.
+        predictor: the recipe that trained the original (for measures that train, e.g. relearn
+            time); never modify it.
         shared: ``shared(key, build)`` returns the experiment-wide object stored under ``key``,
             calling ``build()`` (with the global RNG seeded from the key) the first time only —
             for things every record reuses: shadow models, a random reference network.
@@ -92,6 +99,7 @@ class MeasureContext:
     timings: dict[str, float] = field(default_factory=dict)
     generator: torch.Generator = field(default_factory=torch.Generator)
     seed: int = 0
+    predictor: Any = None
     shared: Callable[[str, Callable[[], Any]], Any] = lambda key, build: build()
 
     def output(self, target: str, partition: str) -> Outputs:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from erasure.config import Component
 from erasure.seeding import derive_seed, generator
 
-from .base import Measure, MeasureContext
+from .base import Measure, MeasureContext, NotApplicable
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,12 @@ class Evaluator(Component):
     measures: list[Measure] = ()
 
     def evaluate(self, ctx: MeasureContext, seed: int, record: str
-                 ) -> tuple[dict[str, float], dict[str, str]]:
-        """Returns ``(metrics, failures)``; failures map a measure's class name to its error."""
+                 ) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+        """Returns ``(metrics, failures, not_applicable)``; the last two map
+        ``<MeasureClass>[<position>]`` to the error or to the reason it does not apply."""
         metrics: dict[str, float] = {}
         failures: dict[str, str] = {}
+        skipped: dict[str, str] = {}
         for position, measure in enumerate(self.measures):
             # the same stream for every record, so "original" numbers agree across records
             ctx.seed = derive_seed(seed, "measure", json.dumps(measure.config, sort_keys=True))
@@ -39,10 +41,12 @@ class Evaluator(Component):
             key = f"{type(measure).__name__}[{position}]"
             try:
                 metrics.update(numbers(measure.measure(ctx)))
+            except NotApplicable as e:
+                skipped[key] = str(e)
             except Exception as e:  # recorded, never fatal: the other measures still report
                 failures[key] = f"{type(e).__name__}: {e}"
                 log.warning("measure %s failed for %s: %s", key, record, failures[key])
-        return metrics, failures
+        return metrics, failures, skipped
 
 
 def numbers(values: dict) -> dict[str, float | None]:

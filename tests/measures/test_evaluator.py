@@ -2,7 +2,7 @@
 import torch
 from torch import nn
 
-from erasure.measures import Evaluator
+from erasure.measures import Accuracy, Evaluator
 from tests.unlearners import fixtures as fx
 
 BOOM = {"class": "tests.unlearners.fixtures.Boom"}
@@ -24,7 +24,7 @@ def test_a_failing_measure_is_recorded_and_the_others_still_report():
         BOOM,
         {"class": "PartitionSizes", "parameters": {"partition": "forget"}},
     ]}}, Evaluator)
-    metrics, failures = evaluator.evaluate(context(), seed=0, record="r")
+    metrics, failures, _ = evaluator.evaluate(context(), seed=0, record="r")
 
     assert metrics == {"accuracy.forget.unlearned": 0.75, "size.forget": 4.0}
     assert failures == {"Boom[1]": "RuntimeError: boom: this measure always fails"}
@@ -37,8 +37,8 @@ def test_a_measures_stream_does_not_depend_on_the_other_measures():
     among = fx.build({"class": "Evaluator", "parameters": {"measures": [
         BOOM, {"class": "Accuracy"}, umia]}}, Evaluator)
     ctx_alone, ctx_among, ctx_other_seed = context(), context(), context()
-    a, _ = alone.evaluate(ctx_alone, seed=3, record="r")
-    b, failures = among.evaluate(ctx_among, seed=3, record="r")
+    a, _, _ = alone.evaluate(ctx_alone, seed=3, record="r")
+    b, failures, _ = among.evaluate(ctx_among, seed=3, record="r")
     alone.evaluate(ctx_other_seed, seed=4, record="r")
 
     assert set(failures) == {"Boom[0]"}
@@ -60,3 +60,24 @@ def test_failing_measure_on_digits_keeps_the_record():
     assert set(record["metrics"]) == {"accuracy.forget.original", "accuracy.test.original",
                                       "accuracy.forget.unlearned", "accuracy.test.unlearned",
                                       "size.forget"}
+
+
+def test_a_measure_that_does_not_apply_says_why_and_the_others_report():
+    from dataclasses import dataclass
+
+    from erasure.measures import Measure, NotApplicable
+
+    @dataclass(kw_only=True)
+    class NeedsGroups(Measure):
+        name = "groups"
+
+        def measure(self, ctx):
+            raise NotApplicable("the data has no group attribute")
+
+    evaluator = Evaluator(measures=[NeedsGroups(), Accuracy(partition="test", target="original")])
+    for m in evaluator.measures:
+        m.config = {"class": type(m).__name__}
+    metrics, failures, skipped = evaluator.evaluate(context(), seed=0, record="r")
+    assert skipped == {"NeedsGroups[0]": "the data has no group attribute"}
+    assert failures == {}
+    assert list(metrics) == ["accuracy.test.original"]

@@ -53,7 +53,7 @@ def test_each_partition_is_computed_once_however_many_measures_read_it():
         {"class": "UMIA", "parameters": {"n_splits": 2}},
         {"class": "Accuracy", "parameters": {"partition": ["test", "forget"]}},
     ]}}, Evaluator)
-    metrics, failures = evaluator.evaluate(ctx, seed=0, record="r")
+    metrics, failures, _ = evaluator.evaluate(ctx, seed=0, record="r")
 
     assert failures == {}
     assert len(metrics) == 6 + 2  # accuracy keys (repeats overwrite) + U-MIA per target
