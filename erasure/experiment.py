@@ -26,6 +26,7 @@ from erasure.config import Builder, ConfigError, Problem, Slot, suggest
 from erasure.data import Data, DatasetManager
 from erasure.measures import Evaluator, MeasureContext, OutputStore
 from erasure.models import Predictor
+from erasure.profiling import peak_memory
 from erasure.results import (RESULTS_FILE, check_writable, choose_run_folder, write_json_atomic)
 from erasure.seeding import derive_seed, generator, seeded
 from erasure.unlearners import Unlearner, UnlearningContext
@@ -324,7 +325,7 @@ class Session:
         versions = self.data.versions()
         tick = time.perf_counter()
         try:
-            with seeded(useed):
+            with peak_memory(self.device) as memory, seeded(useed):
                 unlearned = unlearner.unlearn(model, ctx)
         except Exception as e:  # recorded, never fatal: the other unlearners still run
             record.update(status="failed", error=f"{type(e).__name__}: {e}")
@@ -353,7 +354,7 @@ class Session:
             outputs={"original": self._original_outputs,
                      "unlearned": OutputStore(unlearned, self.data)},
             golds=self.golds, gold_outputs=self._gold_outputs, timings=timings,
-            predictor=self.plan.predictor, shared=self.shared)
+            memory=memory, predictor=self.plan.predictor, shared=self.shared)
         record["metrics"], record["failed_measures"], record["not_applicable"] = \
             self.plan.evaluator.evaluate(measure_ctx, self.seed, name)
         return record

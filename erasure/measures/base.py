@@ -82,6 +82,8 @@ class MeasureContext:
         gold_outputs: their outputs, computed once per experiment; use :meth:`gold_output`.
         timings: seconds per stage: ``train_original``, ``unlearn`` and, when a gold model was
             trained, ``retrain``.
+        memory: the unlearner's peak memory (``rss_peak_mb``, and ``cuda_peak_mb`` on a GPU),
+            measured around the unlearner only.
         generator: this measure's own seeded stream.
         seed: the seed of that stream.
         predictor: the recipe that trained the original (for measures that train, e.g. relearn
@@ -97,6 +99,7 @@ class MeasureContext:
     golds: dict[str, nn.Module] = field(default_factory=dict)
     gold_outputs: dict[str, OutputStore] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, float] = field(default_factory=dict)
     generator: torch.Generator = field(default_factory=torch.Generator)
     seed: int = 0
     predictor: Any = None
