@@ -34,13 +34,20 @@ class Evaluator(Component):
         metrics: dict[str, float] = {}
         failures: dict[str, str] = {}
         skipped: dict[str, str] = {}
+        writer: dict[str, str] = {}  # which measure wrote each key
         for position, measure in enumerate(self.measures):
             # the same stream for every record, so "original" numbers agree across records
             ctx.seed = derive_seed(seed, "measure", json.dumps(measure.config, sort_keys=True))
             ctx.generator = generator(ctx.seed)
             key = f"{type(measure).__name__}[{position}]"
             try:
-                metrics.update(numbers(measure.measure(ctx)))
+                values = numbers(measure.measure(ctx))
+                taken = sorted(k for k in values if k in writer)
+                if taken:  # never overwrite another measure's number silently
+                    raise ValueError(f"{taken[0]} is already written by {writer[taken[0]]}; give one "
+                                   "of them other parameters (partition, target, …)")
+                metrics.update(values)
+                writer.update(dict.fromkeys(values, key))
             except NotApplicable as e:
                 skipped[key] = str(e)
             except Exception as e:  # recorded, never fatal: the other measures still report

@@ -81,3 +81,15 @@ def test_a_measure_that_does_not_apply_says_why_and_the_others_report():
     assert skipped == {"NeedsGroups[0]": "the data has no group attribute"}
     assert failures == {}
     assert list(metrics) == ["accuracy.test.original"]
+
+
+def test_a_measure_writing_a_key_another_measure_wrote_fails_instead_of_overwriting():
+    evaluator = fx.build({"class": "Evaluator", "parameters": {"measures": [
+        {"class": "Accuracy", "parameters": {"partition": "forget", "target": "unlearned"}},
+        {"class": "Accuracy", "parameters": {"partition": ["forget", "test"], "target": "unlearned"}},
+    ]}}, Evaluator)
+    metrics, failures, _ = evaluator.evaluate(context(), seed=0, record="r")
+    assert metrics == {"accuracy.forget.unlearned": 0.75}
+    assert failures == {"Accuracy[1]": "ValueError: accuracy.forget.unlearned is already written "
+                                       "by Accuracy[0]; give one of them other parameters "
+                                       "(partition, target, …)"}
