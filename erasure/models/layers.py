@@ -20,9 +20,13 @@ def last_layers(model: nn.Module, k: int) -> list[tuple[str, nn.Module]]:
     """The last ``k`` parameterised layers, counted from the output.
 
     Raises:
-        ValueError: ``k`` is below 1 or above the number of parameterised layers.
+        ValueError: ``k`` is below 1 or above the number of parameterised layers (the message
+            names both numbers and the layers).
     """
     layers = parameterised_layers(model)
     if not 1 <= k <= len(layers):
-        raise ValueError(f"the network has {len(layers)} parameterised layers; k={k} is out of range")
+        names = ", ".join(f"{name or '<root>'} ({type(m).__name__})" for name, m in layers)
+        raise ValueError(f"last_trainable_layers={k}, but the network has "
+                         f"{'only ' if k > len(layers) else ''}{len(layers)} parameterised "
+                         f"layers: {names}")
     return layers[-k:]

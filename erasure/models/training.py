@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Callable, Iterable, Optional
+from typing import Annotated, Callable, Iterable, Optional, Sequence
 
 import torch
 from torch import nn
@@ -35,11 +35,13 @@ Batches = Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
 
 def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], epochs: int,
-        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> list[float]:
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+        frozen: Sequence[nn.Module] = ()) -> list[float]:
     """Plain supervised training: ``epochs`` passes over ``batches()``.
 
     The loss is summed on the device and checked once per epoch, so there is no host sync per
-    step.
+    step. Modules in ``frozen`` stay in eval mode while the rest trains (a frozen batch-norm
+    layer then normalises with, and never updates, its running statistics).
 
     Returns:
         The mean training loss of each epoch.
@@ -47,9 +49,11 @@ def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
     Raises:
         Diverged: the loss of an epoch is NaN or infinite.
     """
-    model.train()
     history = []
     for epoch in range(epochs):
+        model.train()
+        for module in frozen:  # not .eval(): that would also reach trainable children
+            module.training = False
         total, steps = torch.zeros((), device=next(model.parameters()).device), 0
         for x, y in batches():
             optimizer.zero_grad(set_to_none=True)
