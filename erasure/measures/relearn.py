@@ -1,0 +1,212 @@
+"""Relearn time and AIN: how quickly fine-tuning on the forget set brings its accuracy back."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from erasure.config import PartitionName, spec
+from erasure.config.checks import at_least
+from erasure.data import Data
+from erasure.models import OptimizerFactory, check_finite
+from erasure.seeding import generator as make_generator
+from erasure.seeding import seeded
+
+from .base import Measure, MeasureContext, NotApplicable, Outputs, Targets, as_list
+
+
+def correct_count(model: nn.Module, data: Data, partition: str) -> int:
+    """How many samples of ``partition`` the model classifies correctly (batched, inference
+    mode; a small forget set is one batch)."""
+    model.eval()
+    with torch.inference_mode():
+        hits = sum((model(x).argmax(1) == y).sum() for x, y in data.batches(partition))
+    return int(hits)
+
+
+def correct(outputs: Outputs) -> int:
+    return int((outputs.predictions == outputs.labels).sum())
+
+
+def endless_batches(data: Data, partition: str, batch_size: int, generator: torch.Generator
+                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Shuffled passes over ``partition``, one after another, drawn from ``generator``."""
+    while True:
+        yield from data.batches(partition, batch_size, shuffle=True, generator=generator)
+
+
+def relearn(model: nn.Module, data: Data, partition: str, needed: float, optimizer, loss_fn,
+            batch_size: int, max_steps: int, seed: int, start: int | None = None
+            ) -> tuple[int, bool]:
+    """Fine-tunes a copy of ``model`` on ``partition`` until it classifies at least ``needed``
+    of its samples correctly, checking after every optimizer step.
+
+    Args:
+        model: left untouched (a deep copy is trained).
+        needed: the number of correct samples to reach (a real number; compared exactly).
+        optimizer: factory taking the copy's parameters.
+        loss_fn: ``loss_fn(logits, labels)``.
+        seed: the batch order and the global RNG (dropout) derive from it, so two models relearn
+            on the very same batches.
+        start: the model's correct count before any step, when already known (saves a forward).
+
+    Returns:
+        ``(steps, capped)``: the steps taken (0 when the model already reaches ``needed``), and
+        whether ``max_steps`` ran out first (then ``steps == max_steps``).
+
+    Raises:
+        Diverged: the relearning loss became NaN or infinite.
+    """
+    if (correct_count(model, data, partition) if start is None else start) >= needed:
+        return 0, False
+    student = copy.deepcopy(model).requires_grad_(True)
+    opt = optimizer(student.parameters())
+    batches = endless_batches(data, partition, batch_size, make_generator(seed, "relearn batches"))
+    with seeded(seed, "relearn"):
+        for step in range(1, max_steps + 1):
+            x, y = next(batches)
+            student.train()
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(student(x), y)
+            loss.backward()
+            opt.step()
+            check_finite(loss.detach(), f"while relearning, at step {step}")
+            if correct_count(student, data, partition) >= needed:
+                return step, False
+    return max_steps, True
+
+
+@dataclass(kw_only=True)
+class _Relearning(Measure):
+    """The relearning recipe shared by :class:`RelearnTime` and :class:`AIN`."""
+
+    abstract = True
+
+    partition: PartitionName = "forget"
+    target: Targets = "unlearned"
+    optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01)
+    batch_size: int = 32
+    max_steps: int = 200
+    alpha: float = 0.05
+
+    def __post_init__(self) -> None:
+        at_least("batch_size", self.batch_size, 1)
+        at_least("max_steps", self.max_steps, 1)
+        if not 0.0 <= self.alpha < 1.0:
+            raise ValueError(f"alpha must lie in [0, 1), got {self.alpha}")
+
+    def needed(self, ctx: MeasureContext) -> float:
+        """(1 − α) × the original's number of correct forget samples."""
+        return (1.0 - self.alpha) * correct(ctx.output("original", self.partition))
+
+    def steps(self, ctx: MeasureContext, model: nn.Module, needed: float,
+              start: int | None = None) -> tuple[int, bool]:
+        loss_fn = ctx.predictor.loss_fn() if ctx.predictor is not None else nn.CrossEntropyLoss()
+        return relearn(model, ctx.data, self.partition, needed, self.optimizer, loss_fn,
+                       self.batch_size, self.max_steps, ctx.seed, start)
+
+    def start(self, ctx: MeasureContext, target: str) -> int:
+        return correct(ctx.output(target, self.partition))
+
+
+@dataclass(kw_only=True)
+class RelearnTime(_Relearning):
+    """Relearn time: optimizer steps of fine-tuning on D_f until the forget accuracy returns to
+    (1 − α) × the original model's forget accuracy.
+
+    A model that truly forgot (like the model retrained without D_f) needs many steps; one that
+    only hides what it knows relearns in a few. Used as "relearn time" by Golatkar et al.
+    ("Eternal Sunshine of the Spotless Net", CVPR 2020) and, with α, as the ingredient of AIN
+    (Chundawat, Tarun, Mandal, Kankanhalli, "Zero-Shot Machine Unlearning", IEEE TIFS 2023).
+
+    The recipe is small and fixed so that numbers compare across unlearners: a deep copy of the
+    target (never the model itself) is trained with ``optimizer`` on shuffled mini-batches of D_f
+    (``batch_size``, cycling through D_f), with the predictor's loss; after every step the whole
+    forget set is evaluated in one batched forward. The batch order is this measure's own seeded
+    stream, the same for every record and target, so the count is deterministic. A target that
+    already reaches the accuracy scores 0 (the original always does).
+
+    Args:
+        partition: the forget set D_f (relearnt on and evaluated).
+        target: ``unlearned`` (default), ``original`` or both.
+        optimizer: the relearning optimizer (default SGD, lr 0.01, no momentum).
+        batch_size: relearning batch size (default 32).
+        max_steps: the bound on steps (default 200).
+        alpha: tolerance α: the goal is (1 − α) × the original's forget accuracy (default 0.05).
+
+    Keys: ``relearn_steps.<partition>.<target>`` (steps; ``max_steps`` when the goal was not
+    reached) and ``relearn_steps.<partition>.<target>.capped`` (1.0 when the bound was hit, so the
+    steps are only a lower bound; else 0.0). Ideal: close to the gold model's relearn time; higher
+    means more thoroughly forgotten.
+    """
+
+    name = "relearn_steps"
+
+    def measure(self, ctx):
+        needed = self.needed(ctx)
+        out = {}
+        for target in as_list(self.target):
+            steps, capped = self.steps(ctx, ctx.models[target], needed, self.start(ctx, target))
+            key = f"relearn_steps.{self.partition}.{target}"
+            out[key] = float(steps)
+            out[f"{key}.capped"] = float(capped)
+        return out
+
+
+@dataclass(kw_only=True)
+class AIN(_Relearning):
+    """Anamnesis index, AIN (Chundawat, Tarun, Mandal, Kankanhalli, "Zero-Shot Machine
+    Unlearning", IEEE TIFS 2023).
+
+    AIN = rt(unlearned, original, α) / rt(gold, original, α), where rt(M, original, α) is the
+    number of relearning steps M needs on D_f to reach (1 − α) × the original's forget accuracy
+    (see :class:`RelearnTime` for the recipe) and gold is the model retrained on ``retain``. The
+    gold model's relearn time is computed once per experiment (``ctx.shared``), on the same batch
+    stream as every target's.
+
+    About 1 is ideal: the unlearned model relearns as slowly as one that never saw D_f. Far below
+    1 means the forgotten knowledge was only hidden and comes back quickly; above 1 means the
+    model was damaged more than retraining would (the paper reads both as poor unlearning).
+
+    AIN is meant for class (or sub-class) forgetting. When the gold model already reaches the goal
+    without relearning (random forgetting: it generalises to D_f), its relearn time is 0 and AIN
+    is undefined: the measure then says it does not apply.
+
+    Args:
+        partition: the forget set D_f.
+        retain: the partition the gold model is retrained on (trained by the pipeline, once).
+        target: ``unlearned`` (default), ``original`` or both.
+        optimizer, batch_size, max_steps, alpha: the relearning recipe, as in
+            :class:`RelearnTime` (defaults SGD lr 0.01, 32, 200, 0.05).
+
+    Keys: ``ain.<partition>.<target>`` and ``ain.<partition>.<target>.capped`` (1.0 when either
+    relearning run hit ``max_steps``: the ratio is then only a bound; else 0.0).
+    """
+
+    name = "ain"
+    retain: PartitionName = "retain"
+
+    def gold_partitions(self):
+        return [self.retain]
+
+    def measure(self, ctx):
+        needed = self.needed(ctx)
+        gold_steps, gold_capped = ctx.shared(
+            f"ain/gold/{self.retain}/{ctx.seed}",
+            lambda: self.steps(ctx, ctx.golds[self.retain], needed,
+                               correct(ctx.gold_output(self.retain, self.partition))))
+        if gold_steps == 0:
+            raise NotApplicable(
+                f"the gold model retrained on '{self.retain}' already reaches (1 - alpha) x the "
+                f"original's accuracy on '{self.partition}' without relearning (0 steps), so AIN "
+                "is undefined; it is meant for class forgetting")
+        out = {}
+        for target in as_list(self.target):
+            steps, capped = self.steps(ctx, ctx.models[target], needed, self.start(ctx, target))
+            key = f"ain.{self.partition}.{target}"
+            out[key] = steps / gold_steps
+            out[f"{key}.capped"] = float(capped or gold_capped)
+        return out

@@ -1,0 +1,204 @@
+"""Relearn time and AIN (Chundawat et al., "Zero-Shot Machine Unlearning", IEEE TIFS 2023):
+steps of fine-tuning on the forget set until (1 − α) × the original's forget accuracy returns."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import erasure.measures.relearn  # noqa: F401  (registers RelearnTime and AIN)
+from erasure.config import ConfigError
+from erasure.experiment import prepare
+from erasure.measures import Measure, NotApplicable, OutputStore
+from tests.helpers import digits_config
+from tests.unlearners import fixtures as fx
+
+
+def margin_model(margin: float) -> nn.Module:
+    """Two logits (m/2, −m/2) for the input 1: class 0 wins by ``margin``."""
+    model = nn.Linear(1, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[margin / 2], [-margin / 2]]))
+    return model
+
+
+def sgd_steps(margin: float, lr: float) -> int:
+    """Plain SGD on cross-entropy for one sample of class 0 (input 1): each step raises the
+    margin by 2·lr·(1 − σ(margin)); the steps until the sample is classified right."""
+    steps = 0
+    while margin <= 0:
+        margin += 2 * lr * (1 - 1 / (1 + math.exp(-margin)))
+        steps += 1
+    return steps
+
+
+def one_sample_data():
+    # sample 0 (class 0) is the forget set; sample 1 only fills the test partition
+    return fx.tiny_data(torch.tensor([[1.0], [1.0]]), torch.tensor([0, 1]),
+                        {"forget": [0], "retain": [1], "test": [1]})
+
+
+def build(cls: str, **parameters):
+    return fx.build({"class": cls, "parameters": parameters}, Measure)
+
+
+def weights(model):
+    return model.weight.detach().clone()
+
+
+def test_sgd_reference_counts():
+    # the hand-derived counts the tests below rely on
+    assert sgd_steps(-1.0, 0.1) == 8 and sgd_steps(-2.0, 0.1) == 15
+
+
+def test_a_model_at_the_original_accuracy_relearns_in_zero_steps():
+    data = one_sample_data()
+    original = margin_model(1.0)
+    ctx = fx.measure_context(data, {"original": original, "unlearned": margin_model(0.5)})
+    got = build("RelearnTime", target=["original", "unlearned"]).measure(ctx)
+    assert got == {"relearn_steps.forget.original": 0.0,
+                   "relearn_steps.forget.original.capped": 0.0,
+                   "relearn_steps.forget.unlearned": 0.0,
+                   "relearn_steps.forget.unlearned.capped": 0.0}
+
+
+def test_a_model_that_forgot_relearns_in_the_hand_counted_steps_on_a_copy():
+    data = one_sample_data()
+    unlearned = margin_model(-1.0)
+    before = weights(unlearned)
+    ctx = fx.measure_context(data, {"original": margin_model(1.0), "unlearned": unlearned})
+    measure = build("RelearnTime", optimizer={"class": "SGD", "parameters": {"lr": 0.1}})
+    got = measure.measure(ctx)
+    assert got == {"relearn_steps.forget.unlearned": 8.0,
+                   "relearn_steps.forget.unlearned.capped": 0.0}
+    assert torch.equal(weights(unlearned), before)  # a copy was fine-tuned, never the model
+    assert measure.measure(ctx) == got  # deterministic
+
+
+def test_relearning_stops_at_max_steps_and_says_so():
+    data = one_sample_data()
+    ctx = fx.measure_context(data, {"original": margin_model(1.0), "unlearned": margin_model(-1.0)})
+    got = build("RelearnTime", max_steps=5,
+                optimizer={"class": "SGD", "parameters": {"lr": 0.1}}).measure(ctx)
+    assert got == {"relearn_steps.forget.unlearned": 5.0,
+                   "relearn_steps.forget.unlearned.capped": 1.0}
+
+
+def two_margin_model(margin_a: float, margin_b: float) -> nn.Module:
+    """Inputs e_1 and e_2 (one-hot): class 0 wins by ``margin_a`` on e_1 and ``margin_b`` on e_2,
+    each margin moved by its own weight column."""
+    model = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[margin_a / 2, margin_b / 2],
+                                         [-margin_a / 2, -margin_b / 2]]))
+    return model
+
+
+def test_alpha_sets_the_goal():
+    # two forget samples of class 0 on orthogonal inputs: one batch of both, the mean loss halves
+    # each sample's step, so each margin follows the one-sample recurrence at lr / 2 = 0.1:
+    # the first sample (margin -0.5) is right after 5 steps, the second (-3) after 20
+    assert sgd_steps(-0.5, 0.1) == 5 and sgd_steps(-3.0, 0.1) == 20
+    data = fx.tiny_data(torch.eye(2), torch.tensor([0, 0]), {"forget": [0, 1], "test": [0]})
+    ctx = fx.measure_context(data, {"original": two_margin_model(1.0, 1.0),
+                                    "unlearned": two_margin_model(-0.5, -3.0)})
+    sgd = {"class": "SGD", "parameters": {"lr": 0.2}}
+    steps = "relearn_steps.forget.unlearned"
+    # α = 0: both samples again; α = 0.5: one of the two suffices
+    assert build("RelearnTime", alpha=0.0, optimizer=sgd).measure(ctx)[steps] == 20.0
+    assert build("RelearnTime", alpha=0.5, optimizer=sgd).measure(ctx)[steps] == 5.0
+    # α = 0.05: 0.95 × 2 = 1.9 correct needed, so both
+    assert build("RelearnTime", optimizer=sgd).measure(ctx)[steps] == 20.0
+
+
+def gold_context(data, models, gold, seed=0):
+    ctx = fx.measure_context(data, models, seed=seed)
+    ctx.golds = {"retain": gold}
+    ctx.gold_outputs = {"retain": OutputStore(gold, data)}
+    return ctx
+
+
+def test_ain_is_the_ratio_of_hand_counted_relearn_steps():
+    data = one_sample_data()
+    gold = margin_model(-2.0)  # 15 steps at lr 0.1
+    ctx = gold_context(data, {"original": margin_model(1.0), "unlearned": margin_model(-1.0)}, gold)
+    ain = build("AIN", optimizer={"class": "SGD", "parameters": {"lr": 0.1}})
+    assert ain.gold_partitions() == ["retain"]
+    assert ain.measure(ctx) == {"ain.forget.unlearned": 8 / 15, "ain.forget.unlearned.capped": 0.0}
+    # the gold model against itself: exactly 1
+    ctx = gold_context(data, {"original": margin_model(1.0), "unlearned": margin_model(-2.0)}, gold)
+    assert ain.measure(ctx)["ain.forget.unlearned"] == 1.0
+    # a capped run makes the ratio a bound, and says so
+    capped = build("AIN", max_steps=10, optimizer={"class": "SGD", "parameters": {"lr": 0.1}})
+    assert capped.measure(ctx) == {"ain.forget.unlearned": 1.0, "ain.forget.unlearned.capped": 1.0}
+
+
+def test_ain_does_not_apply_when_the_gold_model_needs_no_relearning():
+    data = one_sample_data()
+    ctx = gold_context(data, {"original": margin_model(1.0), "unlearned": margin_model(-1.0)},
+                       gold=margin_model(0.5))
+    with pytest.raises(NotApplicable, match=r"without relearning \(0 steps\)"):
+        build("AIN").measure(ctx)
+
+
+@pytest.mark.parametrize("cls, parameters, message", [
+    ("RelearnTime", {"alpha": 1.0}, "alpha"),
+    ("RelearnTime", {"alpha": -0.1}, "alpha"),
+    ("RelearnTime", {"max_steps": 0}, "max_steps"),
+    ("AIN", {"batch_size": 0}, "batch_size"),
+    ("AIN", {"retain": "retian"}, "unknown partition 'retian'"),
+    ("RelearnTime", {"optimizer": {"class": "NoSuchOptimizer"}}, "NoSuchOptimizer"),
+])
+def test_bad_parameters_are_config_errors(cls, parameters, message):
+    config = digits_config("class", [{"class": "Identity"}],
+                           [{"class": cls, "parameters": parameters}])
+    with pytest.raises(ConfigError, match=message):
+        prepare(config)
+
+
+def test_ain_asks_for_the_gold_model():
+    plan = prepare(digits_config("class", [{"class": "Identity"}], [{"class": "AIN"}]))
+    assert plan.gold_partitions == ["retain"]
+    plan = prepare(digits_config("class", [{"class": "Identity"}], [{"class": "RelearnTime"}]))
+    assert plan.gold_partitions == []
+
+
+def test_relearn_and_ain_on_digits_class_forgetting():
+    measures = [{"class": "RelearnTime", "parameters": {"target": ["original", "unlearned"]}},
+                {"class": "AIN"}, {"class": "Accuracy", "parameters": {"partition": "forget"}}]
+    session = fx.session("class", [{"class": "Identity"}, {"class": "NegGrad"}], measures)
+    builds = []
+    shared = session.shared
+
+    def counting(key, build):
+        def counted():
+            builds.append(key)
+            return build()
+        return shared(key, counted)
+
+    session._shared = {}  # this copy's own: the gold relearning is counted from scratch
+    session.shared = counting
+    identity, neggrad, gold = (session.unlearn(i)["metrics"] for i in range(3))
+    session.unlearn(2)
+    steps = "relearn_steps.forget.unlearned"
+    # measured: Identity 0, NegGrad 9 (forget accuracy 0.71), GoldModel 16 steps
+    assert identity[steps] == 0.0 and identity["ain.forget.unlearned"] == 0.0
+    assert 0 < neggrad[steps] < gold[steps] < 200
+    assert gold["relearn_steps.forget.unlearned.capped"] == 0.0
+    assert all(m["relearn_steps.forget.original"] == 0.0 for m in (identity, neggrad, gold))
+    # the GoldModel record's model is the gold model: the same steps, AIN exactly 1
+    assert gold["ain.forget.unlearned"] == 1.0
+    # (AIN relearns on its own batch stream, so its counts may differ from RelearnTime's by a
+    # step or so: measured NegGrad 10 / gold 17 = 0.59)
+    assert 0 < neggrad["ain.forget.unlearned"] < 1
+    # the gold model's relearn time was computed once for all four records
+    assert len([k for k in builds if k.startswith("ain/gold/")]) == 1
+
+
+def test_ain_on_digits_random_forgetting_does_not_apply():
+    session = fx.session("random", [{"class": "Identity"}],
+                         [{"class": "AIN"}, {"class": "RelearnTime"}])
+    record = session.unlearn(1)  # GoldModel: already at 0.97 ≥ 0.95 × 1.0 on the forget set
+    assert record["metrics"] == {"relearn_steps.forget.unlearned": 0.0,
+                                 "relearn_steps.forget.unlearned.capped": 0.0}
+    assert "AIN is undefined" in record["not_applicable"]["AIN[0]"]
