@@ -11,7 +11,7 @@ from sklearn.model_selection import StratifiedShuffleSplit, cross_val_score
 from erasure.config import PartitionName
 from erasure.config.checks import at_least
 
-from .base import Measure, Targets, as_list
+from .base import Measure, MeasureContext, Targets, as_list
 
 
 @dataclass(kw_only=True)
@@ -44,23 +44,36 @@ class UMIA(Measure):
         at_least("n_splits", self.n_splits, 2)
 
     def measure(self, ctx):
-        members, others = len(ctx.data[self.partition]), len(ctx.data[self.reference])
-        n = min(members, others)
-        if n < self.n_splits:
-            raise ValueError(f"U-MIA needs at least {self.n_splits} samples in '{self.partition}' "
-                             f"and '{self.reference}', got {members} and {others}")
-        pick_members = torch.randperm(members, generator=ctx.generator)[:n]
-        pick_others = torch.randperm(others, generator=ctx.generator)[:n]
-        labels = np.r_[np.ones(n), np.zeros(n)]
-        out = {}
-        for target in as_list(self.target):
-            losses = torch.cat([
-                ctx.output(target, self.partition).losses.cpu()[pick_members],
-                ctx.output(target, self.reference).losses.cpu()[pick_others]]).numpy()
-            # 10% held out, but at least one member and one non-member (sklearn's minimum)
-            cv = StratifiedShuffleSplit(n_splits=self.n_splits, test_size=max(0.1, 1 / n),
-                                        random_state=ctx.seed % 2**32)
-            scores = cross_val_score(LogisticRegression(), losses.reshape(-1, 1), labels, cv=cv,
-                                     scoring="accuracy")
-            out[f"umia.{self.partition}.{target}"] = float(scores.mean())
-        return out
+        scores = umia_scores(ctx, self.partition, self.reference, as_list(self.target), self.n_splits)
+        return {f"umia.{self.partition}.{target}": score for target, score in scores.items()}
+
+
+def umia_scores(ctx: MeasureContext, partition: str, reference: str, targets: list[str],
+                n_splits: int = 10) -> dict[str, float]:
+    """The U-MIA score of each target (see :class:`UMIA`): members are ``partition``, non-members
+    an equal-size sample of ``reference``, both drawn once from ``ctx.generator`` and shared by
+    the targets; cross-validation splits seeded by ``ctx.seed``.
+
+    Raises:
+        ValueError: fewer than ``n_splits`` samples in either partition.
+    """
+    members, others = len(ctx.data[partition]), len(ctx.data[reference])
+    n = min(members, others)
+    if n < n_splits:
+        raise ValueError(f"U-MIA needs at least {n_splits} samples in '{partition}' "
+                         f"and '{reference}', got {members} and {others}")
+    pick_members = torch.randperm(members, generator=ctx.generator)[:n]
+    pick_others = torch.randperm(others, generator=ctx.generator)[:n]
+    labels = np.r_[np.ones(n), np.zeros(n)]
+    out = {}
+    for target in targets:
+        losses = torch.cat([
+            ctx.output(target, partition).losses.cpu()[pick_members],
+            ctx.output(target, reference).losses.cpu()[pick_others]]).numpy()
+        # 10% held out, but at least one member and one non-member (sklearn's minimum)
+        cv = StratifiedShuffleSplit(n_splits=n_splits, test_size=max(0.1, 1 / n),
+                                    random_state=ctx.seed % 2**32)
+        scores = cross_val_score(LogisticRegression(), losses.reshape(-1, 1), labels, cv=cv,
+                                 scoring="accuracy")
+        out[target] = float(scores.mean())
+    return out

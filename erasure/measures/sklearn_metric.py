@@ -1,0 +1,100 @@
+"""Any scikit-learn classification metric, by name, per partition and target."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import sklearn.metrics
+
+from erasure.config import PartitionNames, suggest
+
+from .base import Measure, Targets, as_list
+
+#: scikit-learn's classification metrics this measure can compute: those comparing labels with
+#: predicted labels, and those comparing labels with predicted probabilities (``y_proba`` /
+#: ``y_score``), which get the softmax of the logits.
+CLASSIFICATION_METRICS = tuple(name for name in (
+    "accuracy_score", "balanced_accuracy_score", "brier_score_loss", "cohen_kappa_score",
+    "d2_brier_score", "d2_log_loss_score", "f1_score", "fbeta_score", "hamming_loss",
+    "jaccard_score", "log_loss", "matthews_corrcoef", "precision_score", "recall_score",
+    "roc_auc_score", "top_k_accuracy_score", "zero_one_loss",
+) if hasattr(sklearn.metrics, name))
+
+_SCORE_INPUTS = ("y_proba", "y_prob", "y_score")
+
+
+def _second_argument(function: Callable) -> str:
+    return list(inspect.signature(function).parameters)[1]
+
+
+@dataclass(kw_only=True)
+class SklearnMetric(Measure):
+    """A scikit-learn classification metric, ``sklearn.metrics.<metric>(y_true, y, **kwargs)``,
+    on each partition for each target: ``y`` is the predicted labels (argmax of the logits) for
+    label metrics (``f1_score``, ``matthews_corrcoef``…) and the predicted probabilities (softmax)
+    for probability metrics (``log_loss``, ``roc_auc_score``, ``top_k_accuracy_score``…), which
+    also get ``labels=[0, …, classes − 1]`` unless ``kwargs`` sets them (a partition need not hold
+    every class); with two classes they get the positive class's probability, as scikit-learn
+    expects. Definitions: the scikit-learn documentation (Pedregosa et al., "Scikit-learn: Machine
+    Learning in Python", JMLR 2011).
+
+    Example: macro-F1 on the test set is ``{"class": "SklearnMetric", "parameters": {"metric":
+    "f1_score", "kwargs": {"average": "macro"}, "partition": "test"}}``.
+
+    Args:
+        metric: the function's name in ``sklearn.metrics`` (see :data:`CLASSIFICATION_METRICS`).
+        kwargs: its keyword arguments (checked against its signature before any work).
+        key: the name that starts the keys (default: ``metric``) — set it when two instances
+            compute the same metric with different arguments.
+        partition: partition name(s).
+        target: ``original``, ``unlearned`` or both.
+
+    Keys: ``<key>.<partition>.<target>``. The ideal value is the metric's own (and, for the
+    forget set, the gold model's).
+    """
+
+    name = "sklearn"  # keys start with the metric's name (or ``key``)
+    metric: str = "balanced_accuracy_score"
+    kwargs: Optional[dict] = None
+    key: Optional[str] = None
+    partition: PartitionNames = ("forget", "retain", "test")
+    target: Targets = ("original", "unlearned")
+
+    def __post_init__(self) -> None:
+        if self.metric not in CLASSIFICATION_METRICS:
+            raise ValueError(f"unknown scikit-learn classification metric '{self.metric}'. "
+                             + suggest(self.metric, CLASSIFICATION_METRICS, "metrics"))
+        accepted = list(inspect.signature(self.function).parameters)[2:]
+        for name in self.kwargs or {}:
+            if name not in accepted:
+                raise ValueError(f"sklearn.metrics.{self.metric} takes no argument '{name}'. "
+                                 + suggest(name, accepted, "arguments"))
+        if self.key is not None and (not self.key or "." in self.key):
+            raise ValueError(f"key must be a non-empty name without '.', got {self.key!r}")
+
+    @property
+    def function(self) -> Callable:
+        return getattr(sklearn.metrics, self.metric)
+
+    def measure(self, ctx):
+        kwargs = dict(self.kwargs or {})
+        scores = _second_argument(self.function) in _SCORE_INPUTS
+        if scores and "labels" in inspect.signature(self.function).parameters:
+            kwargs.setdefault("labels", list(range(ctx.data.num_classes)))
+        out = {}
+        for target in as_list(self.target):
+            for partition in as_list(self.partition):
+                o = ctx.output(target, partition)
+                if scores:
+                    y = o.logits.double().softmax(1).cpu().numpy()
+                    y = y[:, 1] if y.shape[1] == 2 else y
+                else:
+                    y = o.predictions.cpu().numpy()
+                value = self.function(o.labels.cpu().numpy(), y, **kwargs)
+                if np.ndim(value) != 0:
+                    raise ValueError(f"sklearn.metrics.{self.metric} returned {np.shape(value)} "
+                                     "values, not one number (set 'average' in kwargs)")
+                out[f"{self.key or self.metric}.{partition}.{target}"] = float(value)
+        return out
