@@ -327,3 +327,18 @@ def test_cascade_steps_are_checked_with_their_place_in_the_config():
         Session(prepare(cfg)).load_data()
     assert [path for path, _ in problems(error)] == [
         "unlearners[1].parameters.unlearners[1].parameters.ref_data_forget"]
+
+
+def test_globals_threads_sets_torch_threads_and_rejects_zero():
+    cfg = config([{"class": "Identity"}], epochs=1)
+    before = torch.get_num_threads()
+    try:
+        cfg["globals"]["threads"] = 2
+        Session(prepare(cfg))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    cfg["globals"]["threads"] = 0
+    with pytest.raises(ConfigError) as e:
+        prepare(cfg)
+    assert [str(p) for p in e.value.problems] == ["globals: threads must be at least 1, got 0"]

@@ -49,21 +49,21 @@ def test_each_partition_is_computed_once_however_many_measures_read_it():
     ctx = fx.measure_context(data, {"original": model(), "unlearned": model()})
     evaluator = fx.build({"class": "Evaluator", "parameters": {"measures": [
         {"class": "Accuracy", "parameters": {"partition": ["forget", "retain", "test"]}},
-        {"class": "Accuracy", "parameters": {"partition": "forget", "target": "unlearned"}},
+        {"class": "PerClassAccuracy", "parameters": {"partition": "forget", "target": "unlearned"}},
         {"class": "UMIA", "parameters": {"n_splits": 2}},
-        {"class": "Accuracy", "parameters": {"partition": ["test", "forget"]}},
+        {"class": "LossAttack", "parameters": {"partition": "forget"}},
     ]}}, Evaluator)
     metrics, failures, _ = evaluator.evaluate(ctx, seed=0, record="r")
 
     assert failures == {}
-    assert len(metrics) == 6 + 2  # accuracy keys (repeats overwrite) + U-MIA per target
+    assert sum(k.startswith(("accuracy.", "umia.", "loss_auc.")) for k in metrics) == 6 + 2 + 2
     assert ctx.outputs["unlearned"].computed == 3  # forget, retain, test
     assert ctx.outputs["original"].computed == 3
 
 
 def test_outputs_are_computed_once_per_record_on_digits():
     measures = [{"class": "Accuracy", "parameters": {"partition": ["forget", "retain", "test"]}},
-                {"class": "UMIA"}, {"class": "Accuracy", "parameters": {"partition": "forget"}},
+                {"class": "UMIA"}, {"class": "PerClassAccuracy", "parameters": {"partition": "forget"}},
                 {"class": "tests.unlearners.fixtures.CountOutputs"}]
     session = fx.session("random", [{"class": "Identity"}], measures)
     m = session.unlearn(0)["metrics"]
