@@ -132,7 +132,8 @@ def test_resolved_config_names_every_class_by_full_dotted_path(finished):
 def test_resolved_config_fills_in_defaults(finished):
     _, _, doc, _ = finished
     config = doc["config"]
-    assert config["globals"] == {"seed": 0, "device": "cpu", "output": None, "paths": []}
+    assert config["globals"] == {"seed": 0, "device": "cpu", "output": None, "paths": [],
+                                 "threads": None}
     finetuning = config["unlearners"][4]["parameters"]
     assert finetuning["epochs"] == 10
     assert finetuning["batch_size"] == 512

@@ -1,0 +1,181 @@
+"""UNSIR: error-maximising noise for the forget classes, an impair step, then a repair step."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+import torch
+from torch import nn
+
+from erasure.config import spec
+from erasure.config.checks import at_least
+from erasure.models import OptimizerFactory, check_finite
+
+from .base import Unlearner
+
+
+@dataclass(kw_only=True)
+class UNSIR(Unlearner):
+    """Unlearning by Selective Impair and Repair.
+
+    1. **Noise.** For every class present in D_f, a batch of ``noise_samples`` inputs of the
+       data's shape is learnt from a standard normal start so that the model's loss on it, with
+       that class as label, is as *high* as possible under an L2 penalty: Adam minimises
+       −ℓ_CE(f(N), y_f) + λ · mean_i ‖N_i‖² for ``noise_steps`` steps. The network is in eval mode
+       and its weights get no gradient.
+    2. **Impair.** ``impair_epochs`` epoch(s) at a high learning rate on a sample of D_r shuffled
+       together with the noise (repeated ``noise_copies`` times, labelled with its class).
+    3. **Repair.** ``repair_epochs`` epoch(s) at a lower learning rate on the same sample of D_r.
+
+    Tarun, Chundawat, Mandal, Kankanhalli, "Fast Yet Effective Machine Unlearning", IEEE
+    Transactions on Neural Networks and Learning Systems, 2023. Designed for class forgetting;
+    with a random forget set every class is a "forget class" and the method has no principled
+    target.
+
+    Following the authors' code (``Machine Unlearning.ipynb``): the penalty is the squared L2 norm
+    of each noise sample, averaged over the batch, weighted λ = 0.1; noise learnt with Adam,
+    lr 0.1, for 5 × 8 = 40 steps, 256 samples per class; impair on the noise repeated 20 times plus
+    1000 retain samples per retained class with Adam lr 0.02; repair on those retain samples with
+    Adam lr 0.01; one epoch each; batch 256. Differences: each class's noise is labelled with its
+    own class (the notebook labels every noise batch with one fixed class); all forget classes'
+    noise is learnt in one batched optimisation (each sample's gradient is its own; Adam makes the
+    joint mean equivalent to one run per class); the model is in eval mode while the noise is
+    learnt (the notebook leaves it in train mode, so batch norm would use and update statistics
+    of the noise).
+
+    The learning rates need tuning per network. On digits the paper's work for the MLP (forget
+    accuracy 0.0, retain 0.967–0.985), but they wreck a small batch-norm CNN (retain 0.11 after
+    repair, measured): the noise, several times larger than the images, enters batch norm's
+    running statistics during the impair step (train mode, as in the paper) and one short repair
+    epoch does not wash it out. Impair lr 0.002, repair lr 0.001 for 3 epochs give forget 0.0,
+    retain 0.989 there.
+
+    Args:
+        noise_samples: noise inputs learnt per forget class (paper: 256).
+        noise_steps: Adam steps of the noise optimisation (paper: 40).
+        noise_lr: learning rate of the noise optimisation (paper: 0.1).
+        noise_penalty: λ, the weight of the mean squared L2 norm of the noise (paper: 0.1).
+        noise_copies: how many times the noise batch is repeated in the impair set (paper: 20).
+        retain_per_class: retain samples drawn per retained class for impair and repair
+            (paper: 1000); ``None`` uses all of D_r. Digits has about 145 per class, so all.
+        impair_epochs: epochs of the impair step (paper: 1).
+        impair_optimizer: paper: Adam, lr 0.02.
+        repair_epochs: epochs of the repair step (paper: 1); 0 skips the repair.
+        repair_optimizer: paper: Adam, lr 0.01.
+        batch_size: batch size of impair and repair; ``None`` (the default) uses the predictor's.
+            Paper: 256, with 8,000 CIFAR-10 retain samples (about 31 repair updates). On digits
+            (1,292 retain samples) a batch of 256 leaves the repair step 6 updates and retain
+            accuracy at 0.76 (measured, MLP, digit 3 forgotten); the predictor's 64 gives 21
+            updates and retain 0.967–0.985 (6 seeds), forget accuracy 0.0. Every other default
+            is the paper's.
+    """
+
+    noise_samples: int = 256
+    noise_steps: int = 40
+    noise_lr: float = 0.1
+    noise_penalty: float = 0.1
+    noise_copies: int = 20
+    retain_per_class: Optional[int] = 1000
+    impair_epochs: int = 1
+    impair_optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=0.02)
+    repair_epochs: int = 1
+    repair_optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=0.01)
+    batch_size: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        at_least("noise_samples", self.noise_samples, 1)
+        at_least("noise_steps", self.noise_steps, 0)
+        at_least("noise_lr", self.noise_lr, 0.0)
+        at_least("noise_penalty", self.noise_penalty, 0.0)
+        at_least("noise_copies", self.noise_copies, 1)
+        at_least("retain_per_class", self.retain_per_class, 1)
+        at_least("impair_epochs", self.impair_epochs, 1)
+        at_least("repair_epochs", self.repair_epochs, 0)
+        at_least("batch_size", self.batch_size, 1)
+
+    # -- the three steps -------------------------------------------------------------------------
+
+    def learn_noise(self, model: nn.Module, ctx) -> tuple[torch.Tensor, torch.Tensor]:
+        """The error-maximising noise and its labels: ``noise_samples`` inputs per class present
+        in D_f, labels sorted by class."""
+        data = ctx.data
+        classes = torch.unique(data.y[data[self.ref_data_forget]])
+        labels = classes.repeat_interleave(self.noise_samples)
+        start = torch.randn((len(labels), *data.input_shape), generator=ctx.generator)
+        noise = start.to(device=data.device, dtype=data.x.dtype).requires_grad_(True)
+        optimizer = torch.optim.Adam([noise], lr=self.noise_lr)
+        loss_fn = ctx.loss_fn()
+        was_training = model.training
+        model.eval()
+        try:
+            loss = torch.zeros((), device=data.device)
+            for _ in range(self.noise_steps):
+                loss = self.noise_objective(model, noise, labels, loss_fn)
+                noise.grad, = torch.autograd.grad(loss, [noise])
+                optimizer.step()
+            check_finite(loss.detach(), "while learning the noise")
+        finally:
+            model.train(was_training)
+        return noise.detach(), labels
+
+    def noise_objective(self, model: nn.Module, noise: torch.Tensor, labels: torch.Tensor,
+                        loss_fn: nn.Module) -> torch.Tensor:
+        """−ℓ(f(N), y) + λ · mean over samples of ‖N_i‖² (what the noise optimisation minimises)."""
+        squared_norm = noise.pow(2).flatten(1).sum(1).mean()
+        return -loss_fn(model(noise), labels) + self.noise_penalty * squared_norm
+
+    def retain_sample(self, ctx) -> torch.Tensor:
+        """Up to ``retain_per_class`` random samples of each class of D_r (all of D_r if None)."""
+        data, retain = ctx.data, ctx.data[self.ref_data_retain]
+        if self.retain_per_class is None:
+            return retain
+        shuffled = retain[torch.randperm(len(retain), generator=ctx.generator).to(retain.device)]
+        by_class = shuffled[torch.sort(data.y[shuffled], stable=True).indices]
+        _, counts = torch.unique_consecutive(data.y[by_class], return_counts=True)
+        starts = torch.cumsum(counts, 0) - counts
+        rank = torch.arange(len(by_class), device=retain.device) - starts.repeat_interleave(counts)
+        return torch.sort(by_class[rank < self.retain_per_class]).values
+
+    def impair_batches(self, ctx, sample: torch.Tensor, noise: torch.Tensor,
+                       noise_labels: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One shuffled pass over the retain sample and ``noise_copies`` copies of the noise (the
+        copies are gathered per batch, never materialised)."""
+        data, size = ctx.data, self.batch_size or ctx.predictor.batch_size
+        n_noise = len(noise) * self.noise_copies
+        order = torch.randperm(n_noise + len(sample), generator=ctx.generator).to(data.device)
+        for start in range(0, len(order), size):
+            chunk = order[start:start + size]
+            is_noise = chunk < n_noise
+            noise_ids = chunk[is_noise] % len(noise)
+            real_ids = sample[chunk[~is_noise] - n_noise]
+            x = torch.empty((len(chunk), *data.input_shape), dtype=data.x.dtype, device=data.device)
+            y = torch.empty(len(chunk), dtype=data.y.dtype, device=data.device)
+            x[is_noise], y[is_noise] = noise[noise_ids], noise_labels[noise_ids]
+            x[~is_noise], y[~is_noise] = data.x[real_ids], data.y[real_ids]
+            yield x, y
+
+    def run_step(self, model: nn.Module, batches, optimizer: torch.optim.Optimizer, loss_fn,
+              epochs: int, step: str) -> None:
+        model.train()
+        for epoch in range(epochs):
+            total = torch.zeros((), device=next(model.parameters()).device)
+            for x, y in batches():
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                optimizer.step()
+                total += loss.detach()
+            check_finite(total, f"in {step} epoch {epoch + 1}")
+
+    def unlearn(self, model, ctx):
+        loss_fn, size = ctx.loss_fn(), self.batch_size or ctx.predictor.batch_size
+        noise, noise_labels = self.learn_noise(model, ctx)
+        sample = self.retain_sample(ctx)
+        self.run_step(model, lambda: self.impair_batches(ctx, sample, noise, noise_labels),
+                   self.impair_optimizer(model.parameters()), loss_fn, self.impair_epochs, "impair")
+        if self.repair_epochs:
+            self.run_step(model, lambda: ctx.data.index_batches(sample, size, shuffle=True,
+                                                             generator=ctx.generator),
+                       self.repair_optimizer(model.parameters()), loss_fn, self.repair_epochs,
+                       "repair")
+        return model
