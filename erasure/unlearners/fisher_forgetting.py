@@ -1,0 +1,116 @@
+"""Fisher forgetting: Gaussian noise on every weight, scaled by the inverse of the retain set's
+Fisher information, so the weights the retained data pins down move little and the rest are
+randomised."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import nn
+
+from erasure.config.checks import at_least
+from erasure.models import check_finite
+
+from .base import Unlearner, UnlearningContext
+from .importance import diagonal_fisher, per_sample_batch_size
+
+
+@dataclass(kw_only=True)
+class FisherForgetting(Unlearner):
+    """Adds N(0, σ_i²) to each weight θ_i with σ_i² = α · min(1 / (F_i + ε), c), where F is the
+    diagonal Fisher information of the retain set D_r at the original weights.
+
+    Golatkar, Achille, Soatto, "Eternal Sunshine of the Spotless Net: Selective Forgetting in
+    Deep Networks", CVPR 2020.
+
+    F is the Fisher proper, E_x Σ_c p(c|x)(∇ log p(c|x))² — exact over all classes, as the
+    authors' code computes it — from exact per-sample gradients (``torch.func``, batched; see
+    :func:`~erasure.unlearners.importance.diagonal_fisher`) with the model in eval mode. The noise
+    is drawn from the unlearner's own generator on the CPU and moved to the weights' device.
+
+    Differences from the authors' code, which also (a) replaces each weight matrix's variances by
+    their mean over each row, (b) multiplies the variance of 1-d parameters and of the output
+    layer by 10 and clamps the output layer's 1/F at 100, and (c) in class forgetting sets the
+    forgotten class's output row to mean 0: those are heuristics tied to their networks (they
+    find the output layer by ``size(0) == num_classes``), and (a) breaks the per-weight rule
+    "less retain information, more noise". Here every weight gets exactly α · min(1/(F_i+ε), c).
+    (Measured on digits, not shipped: (c) alone brings digit 3's forget accuracy to about 0.18,
+    retain 0.997, at α ≤ 1e-6 — it is an edit of the output layer, not noise.)
+
+    What it does on digits (MLP; seeds 0–3, 3 noise draws each; whole-class forgetting of
+    digit 3, original forget/retain/test accuracy 0.998/0.998/0.966 on average): forget accuracy
+    falls as α grows, but retain accuracy falls with it, at the same pace or faster —
+    α = 1e-6: forget 0.999 / retain 0.998; 1e-5: 0.990 / 0.986; 3e-5: 0.961 / 0.935;
+    1e-4: 0.794 / 0.708; 3e-4: 0.335 / 0.332. The network is so confident that F is tiny almost
+    everywhere (83–88% of the weights have F < 1e-3, so 1/F hits the clamp c and they all get
+    the same, largest noise), so the noise is close to isotropic and cannot remove one class
+    without damaging the others: no α approaches the gold model (forget 0.0, retain 0.998).
+    On random 10% forget sets the picture is the same (α = 1e-5: forget 0.998 → 0.983, retain
+    0.998 → 0.987, test 0.966 → 0.951).
+
+    Args:
+        alpha: α, the noise scale (≥ 0; 0 returns the original untouched). Paper code: 1e-6 for
+            Fisher forgetting (its sweep: 1e-8 to 1e-5). Here 1e-5, the largest α of the sweep
+            above whose retain accuracy stays within about a point (mean −1.2, worst −2.3
+            points); at 1e-6 nothing measurable changes on digits. The Fisher's scale depends
+            on the network: on the SmallCNN (5 epochs) the same α costs 7.6 points of retain
+            accuracy, 1e-6 nothing.
+        max_inverse: c, the clamp on 1/(F_i + ε) (paper code: 1000). With it the largest
+            variance is α·c, for weights the retain set does not constrain at all (F_i = 0).
+        eps: ε added to F before inverting (paper code: 1e-8).
+        max_samples: estimate F from a random sample of this many retain samples (drawn from
+            the unlearner's stream); ``None`` uses all of D_r, as the paper does. The cost grows
+            with |D_r| × classes.
+        batch_size: samples per vectorised per-sample-gradient call; ``None`` picks the largest
+            (up to 512) whose per-sample gradients fit in 1 GiB
+            (:func:`~erasure.unlearners.importance.per_sample_batch_size`).
+
+    Raises:
+        Diverged: the Fisher or the perturbed weights are NaN or infinite (e.g. an absurd α).
+    """
+
+    alpha: float = 1e-5
+    max_inverse: float = 1e3
+    eps: float = 1e-8
+    max_samples: Optional[int] = None
+    batch_size: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        at_least("alpha", self.alpha, 0)
+        if not self.max_inverse > 0:
+            raise ValueError(f"max_inverse must be above 0, got {self.max_inverse}")
+        if not self.eps > 0:
+            raise ValueError(f"eps must be above 0, got {self.eps}")
+        at_least("max_samples", self.max_samples, 1)
+        at_least("batch_size", self.batch_size, 1)
+
+    def fisher(self, model: nn.Module, ctx: UnlearningContext) -> dict[str, torch.Tensor]:
+        """The diagonal Fisher information of D_r (or of a sample of it) at ``model``."""
+        fisher = diagonal_fisher(model, ctx.data, self.ref_data_retain, labels="expected",
+                                 batch_size=self.batch_size or per_sample_batch_size(model),
+                                 max_samples=self.max_samples, generator=ctx.generator)
+        check_finite(sum(f.sum() for f in fisher.values()),
+                     "in the Fisher information of the retain set")
+        return fisher
+
+    def variances(self, fisher: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """σ² per weight: α · min(1 / (F + ε), c), non-increasing in F."""
+        return {name: self.alpha * (1.0 / (f + self.eps)).clamp(max=self.max_inverse)
+                for name, f in fisher.items()}
+
+    def perturb(self, model: nn.Module, variances: dict[str, torch.Tensor],
+                generator: torch.Generator) -> nn.Module:
+        """Adds σ·N(0, 1) to every weight, the noise drawn from ``generator`` (CPU) in parameter
+        order."""
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                noise = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
+                p.add_(variances[name].sqrt() * noise)
+            check_finite(sum(p.sum() for p in model.parameters()), "in the perturbed weights")
+        return model
+
+    def unlearn(self, model, ctx):
+        if self.alpha == 0:
+            return model  # no noise: the original, untouched (and no Fisher to estimate)
+        return self.perturb(model, self.variances(self.fisher(model, ctx)), ctx.generator)
