@@ -36,12 +36,13 @@ Batches = Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
 def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], epochs: int,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-        frozen: Sequence[nn.Module] = ()) -> list[float]:
+        frozen: Sequence[nn.Module] = (), stage: str = "") -> list[float]:
     """Plain supervised training: ``epochs`` passes over ``batches()``.
 
     The loss is summed on the device and checked once per epoch, so there is no host sync per
     step. Modules in ``frozen`` stay in eval mode while the rest trains (a frozen batch-norm
-    layer then normalises with, and never updates, its running statistics).
+    layer then normalises with, and never updates, its running statistics). ``stage`` names the
+    phase in a divergence message ("in impair epoch 1").
 
     Returns:
         The mean training loss of each epoch.
@@ -65,6 +66,6 @@ def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
         if scheduler is not None:
             scheduler.step()
         mean = float(total) / max(steps, 1)
-        check_finite(mean, f"in epoch {epoch + 1}")
+        check_finite(mean, f"in {stage + ' ' if stage else ''}epoch {epoch + 1}")
         history.append(mean)
     return history

@@ -9,7 +9,7 @@ from torch import nn
 
 from erasure.config import spec
 from erasure.config.checks import at_least
-from erasure.models import OptimizerFactory, check_finite
+from erasure.models import OptimizerFactory, check_finite, fit
 
 from .base import Unlearner
 
@@ -154,28 +154,15 @@ class UNSIR(Unlearner):
             x[~is_noise], y[~is_noise] = data.x[real_ids], data.y[real_ids]
             yield x, y
 
-    def run_step(self, model: nn.Module, batches, optimizer: torch.optim.Optimizer, loss_fn,
-              epochs: int, step: str) -> None:
-        model.train()
-        for epoch in range(epochs):
-            total = torch.zeros((), device=next(model.parameters()).device)
-            for x, y in batches():
-                optimizer.zero_grad(set_to_none=True)
-                loss = loss_fn(model(x), y)
-                loss.backward()
-                optimizer.step()
-                total += loss.detach()
-            check_finite(total, f"in {step} epoch {epoch + 1}")
-
     def unlearn(self, model, ctx):
         loss_fn, size = ctx.loss_fn(), self.batch_size or ctx.predictor.batch_size
         noise, noise_labels = self.learn_noise(model, ctx)
         sample = self.retain_sample(ctx)
-        self.run_step(model, lambda: self.impair_batches(ctx, sample, noise, noise_labels),
-                   self.impair_optimizer(model.parameters()), loss_fn, self.impair_epochs, "impair")
+        fit(model, lambda: self.impair_batches(ctx, sample, noise, noise_labels),
+            self.impair_optimizer(model.parameters()), loss_fn, self.impair_epochs, stage="impair")
         if self.repair_epochs:
-            self.run_step(model, lambda: ctx.data.index_batches(sample, size, shuffle=True,
-                                                             generator=ctx.generator),
-                       self.repair_optimizer(model.parameters()), loss_fn, self.repair_epochs,
-                       "repair")
+            fit(model, lambda: ctx.data.index_batches(sample, size, shuffle=True,
+                                                      generator=ctx.generator),
+                self.repair_optimizer(model.parameters()), loss_fn, self.repair_epochs,
+                stage="repair")
         return model
