@@ -28,6 +28,5 @@ class Accuracy(Measure):
         out = {}
         for target in as_list(self.target):
             for partition in as_list(self.partition):
-                o = ctx.output(target, partition)
-                out[f"accuracy.{partition}.{target}"] = (o.predictions == o.labels).float().mean().item()
+                out[f"accuracy.{partition}.{target}"] = ctx.output(target, partition).accuracy
         return out

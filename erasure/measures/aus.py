@@ -8,7 +8,6 @@ from erasure.config import PartitionName
 from erasure.config.checks import at_least, fraction
 
 from .base import Measure, Targets, as_list
-from .tow import accuracy_of
 from .umia import umia_scores
 
 
@@ -46,11 +45,11 @@ class AUS(Measure):
     target: Targets = ("original", "unlearned")
 
     def measure(self, ctx):
-        original_test = accuracy_of(ctx.output("original", self.test))
+        original_test = ctx.output("original", self.test).accuracy
         out = {}
         for target in as_list(self.target):
-            test = accuracy_of(ctx.output(target, self.test))
-            forget = accuracy_of(ctx.output(target, self.forget))
+            test = ctx.output(target, self.test).accuracy
+            forget = ctx.output(target, self.forget).accuracy
             gap = abs(test - forget) if self.mode == "random" else forget
             out[f"aus.{self.forget}.{target}"] = (1.0 - (original_test - test)) / (1.0 + gap)
         return out
@@ -96,7 +95,7 @@ class NoMUS(Measure):
         attack = umia_scores(ctx, self.forget, self.test, targets, self.n_splits)
         out = {}
         for target in targets:
-            test = accuracy_of(ctx.output(target, self.test))
+            test = ctx.output(target, self.test).accuracy
             privacy = 1.0 - 2.0 * abs(attack[target] - 0.5)
             out[f"nomus.{self.forget}.{target}"] = self.weight * test + (1.0 - self.weight) * privacy
         return out

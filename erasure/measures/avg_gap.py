@@ -4,25 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from erasure.config import PartitionName
-
-from .base import Measure, NotApplicable, Outputs, Targets, as_list
-from .mia_efficacy import (
-    Feature,
-    Gamma,
-    balanced_pick,
-    check_svc,
-    key_name,
-    svc_efficacy,
-)
-
-
-def accuracy(outputs: Outputs) -> float:
-    return (outputs.predictions == outputs.labels).float().mean().item()
+from .base import NotApplicable, as_list
+from .mia_efficacy import SvcAttackMeasure, balanced_pick, key_name, svc_efficacy
 
 
 @dataclass(kw_only=True)
-class AvgGap(Measure):
+class AvgGap(SvcAttackMeasure):
     """Avg gap of Fan, Liu, Zhang, Wong, Wei, Liu, "SalUn: Empowering Machine Unlearning via
     Gradient-based Weight Saliency in Both Image Classification and Generation", ICLR 2024:
 
@@ -50,16 +37,6 @@ class AvgGap(Measure):
     """
 
     name = "avg_gap"
-    partition: PartitionName = "forget"
-    retain: PartitionName = "retain"
-    reference: PartitionName = "test"
-    target: Targets = ("original", "unlearned")
-    features: Feature = "confidence"
-    C: float = 3.0
-    gamma: Gamma = "auto"
-
-    def __post_init__(self) -> None:
-        check_svc(self.C, self.gamma)
 
     def gold_partitions(self):
         return [self.retain]
@@ -82,4 +59,4 @@ class AvgGap(Measure):
         forget, retain, test = output(self.partition), output(self.retain), output(self.reference)
         mia = svc_efficacy(retain, test, forget, pick, features=self.features, C=self.C,
                            gamma=self.gamma)
-        return 1.0 - accuracy(forget), accuracy(retain), accuracy(test), mia
+        return 1.0 - forget.accuracy, retain.accuracy, test.accuracy, mia

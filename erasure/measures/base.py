@@ -48,6 +48,11 @@ class Outputs:
     def probabilities(self) -> torch.Tensor:
         return self.logits.softmax(1)
 
+    @cached_property
+    def accuracy(self) -> float:
+        """Top-1 accuracy in [0, 1] (NaN on an empty partition, written as null)."""
+        return (self.predictions == self.labels).float().mean().item()
+
 
 class OutputStore:
     """Computes a model's outputs per partition at most once, in large batches, under inference

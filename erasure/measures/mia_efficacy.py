@@ -87,7 +87,26 @@ def svc_efficacy(retain: Outputs, test: Outputs, forget: Outputs,
 
 
 @dataclass(kw_only=True)
-class MIAEfficacy(Measure):
+class SvcAttackMeasure(Measure):
+    """The parameters of Jia et al.'s SVC membership attack, shared by :class:`MIAEfficacy` and
+    :class:`~erasure.measures.avg_gap.AvgGap` (see MIAEfficacy for their meaning)."""
+
+    abstract = True
+
+    partition: PartitionName = "forget"
+    retain: PartitionName = "retain"
+    reference: PartitionName = "test"
+    target: Targets = ("original", "unlearned")
+    features: Feature = "confidence"
+    C: float = 3.0
+    gamma: Gamma = "auto"
+
+    def __post_init__(self) -> None:
+        check_svc(self.C, self.gamma)
+
+
+@dataclass(kw_only=True)
+class MIAEfficacy(SvcAttackMeasure):
     """MIA-Efficacy of Jia, Liu, Ram, Yao, Liu, Liu, Sharma, Liu, "Model Sparsity Can Simplify
     Machine Unlearning", NeurIPS 2023 — the privacy column of SalUn (Fan et al., ICLR 2024).
 
@@ -124,16 +143,6 @@ class MIAEfficacy(Measure):
     """
 
     name = "mia_efficacy"
-    partition: PartitionName = "forget"
-    retain: PartitionName = "retain"
-    reference: PartitionName = "test"
-    target: Targets = ("original", "unlearned")
-    features: Feature = "confidence"
-    C: float = 3.0
-    gamma: Gamma = "auto"
-
-    def __post_init__(self) -> None:
-        check_svc(self.C, self.gamma)
 
     def measure(self, ctx):
         pick = balanced_pick(len(ctx.data[self.retain]), len(ctx.data[self.reference]),

@@ -6,13 +6,9 @@ from dataclasses import dataclass
 
 from erasure.config import PartitionName
 
-from .base import Measure, Outputs, Targets, as_list
+from .base import Measure, Targets, as_list
 from .gold_distance import gold
 
-
-def accuracy_of(outputs: Outputs) -> float:
-    """Top-1 accuracy in [0, 1] (as :class:`~erasure.measures.Accuracy` computes it)."""
-    return (outputs.predictions == outputs.labels).float().mean().item()
 
 
 @dataclass(kw_only=True)
@@ -49,11 +45,11 @@ class ToW(Measure):
     def measure(self, ctx):
         gold(ctx, self.retain)
         partitions = (self.forget, self.retain, self.test)
-        reference = [accuracy_of(ctx.gold_output(self.retain, p)) for p in partitions]
+        reference = [ctx.gold_output(self.retain, p).accuracy for p in partitions]
         out = {}
         for target in as_list(self.target):
             value = 1.0
             for partition, gold_accuracy in zip(partitions, reference, strict=True):
-                value *= 1.0 - abs(accuracy_of(ctx.output(target, partition)) - gold_accuracy)
+                value *= 1.0 - abs(ctx.output(target, partition).accuracy - gold_accuracy)
             out[f"tow.{self.forget}.{target}"] = value
         return out
