@@ -22,10 +22,13 @@ def umia_of_original_and_gold(seed: int, train: float, forget: float) -> tuple[f
 
 
 def test_gold_model_is_at_chance_and_the_original_leaks_membership():
-    # half of digits trains, half of that is forgotten: enough forget samples for a stable
-    # attack. Measured (seeds 0-2): original 0.547 0.529 0.557, gold 0.513 0.501 0.509.
-    pairs = [umia_of_original_and_gold(seed, 0.5, 0.5) for seed in SEEDS]
+    # random 10% of digits' training set forgotten; an MLP (256 hidden) trained 60 epochs fits
+    # its training set closely enough to leak. Measured (seeds 0-2): original 0.550 0.559 0.531,
+    # gold 0.464 0.526 0.507 (seeds 3-4: 0.555 0.533 vs 0.526 0.491). The examples' 128-wide,
+    # 30-epoch MLP leaks too little to show (5 seeds: original 0.506, gold 0.510 on average).
+    pairs = [umia_of_original_and_gold(seed, 0.8, 0.1) for seed in SEEDS]
     original = statistics.mean(p[0] for p in pairs)
     gold = statistics.mean(p[1] for p in pairs)
     assert abs(gold - 0.5) <= 0.05
-    assert original - gold >= 0.015
+    assert all(o > g for o, g in pairs)
+    assert original - gold >= 0.02
