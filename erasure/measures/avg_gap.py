@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from .base import NotApplicable, as_list
-from .mia_efficacy import SvcAttackMeasure, balanced_pick, key_name, svc_efficacy
+from .base import NotApplicable, as_list, balanced_pick
+from .mia_efficacy import SvcAttackMeasure, key_name, svc_efficacy
 
 
 @dataclass(kw_only=True)

@@ -28,6 +28,15 @@ def as_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def balanced_pick(members: int, others: int, generator: torch.Generator
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Positions of an equal number of members and non-members, ``min(members, others)`` each,
+    drawn without replacement from ``generator``."""
+    n = min(members, others)
+    return (torch.randperm(members, generator=generator)[:n],
+            torch.randperm(others, generator=generator)[:n])
+
+
 @dataclass
 class Outputs:
     """A model's logits on one partition, with the quantities measures derive from them."""

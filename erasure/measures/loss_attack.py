@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from erasure.config import PartitionName
 
-from .base import Measure, Targets, as_list
+from .base import Measure, Targets, as_list, balanced_pick
 
 
 @dataclass(kw_only=True)
@@ -50,8 +50,7 @@ class LossAttack(Measure):
         if n == 0:
             raise ValueError(f"the loss attack needs samples in '{self.partition}' and "
                              f"'{self.reference}', got {members} and {others}")
-        pick_members = torch.randperm(members, generator=ctx.generator)[:n]
-        pick_others = torch.randperm(others, generator=ctx.generator)[:n]
+        pick_members, pick_others = balanced_pick(members, others, ctx.generator)
         labels = np.r_[np.ones(n), np.zeros(n)]
         out = {}
         for target in as_list(self.target):

@@ -13,7 +13,7 @@ from sklearn.svm import SVC
 
 from erasure.config import PartitionName
 
-from .base import Measure, Outputs, Targets, as_list
+from .base import Measure, Outputs, Targets, as_list, balanced_pick
 
 #: The per-sample features the attacker may look at (see :func:`attack_features`).
 Feature = Literal["confidence", "entropy", "modified_entropy"]
@@ -50,15 +50,6 @@ def attack_features(outputs: Outputs, features: str) -> np.ndarray:
     else:
         raise ValueError(f"unknown features '{features}'")
     return value.numpy().reshape(-1, 1)
-
-
-def balanced_pick(members: int, others: int, generator: torch.Generator
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Positions of an equal number of members and non-members, ``min(members, others)`` each,
-    drawn without replacement from ``generator``."""
-    n = min(members, others)
-    return (torch.randperm(members, generator=generator)[:n],
-            torch.randperm(others, generator=generator)[:n])
 
 
 def svc_efficacy(retain: Outputs, test: Outputs, forget: Outputs,

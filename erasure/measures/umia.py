@@ -11,7 +11,7 @@ from sklearn.model_selection import StratifiedShuffleSplit, cross_val_score
 from erasure.config import PartitionName
 from erasure.config.checks import at_least
 
-from .base import Measure, MeasureContext, Targets, as_list
+from .base import Measure, MeasureContext, Targets, as_list, balanced_pick
 
 
 @dataclass(kw_only=True)
@@ -62,8 +62,7 @@ def umia_scores(ctx: MeasureContext, partition: str, reference: str, targets: li
     if n < n_splits:
         raise ValueError(f"U-MIA needs at least {n_splits} samples in '{partition}' "
                          f"and '{reference}', got {members} and {others}")
-    pick_members = torch.randperm(members, generator=ctx.generator)[:n]
-    pick_others = torch.randperm(others, generator=ctx.generator)[:n]
+    pick_members, pick_others = balanced_pick(members, others, ctx.generator)
     labels = np.r_[np.ones(n), np.zeros(n)]
     out = {}
     for target in targets:

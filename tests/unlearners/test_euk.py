@@ -6,8 +6,6 @@ import pytest
 import torch
 from torch import nn
 
-import erasure.unlearners.cfk  # registers CFk
-import erasure.unlearners.euk  # registers EUk
 from erasure.config import ConfigError
 from erasure.experiment import prepare
 from erasure.models import Diverged
