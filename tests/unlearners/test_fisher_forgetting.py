@@ -165,13 +165,14 @@ def test_fisher_forgetting_runs_on_a_cnn_with_batch_norm_and_changes_it():
     assert m["accuracy.retain.unlearned"] >= m["accuracy.retain.original"] - 0.15
 
 
-def test_fisher_forgetting_on_a_random_forget_set_report():
-    """Scenario B (random 10%): run, do not assert — the numbers go in the report."""
-    measures = fx.MEASURES + [{"class": "UMIA"}]
-    session = fx.session("random", [FF], measures)
-    record, _ = fx.unlearn(session, 0)
-    gold = session.unlearn(1)
-    keys = ["accuracy.forget", "accuracy.retain", "accuracy.test", "umia.forget"]
-    for name, rec in (("FisherForgetting", record), ("gold", gold)):
-        metrics = rec["metrics"]
-        print(f"\n{name}, random 10%:", {k: round(metrics[f"{k}.unlearned"], 3) for k in keys})
+def test_fisher_forgetting_on_a_random_forget_set_perturbs_at_a_small_cost():
+    """Scenario B (random 10%): the default noise moves the weights and costs little utility.
+    Measured: forget 1.0 → .986, retain .998 → .991, test .981 → .969 (gold .972/.996/.975)."""
+    session = fx.session("random", [FF], fx.MEASURES)
+    record, model = fx.unlearn(session, 0)
+    m = record["metrics"]
+    assert any(not torch.equal(p, q) for p, q in zip(model.parameters(),
+                                                     session.original.parameters()))
+    assert m["accuracy.forget.unlearned"] < m["accuracy.forget.original"]
+    assert m["accuracy.retain.unlearned"] >= m["accuracy.retain.original"] - 0.02
+    assert m["accuracy.test.unlearned"] >= m["accuracy.test.original"] - 0.03
