@@ -270,6 +270,8 @@ class Session:
         self._original_outputs: OutputStore | None = None
         self._gold_outputs: dict[str, OutputStore] = {}
         self._shared: dict[str, Any] = {}
+        #: the keys of the shared objects built so far, in order (each is built once)
+        self.shared_builds: list[str] = []
         #: how many times each model was trained (the original and each gold model: once)
         self.trainings: dict[str, int] = {}
 
@@ -300,7 +302,17 @@ class Session:
         if key not in self._shared:
             with seeded(self.seed, "shared", key):
                 self._shared[key] = build()
+            self.shared_builds.append(key)
         return self._shared[key]
+
+    def fork(self, plan: Plan) -> "Session":
+        """A session that reuses this one's loaded data and trained models (read-only) under
+        another plan — other unlearners or measures over the same data, predictor and seed —
+        with its own store of shared objects."""
+        other = copy.copy(self)
+        other.plan = plan
+        other._shared, other.shared_builds = {}, []
+        return other
 
     def _train(self, label: str, partition: str, stream: tuple) -> nn.Module:
         log.info("training %s on '%s'", label, partition)

@@ -5,7 +5,6 @@ reachable by dotted path too.
 """
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from typing import Any
@@ -68,16 +67,14 @@ def trained_session(config: dict) -> Session:
 
     Unlearners and measures can differ between calls that share data, predictor and seed: the
     cache key is those sections plus the gold partitions needed, and the returned session gets
-    the caller's plan. Never modify the returned session's original or data.
+    the caller's plan and its own store of shared objects (``session.shared_builds`` counts from
+    empty). Never modify the returned session's original or data.
     """
     plan = prepare(config)
     key_config = {k: config[k] for k in ("globals", "data", "predictor")}
     key_config["unlearners"] = [{"class": "GoldModel"}] if plan.gold_partitions else [{"class": "Identity"}]
     key_config["evaluator"] = {"class": "Evaluator"}
-    base = _trained(json.dumps(key_config, sort_keys=True))
-    session = copy.copy(base)
-    session.plan = plan
-    return session
+    return _trained(json.dumps(key_config, sort_keys=True)).fork(plan)
 
 
 def accuracy(model, data, partition: str) -> float:

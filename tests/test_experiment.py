@@ -342,3 +342,16 @@ def test_globals_threads_sets_torch_threads_and_rejects_zero():
     with pytest.raises(ConfigError) as e:
         prepare(cfg)
     assert [str(p) for p in e.value.problems] == ["globals: threads must be at least 1, got 0"]
+
+
+def test_shared_objects_are_built_once_and_a_fork_starts_its_own_store():
+    session = trained_session(config([{"class": "Identity"}]))
+    built = []
+    first = session.shared("key", lambda: built.append(1) or torch.rand(3))
+    again = session.shared("key", lambda: built.append(1) or torch.rand(3))
+    assert first is again and built == [1] and session.shared_builds == ["key"]
+    other = session.fork(session.plan)
+    fresh = other.shared("key", lambda: torch.rand(3))
+    assert torch.equal(fresh, first)  # built from the stream seeded by its key: the same values
+    assert other.shared_builds == ["key"] and session.shared_builds == ["key"]
+    assert other.original is session.original and other.data is session.data

@@ -96,28 +96,12 @@ def test_bad_parameters_are_config_errors(parameters, message):
         prepare(config)
 
 
-def counting(session):
-    """Makes ``session`` count the builds of its shared objects, from an empty store."""
-    builds = []
-    shared = session.shared
-
-    def count(key, build):
-        def counted():
-            builds.append(key)
-            return build()
-        return shared(key, counted)
-
-    session._shared = {}  # this copy's own store
-    session.shared = count
-    return builds
-
-
 def test_shadows_are_trained_once_per_experiment():
     small = {"n_shadows": 2, "shadow_epochs": 2}
     measures = [{"class": "LiRA", "parameters": {**small, "target": "original"}},
                 {"class": "LiRA", "parameters": {**small, "target": "unlearned", "offline": True}}]
     session = fx.session("random", [{"class": "Identity"}, {"class": "NegGrad"}], measures)
-    builds = counting(session)
+    builds = session.shared_builds
     first = [session.unlearn(i)["metrics"] for i in range(3)]
     again = session.unlearn(0)["metrics"]
     assert [k for k in builds if "/phi/" not in k] == [
@@ -145,8 +129,8 @@ def test_lira_on_digits_random_forgetting_original_above_gold():
     assert gold["lira.forget.original"] > gold["lira.forget.unlearned"]
     # the IN/OUT bookkeeping matches what the shadows trained on: each shadow fits the samples
     # marked IN clearly better than the rest (measured mean loss 0.04 vs 0.13 for the first)
-    (key,) = [k for k in session._shared if k.startswith("lira/shadows/") and "/phi/" not in k]
-    shadows, data = session._shared[key], session.data
+    (key,) = [k for k in session.shared_builds if k.startswith("lira/shadows/") and "/phi/" not in k]
+    shadows, data = session.shared(key, lambda: None), session.data  # built: returned as is
     assert (shadows.keep[:, data["forget"]].sum(0) == 2).all()  # IN for exactly 2 of 4 shadows
     assert (shadows.keep[:, data["test"]].sum(0) == 2).all()
     for model, keep in zip(shadows.models, shadows.keep):

@@ -167,17 +167,7 @@ def test_relearn_and_ain_on_digits_class_forgetting():
     measures = [{"class": "RelearnTime", "parameters": {"target": ["original", "unlearned"]}},
                 {"class": "AIN"}, {"class": "Accuracy", "parameters": {"partition": "forget"}}]
     session = fx.session("class", [{"class": "Identity"}, {"class": "NegGrad"}], measures)
-    builds = []
-    shared = session.shared
-
-    def counting(key, build):
-        def counted():
-            builds.append(key)
-            return build()
-        return shared(key, counted)
-
-    session._shared = {}  # this copy's own: the gold relearning is counted from scratch
-    session.shared = counting
+    builds = session.shared_builds  # counted from an empty store
     identity, neggrad, gold = (session.unlearn(i)["metrics"] for i in range(3))
     session.unlearn(2)
     steps = "relearn_steps.forget.unlearned"

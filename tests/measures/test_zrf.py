@@ -9,7 +9,7 @@ from torch import nn
 
 import erasure.measures.zrf  # noqa: F401  (registers ZRF)
 from erasure.config import ConfigError
-from erasure.experiment import Session, prepare
+from erasure.experiment import prepare
 from erasure.measures import MeasureContext, NotApplicable, OutputStore
 from erasure.measures.zrf import RANDOM_NETWORK, ZRF
 from tests.helpers import digits_config
@@ -111,32 +111,22 @@ def test_zrf_on_digits_builds_the_random_network_once():
                          [{"class": "ZRF", "parameters": {"target": "original"}},
                           {"class": "ZRF", "parameters": {"target": "unlearned"}},
                           {"class": "ZRF", "parameters": {"partition": "test"}}])
-    session._shared = {}  # this copy's own experiment-wide store (the cached session's is shared)
-    counts = Counter()
-
-    def counting(key, build):
-        def counted():
-            counts[key] += 1
-            return build()
-        return Session.shared(session, key, counted)
-
-    session.shared = counting
     records = [session.unlearn(i) for i in (0, 0, 1)]
     assert all(r["status"] == "finished" and not r["failed_measures"] for r in records)
-    assert counts == {RANDOM_NETWORK: 1, f"{RANDOM_NETWORK}/outputs/forget": 1,
-                      f"{RANDOM_NETWORK}/outputs/test": 1}
+    assert sorted(session.shared_builds) == [RANDOM_NETWORK, f"{RANDOM_NETWORK}/outputs/forget",
+                                             f"{RANDOM_NETWORK}/outputs/test"]
     identity, gold = records[0]["metrics"], records[2]["metrics"]
     assert records[1]["metrics"] == identity  # deterministic
     # measured on digits: original 0.266, gold 0.434 (it never learnt the 3s it is shown)
     assert 0.0 < identity["zrf.forget.unlearned"] < gold["zrf.forget.unlearned"] < 1.0
     assert identity["zrf.forget.original"] == gold["zrf.forget.original"]
 
-    network = session._shared[RANDOM_NETWORK]
+    network = session.shared(RANDOM_NETWORK, lambda: None)  # already built: returned as is
     ctx = MeasureContext(data=session.data, models={"unlearned": network},
                          outputs={"unlearned": OutputStore(network, session.data)},
                          predictor=session.plan.predictor, shared=session.shared)
     assert ZRF(target="unlearned").measure(ctx) == {"zrf.forget.unlearned": 1.0}
-    assert counts[RANDOM_NETWORK] == 1
+    assert session.shared_builds.count(RANDOM_NETWORK) == 1
     # a random network of the predictor's architecture, untouched by training
     assert type(network) is type(session.original)
     assert not any(p.requires_grad for p in network.parameters())
