@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 import logging
 import platform
@@ -25,10 +26,17 @@ from erasure import __version__
 from erasure.config import Builder, ConfigError, Problem, Slot, suggest
 from erasure.config.checks import at_least
 from erasure.data import Data, DatasetManager
+from erasure.data.graph import Graph
 from erasure.measures import Evaluator, MeasureContext, OutputStore
 from erasure.models import Predictor
+from erasure.models.graph import use_graph
 from erasure.profiling import peak_memory
-from erasure.results import (RESULTS_FILE, check_writable, choose_run_folder, write_json_atomic)
+from erasure.results import (
+    RESULTS_FILE,
+    check_writable,
+    choose_run_folder,
+    write_json_atomic,
+)
 from erasure.seeding import derive_seed, generator, seeded
 from erasure.unlearners import Unlearner, UnlearningContext
 
@@ -267,6 +275,8 @@ class Session:
         self.data: Data | None = None
         self.original: nn.Module | None = None
         self.golds: dict[str, nn.Module] = {}
+        #: graphs after deleting samples, by the deleted ids (shared by the models that use one)
+        self._graphs: dict[str, Graph] = {}
         self._original_outputs: OutputStore | None = None
         self._gold_outputs: dict[str, OutputStore] = {}
         self._shared: dict[str, Any] = {}
@@ -317,7 +327,7 @@ class Session:
     def _train(self, label: str, partition: str, stream: tuple) -> nn.Module:
         log.info("training %s on '%s'", label, partition)
         with seeded(self.seed, "init", *stream):
-            model = self.plan.predictor.new_model(self.data)
+            model = self.plan.predictor.new_model(self.data, self._training_graph(partition))
         tick = time.perf_counter()
         with seeded(self.seed, "fit", *stream):
             self.plan.predictor.train(model, self.data, partition,
@@ -325,6 +335,21 @@ class Session:
         self.timings[label] = time.perf_counter() - tick
         self.trainings[label] = self.trainings.get(label, 0) + 1
         return model.eval().requires_grad_(False)
+
+    def _training_graph(self, partition: str) -> Graph | None:
+        """For graph data, the graph a model trained on ``partition`` may see: the whole graph
+        without the training samples left out of ``partition`` (the gold model trained on the
+        retain set never sees a forgotten node through message passing)."""
+        if self.data.graph is None:
+            return None
+        training = self.data[self.plan.predictor.training_set]
+        return self._graph_without(training[~torch.isin(training, self.data[partition])])
+
+    def _graph_without(self, removed: torch.Tensor) -> Graph:
+        key = hashlib.sha256(removed.cpu().numpy().tobytes()).hexdigest()
+        if key not in self._graphs:
+            self._graphs[key] = self.data.graph.without(removed)
+        return self._graphs[key]
 
     def _gold_copy(self, partition: str) -> nn.Module:
         # trainable, like the copy of the original every unlearner gets (a later cascade step
@@ -345,6 +370,10 @@ class Session:
         # the stream depends on what the unlearner is, never on its position in the list
         useed = derive_seed(self.seed, "unlearner", json.dumps(unlearner.config, sort_keys=True))
         model = copy.deepcopy(self.original).requires_grad_(True)
+        if self.data.graph is not None:
+            # the deletion request removes the forgotten nodes' edges from the graph the
+            # unlearned model serves on, as for the gold model; the weights are the unlearner's job
+            use_graph(model, self._graph_without(self.data[unlearner.ref_data_forget]))
         ctx = UnlearningContext(data=self.data, predictor=self.plan.predictor,
                                 generator=generator(useed), seed=useed,
                                 gold=self._gold_copy)
@@ -366,6 +395,7 @@ class Session:
                                                  "(ctx.data); the data was reloaded for the rest")
             log.warning("unlearner %s modified the shared data; reloading it", name)
             self.data = self.plan.data.load(self.seed, self.device)
+            self._graphs.clear()
             self._reset_outputs()
         if record["status"] == "failed":
             return record

@@ -1,9 +1,18 @@
 """Data: sources (where samples come from), splitters (named partitions), the manager (both)."""
+from .graph import Graph
 from .manager import ALL, Data, DatasetManager
 from .sources import DataSource, Samples, SklearnDataSource
-from .splits import (ClassSplit, ConcatSplit, CountSplit, IdsSplit, PercentageSplit, Splitter,
-                     StratifiedSplit)
+from .splits import (
+                     ClassSplit,
+                     ConcatSplit,
+                     CountSplit,
+                     GroupSplit,
+                     IdsSplit,
+                     PercentageSplit,
+                     Splitter,
+                     StratifiedSplit,
+)
 
 __all__ = ["ALL", "ClassSplit", "ConcatSplit", "CountSplit", "Data", "DataSource",
-           "DatasetManager", "IdsSplit", "PercentageSplit", "Samples", "SklearnDataSource",
+           "DatasetManager", "Graph", "GroupSplit", "IdsSplit", "PercentageSplit", "Samples", "SklearnDataSource",
            "Splitter", "StratifiedSplit"]

@@ -10,7 +10,8 @@ from erasure.config import Component, ConfigError, PartitionName, Problem
 from erasure.config.checks import at_least
 from erasure.seeding import generator as make_generator
 
-from .sources.base import DataSource, Samples
+from .graph import Graph
+from .sources.base import DataLoadError, DataSource, Samples
 from .splits import Splitter
 
 ALL = "all"
@@ -67,7 +68,10 @@ class DatasetManager(Component):
             ConfigError: a splitter cannot split the data it reads (an empty part, ids or a class
                 absent from it), with the splitter's place in the config.
         """
-        samples = self.DataSource.load()
+        try:
+            samples = self.DataSource.load()
+        except DataLoadError as e:
+            raise ConfigError.single(f"{path}.DataSource", e.message, e.hint or "") from e
         parts = {ALL: torch.arange(len(samples.y))}
         for i, splitter in enumerate(self.partitions):
             index = torch.unique(torch.cat([parts[name] for name in splitter.reads()]))
@@ -78,6 +82,10 @@ class DatasetManager(Component):
                 raise ConfigError.single(f"{path}.partitions[{i}]", str(e)) from e
             for name, part in zip(splitter.parts_names, written):
                 parts[name] = torch.sort(part).values
+        if self.standardize is not None and samples.graph is not None:
+            raise ConfigError.single(f"{path}.standardize",
+                                     "graph data keeps its node features in the graph; "
+                                     "standardize applies to feature tensors only")
         if self.standardize is not None:
             reference = samples.x[parts[self.standardize]]
             mean, std = reference.mean(0), reference.std(0)
@@ -100,6 +108,8 @@ class Data:
         self.x = samples.x.to(device)
         self.y = samples.y.to(device)
         self.groups = {k: v.to(device) for k, v in samples.groups.items()}
+        self.group_values = samples.group_values
+        self.graph: Graph | None = None if samples.graph is None else samples.graph.to(device)
         self.class_names = samples.class_names
         self.partitions = {k: v.to(device) for k, v in partitions.items()}
         self.device = device
@@ -112,6 +122,8 @@ class Data:
         """The in-place modification counters of every tensor held: a change between two calls
         means someone wrote into the shared data."""
         tensors = [self.x, self.y, *self.groups.values(), *self.partitions.values()]
+        if self.graph is not None:
+            tensors += [self.graph.features, self.graph.edge_index]
         return tuple(t._version for t in tensors)
 
     def __getitem__(self, name: str) -> torch.Tensor:

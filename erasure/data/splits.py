@@ -8,12 +8,13 @@ are exactly the partition read, and neither is empty.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Optional, Union
 
 import torch
 
 from erasure.config import Component, PartitionName, PartitionNames
 from erasure.config.checks import at_least, fraction
+from erasure.config.errors import suggest
 
 from .sources.base import Samples
 
@@ -187,3 +188,71 @@ class ConcatSplit(Splitter):
 
     def split(self, index, samples, generator):
         return [index]
+
+
+@dataclass(kw_only=True)
+class GroupSplit(Splitter):
+    """The first part is every sample whose group attribute is one of ``values`` (or inside
+    ``range``); the second is the rest. "Forget all data of user 17" is
+    ``{"group": "user", "values": [17]}``.
+
+    The group attributes are carried by the data source beside the samples (a table's
+    ``group_columns``, the ``split`` a torchvision or Hugging Face sample came from, a graph's
+    community…).
+
+    Args:
+        group: the attribute's name.
+        values: the group values to take: integers as they are in the data, or the names of a
+            text attribute (``"alice"``).
+        range: ``[low, high]``, both included: every numeric group value in it.
+
+    Exactly one of ``values`` and ``range`` is given. Asking for a group or value that does not
+    exist in the partition read is an error, never an empty forget set.
+    """
+
+    group: str
+    values: list[Union[int, str]] = ()
+    range: Optional[list[float]] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if bool(self.values) == (self.range is not None):
+            raise ValueError("give exactly one of 'values' (a list of group values) and "
+                             "'range' ([low, high])")
+        if self.range is not None and (len(self.range) != 2 or self.range[0] > self.range[1]):
+            raise ValueError(f"range must be [low, high] with low <= high, got {self.range}")
+
+    def split(self, index, samples, generator):
+        if self.group not in samples.groups:
+            raise ValueError(f"the data has no group '{self.group}'. "
+                             f"{suggest(self.group, samples.groups, 'groups') or 'It has no groups.'}")
+        codes = samples.groups[self.group][index]
+        names = samples.group_values.get(self.group)
+        present = torch.unique(codes)
+        shown = [names[c] if names else c for c in present.tolist()]
+        if self.range is not None:
+            values = torch.tensor([float(v) for v in names], dtype=torch.float64)[codes] \
+                if names else codes.double()
+            chosen = (values >= self.range[0]) & (values <= self.range[1])
+            if not chosen.any():
+                raise ValueError(f"no sample of '{self.ref_data}' has {self.group} in "
+                                 f"{self.range} (its values: {_preview(shown)})")
+        else:
+            wanted = []
+            for value in self.values:
+                code = (names.index(value) if value in names else None) if names else \
+                    (value if isinstance(value, int) else None)
+                if code is None or not bool((present == code).any()):
+                    raise ValueError(f"{self.group} {value!r} does not exist in partition "
+                                     f"'{self.ref_data}' (its values: {_preview(shown)})")
+                wanted.append(code)
+            chosen = torch.isin(codes, torch.tensor(wanted, dtype=codes.dtype))
+        if chosen.all():
+            raise ValueError(f"every sample of '{self.ref_data}' is in the chosen {self.group} "
+                             f"groups: '{self.parts_names[1]}' would be empty")
+        return [index[chosen], index[~chosen]]
+
+
+def _preview(values: list, limit: int = 10) -> str:
+    head = ", ".join(repr(v) for v in values[:limit])
+    return head + (f", … ({len(values)} in all)" if len(values) > limit else "")

@@ -10,8 +10,15 @@ from torch import nn
 from erasure.config import Component, ConfigError, PartitionName, spec
 from erasure.config.checks import at_least
 from erasure.data import Data
+from erasure.data.graph import Graph
 
-from .training import LossFactory, NetworkFactory, OptimizerFactory, SchedulerFactory, fit
+from .training import (
+    LossFactory,
+    NetworkFactory,
+    OptimizerFactory,
+    SchedulerFactory,
+    fit,
+)
 
 
 @dataclass(kw_only=True)
@@ -46,15 +53,26 @@ class Predictor(Component):
         at_least("epochs", self.epochs, 1)
         at_least("batch_size", self.batch_size, 1)
 
-    def new_model(self, data: Data) -> nn.Module:
+    def new_model(self, data: Data, graph: Graph | None = None) -> nn.Module:
         """A freshly initialised network for ``data`` (seed the global RNG first), on its device.
+
+        Args:
+            graph: for graph data, the graph the network works on (default: the whole graph).
 
         Raises:
             ConfigError: the network cannot take the data's samples or does not give one logit
-                per class — both sizes are in the message.
+                per class — both sizes are in the message; graph data with a network that takes
+                no graph.
         """
         accepted = inspect.signature(self.model.cls).parameters
         derived = {"input_shape": data.input_shape, "num_classes": data.num_classes}
+        if data.graph is not None:
+            if "graph" not in accepted:
+                raise ConfigError.single(
+                    "predictor.parameters.model",
+                    f"the data is a graph, but {self.model.cls.__name__} takes no graph",
+                    "Use a graph network such as GCN.")
+            derived["graph"] = graph if graph is not None else data.graph
         runtime = {k: v for k, v in derived.items() if k in accepted and k not in self.model.kwargs}
         try:
             model = self.model(**runtime).to(data.device)

@@ -1,5 +1,11 @@
-"""Data sources: one module per family. Each returns :class:`Samples` from :meth:`load`."""
-from .base import DataSource, Samples
+"""Data sources: one module per family. Each returns :class:`Samples` from :meth:`load`.
+
+Optional packages (PyTorch Geometric, Hugging Face ``datasets``, ``ucimlrepo``, pandas) are
+imported only when a source loads, so every source is registered without them.
+"""
+from .base import DataLoadError, DataSource, Samples, encode, require
+from .geometric import PyGDataSource
 from .sklearn import SklearnDataSource
 
-__all__ = ["DataSource", "Samples", "SklearnDataSource"]
+__all__ = ["DataLoadError", "DataSource", "PyGDataSource", "Samples", "SklearnDataSource", "encode",
+           "require"]

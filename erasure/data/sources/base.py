@@ -1,11 +1,29 @@
 """The data-source interface: one method that returns every sample as tensors."""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
 
 import torch
 
 from erasure.config import Component
+
+
+class DataLoadError(Exception):
+    """A source cannot produce its samples (missing files, no network, a missing package, a
+    column that does not exist). The data manager reports it as a config error at the source's
+    place in the config, so the user sees one clear message and no traceback.
+
+    Args:
+        message: what went wrong, naming the source and the dataset.
+        hint: how to fix it (where to put the data, what to install, the columns available).
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
 
 
 @dataclass
@@ -15,21 +33,63 @@ class Samples:
     Attributes:
         x: features, shape ``(n, *input_shape)``, float.
         y: integer class labels, shape ``(n,)``.
-        groups: optional per-sample attributes (a person's id, a movie…), each shape ``(n,)``,
-            for splitters that forget by group.
+        groups: optional per-sample attributes (a person's id, a movie…), each an integer tensor
+            of shape ``(n,)``, for splitters that forget by group.
+        group_values: for a group whose values are not integers (names, strings), the value of
+            each code: ``group_values["author"][groups["author"][i]]`` is sample ``i``'s author.
+            Build both with :func:`encode`.
         class_names: a name per class label, when the source knows them.
+        graph: for graph data, the structure the samples live in (see ``erasure.data.graph``);
+            ``x`` then holds sample ids that graph models look up.
     """
 
     x: torch.Tensor
     y: torch.Tensor
     groups: dict[str, torch.Tensor] = field(default_factory=dict)
+    group_values: dict[str, list[Any]] = field(default_factory=dict)
     class_names: list[str] | None = None
+    graph: Any = None
 
     def __post_init__(self) -> None:
         if self.x.shape[0] != self.y.shape[0]:
             raise ValueError(f"{self.x.shape[0]} samples but {self.y.shape[0]} labels")
-        self.x = self.x.float()
+        if self.graph is None or self.x.is_floating_point():
+            self.x = self.x.float()
         self.y = self.y.long()
+        for name, values in self.groups.items():
+            if values.shape != self.y.shape:
+                raise ValueError(f"group '{name}' has shape {tuple(values.shape)}, "
+                                 f"expected one value per sample ({len(self.y)})")
+            self.groups[name] = values.long()
+
+
+def encode(values: Iterable[Any]) -> tuple[torch.Tensor, list[Any]]:
+    """Integer codes for arbitrary values, by their sorted order — never by hash or by first
+    appearance, so the same data gives the same codes in every process.
+
+    Values are sorted as they are when all are numbers, otherwise as strings.
+
+    Returns:
+        ``(codes, distinct)``: ``codes[i]`` is the position of ``values[i]`` in ``distinct``.
+    """
+    values = list(values)
+    distinct = sorted(set(values), key=_sort_key(values))
+    position = {v: i for i, v in enumerate(distinct)}
+    return torch.tensor([position[v] for v in values], dtype=torch.long), distinct
+
+
+def _sort_key(values: Sequence[Any]):
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    return (lambda v: v) if numeric else (lambda v: str(v))
+
+
+def require(module: str, extra: str, source: str) -> Any:
+    """Imports an optional package, or raises :class:`DataLoadError` saying what to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        raise DataLoadError(f"{source} needs the '{module}' package, which is not installed ({e})",
+                            f"Install it with: pip install 'erasure[{extra}]'") from e
 
 
 class DataSource(Component):
