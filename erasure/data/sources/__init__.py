@@ -4,8 +4,12 @@ Optional packages (PyTorch Geometric, Hugging Face ``datasets``, ``ucimlrepo``, 
 imported only when a source loads, so every source is registered without them.
 """
 from .base import DataLoadError, DataSource, Samples, encode, require
+from .files import ImageFolderDataSource, TableDataSource
 from .geometric import PyGDataSource
 from .sklearn import SklearnDataSource
+from .uci import UCIDataSource
+from .vision import TorchVisionDataSource
 
-__all__ = ["DataLoadError", "DataSource", "PyGDataSource", "Samples", "SklearnDataSource", "encode",
+__all__ = ["DataLoadError", "DataSource", "ImageFolderDataSource", "PyGDataSource", "Samples",
+           "SklearnDataSource", "TableDataSource", "TorchVisionDataSource", "UCIDataSource", "encode",
            "require"]
