@@ -9,6 +9,7 @@ from pathlib import Path
 
 from erasure import __version__
 
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 
@@ -25,6 +26,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing results in the output folder instead of using a "
                              "new folder beside it")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 1 when an unlearner or a measure failed (the "
+                             "failures are recorded either way)")
+    parser.add_argument("--allow-module", action="append", metavar="PREFIX", dest="allow_modules",
+                        help="import classes named by dotted path only from this module prefix "
+                             "(repeatable; erasure, torch and torchvision always); replaces "
+                             "globals.allowed_modules — for configs you did not write")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
     parser.add_argument("--version", action="version", version=f"erasure {__version__}")
@@ -33,18 +41,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python main.py`` and the ``erasure`` command. Returns the exit status:
-    0 done, 2 a problem with the config (nothing was trained or written)."""
+    0 done; 1 with ``--strict`` when a record or a measure failed; 2 a problem with the config
+    (nothing was trained or written); 130/143 stopped by SIGINT/SIGTERM (finished records kept)."""
     args = parse_args(argv)
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     from erasure.config import ConfigError, load_config
-    from erasure.experiment import prepare, run
+    from erasure.experiment import Interrupted, prepare, run
     from erasure.results import summary_table
 
     try:
         config = load_config(args.config)
-        plan = prepare(config, config_file=args.config, seed=args.seed, device=args.device)
+        plan = prepare(config, config_file=args.config, seed=args.seed, device=args.device,
+                       allow_modules=args.allow_modules)
         if args.validate:
             print(f"{args.config}: valid ({len(plan.unlearners)} unlearners, "
                   f"{len(plan.evaluator.measures)} measures)")
@@ -55,7 +65,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {e}", file=sys.stderr)
         return EXIT_CONFIG
+    except Interrupted as e:
+        if e.results is not None:
+            print(summary_table(json.loads(Path(e.results).read_text())))
+            print(f"\nresults so far: {e.results}")
+        print(f"{e}", file=sys.stderr)
+        return e.exit_status
     document = json.loads(Path(results).read_text())
     print(summary_table(document))
     print(f"\nresults: {results}")
+    failed = [r["name"] for r in document["records"]
+              if r["status"] != "finished" or r["failed_measures"]]
+    if failed and args.strict:
+        print(f"error (--strict): failures in {', '.join(failed)}", file=sys.stderr)
+        return EXIT_FAILED
     return 0

@@ -5,25 +5,28 @@
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import hashlib
 import json
 import logging
 import platform
+import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Callable, Iterator, Literal, Optional
 
 import torch
 from torch import nn
 
 from erasure import __version__
-from erasure.config import Builder, ConfigError, Problem, Slot, suggest
+from erasure.config import Builder, ConfigError, Problem, Slot, registry, suggest
 from erasure.config.checks import at_least
 from erasure.data import Data, DatasetManager
 from erasure.data.graph import Graph
@@ -59,6 +62,9 @@ class Globals:
         threads: CPU threads torch may use (``null``: torch's default, one per core). Small
             networks run fastest on 1: more threads only add synchronisation, and on a busy
             machine they can slow training many times over.
+        allowed_modules: when set, the only module prefixes (besides erasure, torch and
+            torchvision) from which classes named by dotted path may be imported — checked
+            before importing. ``--allow-module`` on the command line replaces this list.
     """
 
     seed: int = 0
@@ -66,6 +72,7 @@ class Globals:
     output: Optional[str] = None
     paths: list[str] = ()
     threads: Optional[int] = None
+    allowed_modules: Optional[list[str]] = None
 
     def __post_init__(self) -> None:
         at_least("threads", self.threads, 1)
@@ -87,13 +94,15 @@ class Plan:
 
 
 def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | None = None,
-            device: str | None = None) -> Plan:
+            device: str | None = None, allow_modules: Optional[list[str]] = None) -> Plan:
     """Validates a config and builds its components (DESIGN.md rule 1).
 
     Args:
         config: the plain dict from :func:`erasure.config.load_config` (not modified).
         config_file: where it came from (its folder is where user modules are imported from).
         seed, device: command-line overrides of ``globals``.
+        allow_modules: command-line allow-list of module prefixes; replaces
+            ``globals.allowed_modules`` (a config cannot widen what its runner allows).
 
     Raises:
         ConfigError: every problem found, each with its place in the config.
@@ -131,6 +140,13 @@ def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | 
         builder.fail("globals.device", "device 'cuda' was asked for, but this machine has no CUDA "
                                        "GPU", "Use 'cpu', or 'auto' to take a GPU when there is one.")
 
+    allowed = allow_modules if allow_modules is not None else settings.allowed_modules
+    with registry.allowed_modules(allowed):
+        return _build(config, builder, settings, resolved_globals, config_file)
+
+
+def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: dict,
+           config_file: str | Path | None) -> Plan:
     resolved: dict[str, Any] = {"globals": resolved_globals}
     data = predictor = evaluator = None
     if "data" in config:
@@ -417,6 +433,41 @@ class Session:
         return record
 
 
+class Interrupted(BaseException):
+    """The run was stopped by SIGINT or SIGTERM. The results file on disk is valid JSON with
+    status ``interrupted``, every finished record, and the names of the missing ones.
+
+    Attributes:
+        signal_name: ``SIGINT`` or ``SIGTERM``.
+        results: the results file, or None when the run stopped before writing one.
+        exit_status: the conventional status of a process ended by that signal (130 or 143).
+    """
+
+    def __init__(self, signal_name: str, results: Path | None = None) -> None:
+        super().__init__(f"interrupted by {signal_name}")
+        self.signal_name = signal_name
+        self.results = results
+        self.exit_status = 128 + int(getattr(signal, signal_name))
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread while the run goes on."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(number: int, frame: Any) -> None:
+        raise Interrupted(signal.Signals(number).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
 def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False) -> Path:
     """Runs a prepared experiment and writes its results.
 
@@ -429,6 +480,8 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
     Raises:
         ConfigError: the output folder is not writable, or the data fails a check (before any
             training).
+        Interrupted: SIGINT or SIGTERM arrived; the results file (if one was started) is
+            complete JSON with status ``interrupted`` and the missing records listed.
     """
     started = time.perf_counter()
     folder = Path(output) if output else default_output(plan.config_file, plan.settings)
@@ -436,30 +489,43 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
     if reason:
         raise ConfigError.single("globals.output", f"cannot write results: {reason}")
     folder = choose_run_folder(folder, overwrite)
-    session = Session(plan)
-    data = session.load_data()
-    session.train_models()
-
-    document = {
-        "erasure_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "status": "running",
-        "config_file": str(plan.config_file) if plan.config_file else None,
-        "config": plan.resolved,
-        "seed": plan.settings.seed,
-        "device": str(session.device),
-        "versions": versions(),
-        "partitions": data.sizes(),
-        "timings": session.timings,
-        "records": [],
-    }
     results = folder / RESULTS_FILE
-    write_json_atomic(results, document)
-    log.info("writing results to %s", results)
-    for index in range(len(plan.unlearners)):
-        document["records"].append(session.unlearn(index))
+    document: dict[str, Any] | None = None
+    with _signals_as_interrupts():
+        try:
+            session = Session(plan)
+            data = session.load_data()
+            session.train_models()
+            document = {
+                "erasure_version": __version__,
+                "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "status": "running",
+                "config_file": str(plan.config_file) if plan.config_file else None,
+                "config": plan.resolved,
+                "seed": plan.settings.seed,
+                "device": str(session.device),
+                "versions": versions(),
+                "partitions": data.sizes(),
+                "timings": session.timings,
+                "records": [],
+            }
+            write_json_atomic(results, document)
+            log.info("writing results to %s", results)
+            for index in range(len(plan.unlearners)):
+                record = session.unlearn(index)
+                document["records"].append(record)
+                write_json_atomic(results, document)
+        except Interrupted as e:
+            if document is None:
+                raise
+            done = {r["name"] for r in document["records"]}
+            document.update(status="interrupted", interrupted_by=e.signal_name,
+                            missing_records=[n for n in plan.names if n not in done])
+            write_json_atomic(results, document)
+            log.warning("%s: stopped after %d of %d records; results so far in %s",
+                        e, len(done), len(plan.names), results)
+            raise Interrupted(e.signal_name, results) from None
+        session.timings["total"] = time.perf_counter() - started
+        document["status"] = "finished"
         write_json_atomic(results, document)
-    session.timings["total"] = time.perf_counter() - started
-    document["status"] = "finished"
-    write_json_atomic(results, document)
     return results

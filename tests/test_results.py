@@ -133,6 +133,7 @@ def test_resolved_config_fills_in_defaults(finished):
     _, _, doc, _ = finished
     config = doc["config"]
     assert config["globals"] == {"seed": 0, "device": "cpu", "output": None, "paths": [],
+                                 "allowed_modules": None,
                                  "threads": None}
     finetuning = config["unlearners"][4]["parameters"]
     assert finetuning["epochs"] == 10
@@ -210,8 +211,12 @@ def test_records_are_on_disk_as_soon_as_they_exist(finished):
 
 def test_summary_table_lists_each_record(finished):
     _, _, doc, _ = finished
-    lines = summary_table(doc).splitlines()
+    table, _, failures = summary_table(doc).partition("\n\n")
+    lines = table.splitlines()
     assert len(lines) == 2 + len(NAMES)
+    # each failed record's reason is listed under the table
+    failed = [r for r in doc["records"] if r["status"] == "failed"]
+    assert failed and failures.splitlines() == [f"failed: {r['name']}: {r['error']}" for r in failed]
     assert lines[0].split() == ["unlearner", "status", "accuracy.forget.unlearned",
                                 "accuracy.retain.unlearned", "accuracy.test.unlearned",
                                 "umia.forget.unlearned", "runtime.unlearn"]
@@ -232,7 +237,7 @@ def test_summary_table_shows_missing_numbers_as_dashes():
         {"name": "A", "status": "finished", "metrics": {"accuracy.test.unlearned": 0.5,
                                                         "runtime.unlearn": 1.23456}},
         {"name": "Longer name", "status": "finished", "metrics": {"accuracy.test.unlearned": None}},
-        {"name": "B", "status": "failed", "metrics": {}},
+        {"name": "B", "status": "failed", "metrics": {}, "error": "RuntimeError: boom"},
     ]}
     lines = summary_table(doc).splitlines()
     assert [line.split() for line in lines] == [
@@ -242,7 +247,15 @@ def test_summary_table_shows_missing_numbers_as_dashes():
         ["A", "finished", "0.5000", "1.2346"],
         ["Longer", "name", "finished", "-", "-"],
         ["B", "failed", "-", "-"],
+        [],
+        ["failed:", "B:", "RuntimeError:", "boom"],
     ]
+
+
+def test_summary_of_an_interrupted_run_names_the_missing_records():
+    doc = {"status": "interrupted", "interrupted_by": "SIGTERM", "missing_records": ["C", "D"],
+           "records": [{"name": "A", "status": "finished", "metrics": {"runtime.unlearn": 1.0}}]}
+    assert summary_table(doc).splitlines()[-1] == "interrupted by SIGTERM: missing records: C, D"
 
 
 # --- writing atomically -------------------------------------------------------------------

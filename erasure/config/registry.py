@@ -7,9 +7,12 @@ user's own module is importable when it lies in the config file's folder, in a f
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import inspect
 from collections import defaultdict
+from typing import Iterator, Optional, Sequence
 
 from .errors import ConfigError, suggest
 
@@ -17,6 +20,26 @@ from .errors import ConfigError, suggest
 BUILTIN_PACKAGES = ("erasure.data", "erasure.models", "erasure.unlearners", "erasure.measures")
 
 _by_name: dict[str, list[type]] = defaultdict(list)
+
+#: module prefixes always importable under an allow-list: the framework and PyTorch themselves
+ALWAYS_ALLOWED = ("erasure", "torch", "torchvision")
+_allowed: contextvars.ContextVar[Optional[tuple[str, ...]]] = contextvars.ContextVar(
+    "allowed_modules", default=None)
+
+
+@contextlib.contextmanager
+def allowed_modules(prefixes: Optional[Sequence[str]]) -> Iterator[None]:
+    """Within the block, a dotted class path is imported only when its module is one of
+    ``prefixes`` (or inside one), or of :data:`ALWAYS_ALLOWED`; ``None`` allows everything.
+
+    A config names code to import, like a Python script does: importing a module runs it. For a
+    config from someone else, the allow-list is checked *before* anything is imported.
+    """
+    token = _allowed.set(None if prefixes is None else (*ALWAYS_ALLOWED, *prefixes))
+    try:
+        yield
+    finally:
+        _allowed.reset(token)
 _loaded = False
 
 
@@ -114,6 +137,13 @@ def resolve(name: object, base: type, path: str) -> type:
 
 def _import(dotted: str, path: str) -> object:
     module_name, _, attr = dotted.rpartition(".")
+    allowed = _allowed.get()
+    if allowed is not None and not any(module_name == p or module_name.startswith(p + ".")
+                                       for p in allowed):
+        raise ConfigError.single(
+            path, f"'{dotted}' is outside the allowed modules ({', '.join(allowed)}): not imported",
+            "If you trust that code, allow its module with --allow-module or "
+            "globals.allowed_modules.")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:

@@ -22,4 +22,12 @@ def summary_table(results: dict[str, Any]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    failed = [r for r in records if r["status"] != "finished"]
+    if failed:
+        lines.append("")
+        lines += [f"failed: {r['name']}: {r.get('error')}" for r in failed]
+    if results.get("status") == "interrupted":
+        lines.append("")
+        lines.append(f"interrupted by {results.get('interrupted_by')}: missing records: "
+                     f"{', '.join(results.get('missing_records', [])) or 'none'}")
     return "\n".join(lines)

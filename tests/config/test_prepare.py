@@ -76,7 +76,7 @@ def test_gold_partitions_come_from_the_unlearners():
 def test_resolved_config_shows_every_default():
     plan = prepare(digits_config(unlearners=[{"class": "Finetuning"}]))
     assert plan.resolved["globals"] == {"seed": 0, "device": "cpu", "output": None, "paths": [],
-                                       "threads": None}
+                                       "threads": None, "allowed_modules": None}
     unlearner = plan.resolved["unlearners"][0]
     assert unlearner["class"] == "erasure.unlearners.finetuning.Finetuning"
     assert unlearner["parameters"]["epochs"] == 10
