@@ -97,3 +97,23 @@ def test_example_forgets_a_random_tenth_of_the_training_set():
     assert set(data.y[forget].tolist()) == set(range(10))
     assert forget.max() - forget.min() > 0.8 * len(data.y)
     assert len(forget) < len(train) and bool(set(forget.tolist()) <= set(train.tolist()))
+
+
+DATA_CONFIGS = sorted((CONFIGS / "data").glob("*.jsonc"))
+TESTS = Path(__file__).resolve().parent
+
+
+def test_every_data_family_has_a_config():
+    sources = {load_config(p)["data"]["parameters"]["DataSource"]["class"] for p in DATA_CONFIGS}
+    assert {"TorchVisionDataSource", "HuggingFaceDataSource", "UCIDataSource", "PyGDataSource",
+            "TableDataSource"} <= sources
+
+
+@pytest.mark.parametrize("path", DATA_CONFIGS, ids=lambda p: p.name)
+def test_data_config_validates_and_is_run_by_a_test(path):
+    """Data configs need their dataset (a download, a cache): each validates here, and a test
+    under tests/data/ runs it end to end on data it writes offline."""
+    plan = prepare(load_config(path), config_file=path)
+    assert plan.unlearners and plan.evaluator.measures
+    runners = [t for t in (TESTS / "data").glob("test_*.py") if path.name in t.read_text()]
+    assert runners, f"no test under tests/data/ names {path.name}"

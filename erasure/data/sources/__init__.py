@@ -6,10 +6,11 @@ imported only when a source loads, so every source is registered without them.
 from .base import DataLoadError, DataSource, Samples, encode, require
 from .files import ImageFolderDataSource, TableDataSource
 from .geometric import PyGDataSource
+from .huggingface import HuggingFaceDataSource
 from .sklearn import SklearnDataSource
 from .uci import UCIDataSource
 from .vision import TorchVisionDataSource
 
-__all__ = ["DataLoadError", "DataSource", "ImageFolderDataSource", "PyGDataSource", "Samples",
-           "SklearnDataSource", "TableDataSource", "TorchVisionDataSource", "UCIDataSource", "encode",
-           "require"]
+__all__ = ["DataLoadError", "DataSource", "HuggingFaceDataSource", "ImageFolderDataSource",
+           "PyGDataSource", "Samples", "SklearnDataSource", "TableDataSource", "TorchVisionDataSource",
+           "UCIDataSource", "encode", "require"]
