@@ -15,11 +15,22 @@ EXIT_CONFIG = 2
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="erasure", description="Run a machine-unlearning experiment described by a JSONC config.")
+        prog="erasure", description="Run a machine-unlearning experiment described by a JSONC config.",
+        epilog="'erasure report RUN_DIR' rebuilds the tables and plots of a run.")
     parser.add_argument("config", help="the experiment's JSONC config file")
     parser.add_argument("--output", help="results folder (default: globals.output, else "
                                          "output/<config name>)")
-    parser.add_argument("--seed", type=int, help="override globals.seed")
+    parser.add_argument("--seed", type=int, help="override globals.seed (and globals.seeds)")
+    parser.add_argument("--seeds", type=int, nargs="+", metavar="N",
+                        help="run the experiment once per seed; the summary aggregates them")
+    parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="sets",
+                        help="override one config value, e.g. predictor.parameters.epochs=3 "
+                             "(repeatable; VALUE is read as JSON5, else as a string)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in the output folder: keep its finished records, "
+                             "run the missing ones")
+    parser.add_argument("--cache-dir", help="model cache folder (over globals.cache_dir and "
+                                            "$ERASURE_CACHE_DIR)")
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override globals.device")
     parser.add_argument("--validate", action="store_true",
                         help="check the config and exit without loading data or training")
@@ -43,23 +54,33 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python main.py`` and the ``erasure`` command. Returns the exit status:
     0 done; 1 with ``--strict`` when a record or a measure failed; 2 a problem with the config
     (nothing was trained or written); 130/143 stopped by SIGINT/SIGTERM (finished records kept)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["report"]:
+        return report(argv[1:])
     args = parse_args(argv)
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(level)  # the run's log file still gets INFO, whatever the console shows
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+                        handlers=[console])
+    from erasure import progress
     from erasure.config import ConfigError, load_config
+    from erasure.config.overrides import apply_overrides
     from erasure.experiment import Interrupted, prepare, run
     from erasure.results import summary_table
 
     try:
-        config = load_config(args.config)
+        config = apply_overrides(load_config(args.config), args.sets)
         plan = prepare(config, config_file=args.config, seed=args.seed, device=args.device,
-                       allow_modules=args.allow_modules)
+                       allow_modules=args.allow_modules, seeds=args.seeds,
+                       cache_dir=args.cache_dir)
         if args.validate:
             print(f"{args.config}: valid ({len(plan.unlearners)} unlearners, "
                   f"{len(plan.evaluator.measures)} measures)")
             return 0
-        results = run(plan, output=args.output, overwrite=args.overwrite)
+        with progress.showing(not args.quiet):
+            results = run(plan, output=args.output, overwrite=args.overwrite,
+                          resume=args.resume, report=True)
     except ConfigError as e:
         if args.debug:
             raise
@@ -72,11 +93,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{e}", file=sys.stderr)
         return e.exit_status
     document = json.loads(Path(results).read_text())
-    print(summary_table(document))
+    print(summary_table(document, references=True))
     print(f"\nresults: {results}")
     failed = [r["name"] for r in document["records"]
               if r["status"] != "finished" or r["failed_measures"]]
     if failed and args.strict:
         print(f"error (--strict): failures in {', '.join(failed)}", file=sys.stderr)
         return EXIT_FAILED
+    return 0
+
+
+def report(argv: list[str]) -> int:
+    """``python main.py report RUN_DIR``: rebuilds the summary tables and plots of a finished (or
+    interrupted) run from its results.json, and prints the summary."""
+    parser = argparse.ArgumentParser(
+        prog="erasure report", description="Rebuild the tables and plots of a run from its results.")
+    parser.add_argument("run_dir", help="a run folder holding results.json")
+    parser.add_argument("--metrics", nargs="+", metavar="KEY",
+                        help="the metric keys to show ('all' for every metric; default: the key "
+                             "metrics present)")
+    parser.add_argument("--no-plots", action="store_true", help="tables only")
+    args = parser.parse_args(argv)
+    from erasure.results.rebuild import ResultsError, rebuild
+
+    metrics = None if not args.metrics else "all" if args.metrics == ["all"] else args.metrics
+    try:
+        print(rebuild(Path(args.run_dir), metrics=metrics, plots=not args.no_plots))
+    except ResultsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0

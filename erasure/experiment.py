@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -26,12 +27,14 @@ import torch
 from torch import nn
 
 from erasure import __version__
-from erasure.config import Builder, ConfigError, Problem, Slot, registry, suggest
-from erasure.config.checks import at_least
+from erasure.config import Builder, ConfigError, Problem, Slot, registry, suggest, sweeps
+from erasure.config.checks import ParameterValueError, at_least
+from erasure.cache import ModelCache, cache_folder, cache_key
 from erasure.data import Data, DatasetManager
 from erasure.data.graph import Graph
 from erasure.measures import Evaluator, MeasureContext, OutputStore
 from erasure.models import Predictor
+from erasure.models import acceleration
 from erasure.models.graph import use_graph
 from erasure.profiling import peak_memory
 from erasure.results import (
@@ -46,6 +49,10 @@ from erasure.unlearners import Unlearner, UnlearningContext
 log = logging.getLogger(__name__)
 
 SECTIONS = ("globals", "data", "predictor", "unlearners", "evaluator")
+
+
+#: more CPU threads than any machine has (torch refuses absurd counts with a traceback)
+MAX_THREADS = 4096
 
 
 @dataclass(kw_only=True)
@@ -65,6 +72,17 @@ class Globals:
         allowed_modules: when set, the only module prefixes (besides erasure, torch and
             torchvision) from which classes named by dotted path may be imported — checked
             before importing. ``--allow-module`` on the command line replaces this list.
+        seeds: run the whole experiment once per seed (overrides ``seed``); the summary
+            aggregates over them (mean, standard deviation, 95% confidence interval).
+        cache: reuse trained originals and gold models from the model cache (see
+            :mod:`erasure.cache`); results say which model came from it.
+        cache_dir: the cache folder (``--cache-dir`` wins; else ``$ERASURE_CACHE_DIR``; else
+            ``~/.cache/erasure/models``).
+        precision: ``fp32`` (default) or ``bf16``: every network's forward runs under bf16
+            autocast, its outputs cast back to fp32 (see :mod:`erasure.models.acceleration`).
+        channels_last: store convolution weights and image data channels-last (NHWC).
+        compile: run every network through ``torch.compile`` (falls back, with a warning,
+            where compiling does not work).
     """
 
     seed: int = 0
@@ -73,9 +91,37 @@ class Globals:
     paths: list[str] = ()
     threads: Optional[int] = None
     allowed_modules: Optional[list[str]] = None
+    seeds: Optional[list[int]] = None
+    cache: bool = True
+    cache_dir: Optional[str] = None
+    # hardware settings (erasure.models.acceleration); all off: bit-identical to not having them
+    precision: Literal["fp32", "bf16"] = "fp32"
+    channels_last: bool = False
+    compile: bool = False
 
     def __post_init__(self) -> None:
         at_least("threads", self.threads, 1)
+        if self.threads is not None and self.threads > MAX_THREADS:
+            raise ParameterValueError("threads", f"threads must be at most {MAX_THREADS}, "
+                                                 f"got {self.threads}")
+        if self.seeds is not None:
+            if not self.seeds:
+                raise ParameterValueError("seeds", "seeds must list at least one seed")
+            if len(set(self.seeds)) != len(self.seeds):
+                raise ParameterValueError("seeds", f"seeds must differ, got {self.seeds}")
+        for name in ("output", "cache_dir", "paths"):
+            value = getattr(self, name)
+            for folder in [value] if isinstance(value, str) else value or ():
+                if "\0" in folder:
+                    raise ParameterValueError(name, f"{name}: {folder!r} holds a NUL byte, which "
+                                                    "no file system accepts in a name")
+
+    def all_seeds(self) -> list[int]:
+        return list(self.seeds) if self.seeds is not None else [self.seed]
+
+    #: settings that never change what a model learns (left out of cache keys)
+    NOT_TRAINING = ("seed", "seeds", "output", "paths", "threads", "allowed_modules", "cache",
+                    "cache_dir")
 
 
 @dataclass
@@ -94,13 +140,15 @@ class Plan:
 
 
 def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | None = None,
-            device: str | None = None, allow_modules: Optional[list[str]] = None) -> Plan:
+            device: str | None = None, allow_modules: Optional[list[str]] = None,
+            seeds: Optional[list[int]] = None, cache_dir: Optional[str] = None) -> Plan:
     """Validates a config and builds its components (DESIGN.md rule 1).
 
     Args:
         config: the plain dict from :func:`erasure.config.load_config` (not modified).
         config_file: where it came from (its folder is where user modules are imported from).
-        seed, device: command-line overrides of ``globals``.
+        seed, device, seeds, cache_dir: command-line overrides of ``globals`` (``seed``
+            replaces the config's ``seeds`` too).
         allow_modules: command-line allow-list of module prefixes; replaces
             ``globals.allowed_modules`` (a config cannot widen what its runner allows).
 
@@ -124,6 +172,11 @@ def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | 
         raw_globals = {}
     if seed is not None:
         raw_globals["seed"] = seed
+        raw_globals.pop("seeds", None)
+    if seeds is not None:
+        raw_globals["seeds"] = seeds
+    if cache_dir is not None:
+        raw_globals["cache_dir"] = cache_dir
     if device is not None:
         raw_globals["device"] = device
     before = len(builder.problems)
@@ -133,7 +186,7 @@ def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | 
         try:
             settings = Globals(**kwargs)
         except ValueError as e:
-            builder.fail("globals", str(e))
+            builder.fail(f"globals.{getattr(e, 'parameter', '')}".rstrip("."), str(e))
     base_dir = Path(config_file).resolve().parent if config_file else Path.cwd()
     _extend_import_path(base_dir, settings.paths)
     if settings.device == "cuda" and not torch.cuda.is_available():
@@ -160,8 +213,13 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
         builder.fail("unlearners", "'unlearners' must be a non-empty list of components")
         raw_unlearners = []
     resolved["unlearners"] = []
-    for i, node in enumerate(raw_unlearners):
-        built, shown = builder.component(node, Slot(Unlearner, lazy=False), f"unlearners[{i}]")
+    try:
+        raw_unlearners, origins, suffixes = sweeps.expand(raw_unlearners)
+    except ConfigError as e:
+        builder.problems.extend(e.problems)
+        raw_unlearners, origins, suffixes = [], [], []
+    for node, where in zip(raw_unlearners, origins):
+        built, shown = builder.component(node, Slot(Unlearner, lazy=False), where)
         unlearners.append(built)
         resolved["unlearners"].append(shown)
     if "evaluator" in config:
@@ -178,9 +236,10 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
             in_chain = path.startswith("data.parameters.partitions[")
             if name not in known and not (in_chain and isinstance(data, DatasetManager)):
                 builder.fail(path, f"unknown partition '{name}'", suggest(name, known, "partitions"))
+    builder.problems[:] = list(dict.fromkeys(builder.problems))  # sweep points repeat theirs
     builder.raise_if_problems()
 
-    names = _record_names(config["unlearners"])
+    names = _record_names(raw_unlearners, suffixes)
     gold = sorted({p for c in [*unlearners, *evaluator.measures] for p in c.gold_partitions()})
     return Plan(settings, data, predictor, unlearners, names, evaluator, resolved,
                 Path(config_file).resolve() if config_file else None, gold)
@@ -202,11 +261,12 @@ def _extend_import_path(base_dir: Path, paths: list[str]) -> None:
             sys.path.insert(0, text)
 
 
-def _record_names(nodes: list[dict]) -> list[str]:
-    """A record name per unlearner: its ``name`` or its class's short name; repeats get ``#2``…"""
+def _record_names(nodes: list[dict], suffixes: list[str]) -> list[str]:
+    """A record name per unlearner: its ``name`` or its class's short name, then its sweep point
+    (``Finetuning[epochs=5]``); repeats get ``#2``…"""
     names, seen = [], {}
-    for node in nodes:
-        base = node.get("name") or str(node["class"]).rsplit(".", 1)[-1]
+    for node, suffix in zip(nodes, suffixes):
+        base = (node.get("name") or str(node["class"]).rsplit(".", 1)[-1]) + suffix
         seen[base] = seen.get(base, 0) + 1
         names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
     return names
@@ -260,6 +320,14 @@ def check_data(plan: Plan, data: Data) -> None:
             problems.append(Problem(f"{where}.ref_data_retain",
                                     f"the retain set '{unlearner.ref_data_retain}' is empty: "
                                     "nothing would be left to keep"))
+        elif len(forget) and torch.isin(forget, retain).any():
+            shared = int(torch.isin(forget, retain).sum())
+            problems.append(Problem(f"{where}.ref_data_retain",
+                                    f"{shared} samples are in both the forget set "
+                                    f"'{unlearner.ref_data_forget}' and the retain set "
+                                    f"'{unlearner.ref_data_retain}'",
+                                    "A sample is either forgotten or kept: use the two parts of "
+                                    "one split."))
         for i, step in enumerate(getattr(unlearner, "unlearners", ())):
             visit(step, f"{where}.unlearners[{i}]")
 
@@ -267,6 +335,17 @@ def check_data(plan: Plan, data: Data) -> None:
         visit(unlearner, f"unlearners[{i}]")
     if problems:
         raise ConfigError(problems)
+
+
+def _accelerated(stage: Callable) -> Callable:
+    """Runs a :class:`Session` stage with the session's hardware settings active (bf16,
+    channels-last, compile: :mod:`erasure.models.acceleration`), so that every network built and
+    every forward pass in it, the unlearners' and the measures' own included, uses them."""
+    @functools.wraps(stage)
+    def accelerated(self: "Session", *args, **kwargs):
+        with acceleration.using(self.acceleration):
+            return stage(self, *args, **kwargs)
+    return accelerated
 
 
 class Session:
@@ -287,6 +366,10 @@ class Session:
         self.device = torch.device(device) if device else resolve_device(plan.settings.device)
         if plan.settings.threads:
             torch.set_num_threads(plan.settings.threads)
+        #: hardware settings in force for every stage (compile dropped where it cannot work)
+        self.acceleration = acceleration.resolve(acceleration.Acceleration(
+            precision=plan.settings.precision, channels_last=plan.settings.channels_last,
+            compile=plan.settings.compile), self.device)
         self.timings: dict[str, float] = {}
         self.data: Data | None = None
         self.original: nn.Module | None = None
@@ -300,16 +383,25 @@ class Session:
         self.shared_builds: list[str] = []
         #: how many times each model was trained (the original and each gold model: once)
         self.trainings: dict[str, int] = {}
+        settings = plan.settings
+        self.cache = ModelCache(cache_folder(config=settings.cache_dir)) if settings.cache else None
+        #: per trained model ("original", "gold.retain"): whether it came from the cache, its key
+        self.models: dict[str, dict[str, Any]] = {}
+        self._data_fingerprint: str | None = None
 
+    @_accelerated
     def load_data(self) -> Data:
         """Loads the data and checks it against the unlearners (before any training)."""
         tick = time.perf_counter()
-        self.data = self.plan.data.load(self.seed, self.device)
+        # taken before reading: a file edited while loading then misses the cache next time
+        self._data_fingerprint = self.plan.data.DataSource.fingerprint()
+        self.data = acceleration.prepare_data(self.plan.data.load(self.seed, self.device))
         self.timings["load_data"] = time.perf_counter() - tick
         check_data(self.plan, self.data)
         log.info("data: %s on %s", self.data.sizes(), self.device)
         return self.data
 
+    @_accelerated
     def train_models(self) -> None:
         """Trains the original and every gold model an unlearner needs, each from its own
         seeded stream."""
@@ -341,16 +433,39 @@ class Session:
         return other
 
     def _train(self, label: str, partition: str, stream: tuple) -> nn.Module:
-        log.info("training %s on '%s'", label, partition)
         with seeded(self.seed, "init", *stream):
             model = self.plan.predictor.new_model(self.data, self._training_graph(partition))
+        name = ".".join(stream)
+        key = self._cache_key(partition, stream)
+        cached = self.cache.load(key, model) if self.cache else None
+        if cached is not None:
+            log.info("%s on '%s': from the cache (%s)", label, partition, key[:12])
+            # the time it took to train, so timing measures compare like with like
+            self.timings[label] = cached["seconds"]
+            self.models[name] = {"cached": True, "key": key, "seconds": cached["seconds"]}
+            return model.eval().requires_grad_(False)
+        log.info("training %s on '%s'", label, partition)
         tick = time.perf_counter()
         with seeded(self.seed, "fit", *stream):
             self.plan.predictor.train(model, self.data, partition,
-                                      generator(self.seed, "batches", *stream))
+                                      generator(self.seed, "batches", *stream), label=label)
         self.timings[label] = time.perf_counter() - tick
         self.trainings[label] = self.trainings.get(label, 0) + 1
+        self.models[name] = {"cached": False, "key": key, "seconds": self.timings[label]}
+        if self.cache:
+            self.cache.store(key, model, {"seconds": self.timings[label], "model": name,
+                                          "partition": partition, "seed": self.seed})
         return model.eval().requires_grad_(False)
+
+    def _cache_key(self, partition: str, stream: tuple) -> str:
+        """Everything that determines a trained model (and nothing that does not)."""
+        resolved = self.plan.resolved
+        settings = {k: v for k, v in resolved.get("globals", {}).items()
+                    if k not in Globals.NOT_TRAINING and k != "device"}
+        return cache_key({"data": resolved.get("data"), "files": self._data_fingerprint,
+                          "predictor": resolved.get("predictor"),
+                          "globals": settings, "device": self.device.type, "seed": self.seed,
+                          "partition": partition, "model": list(stream)})
 
     def _training_graph(self, partition: str) -> Graph | None:
         """For graph data, the graph a model trained on ``partition`` may see: the whole graph
@@ -372,6 +487,7 @@ class Session:
         # may train it); the shared gold model itself stays frozen
         return copy.deepcopy(self.golds[partition]).requires_grad_(True)
 
+    @_accelerated
     def unlearn(self, index: int) -> dict[str, Any]:
         """Runs unlearner ``index`` on its own copy of the original and measures the result.
 
@@ -433,99 +549,4 @@ class Session:
         return record
 
 
-class Interrupted(BaseException):
-    """The run was stopped by SIGINT or SIGTERM. The results file on disk is valid JSON with
-    status ``interrupted``, every finished record, and the names of the missing ones.
-
-    Attributes:
-        signal_name: ``SIGINT`` or ``SIGTERM``.
-        results: the results file, or None when the run stopped before writing one.
-        exit_status: the conventional status of a process ended by that signal (130 or 143).
-    """
-
-    def __init__(self, signal_name: str, results: Path | None = None) -> None:
-        super().__init__(f"interrupted by {signal_name}")
-        self.signal_name = signal_name
-        self.results = results
-        self.exit_status = 128 + int(getattr(signal, signal_name))
-
-
-@contextlib.contextmanager
-def _signals_as_interrupts() -> Iterator[None]:
-    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread while the run goes on."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(number: int, frame: Any) -> None:
-        raise Interrupted(signal.Signals(number).name)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for number, old in previous.items():
-            signal.signal(number, old)
-
-
-def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False) -> Path:
-    """Runs a prepared experiment and writes its results.
-
-    Every finished record is written at once (atomically), so an interrupted run keeps what it
-    finished. A failing unlearner or measure is recorded with its reason and the rest go on.
-
-    Returns:
-        The path of the results file.
-
-    Raises:
-        ConfigError: the output folder is not writable, or the data fails a check (before any
-            training).
-        Interrupted: SIGINT or SIGTERM arrived; the results file (if one was started) is
-            complete JSON with status ``interrupted`` and the missing records listed.
-    """
-    started = time.perf_counter()
-    folder = Path(output) if output else default_output(plan.config_file, plan.settings)
-    reason = check_writable(folder)
-    if reason:
-        raise ConfigError.single("globals.output", f"cannot write results: {reason}")
-    folder = choose_run_folder(folder, overwrite)
-    results = folder / RESULTS_FILE
-    document: dict[str, Any] | None = None
-    with _signals_as_interrupts():
-        try:
-            session = Session(plan)
-            data = session.load_data()
-            session.train_models()
-            document = {
-                "erasure_version": __version__,
-                "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "status": "running",
-                "config_file": str(plan.config_file) if plan.config_file else None,
-                "config": plan.resolved,
-                "seed": plan.settings.seed,
-                "device": str(session.device),
-                "versions": versions(),
-                "partitions": data.sizes(),
-                "timings": session.timings,
-                "records": [],
-            }
-            write_json_atomic(results, document)
-            log.info("writing results to %s", results)
-            for index in range(len(plan.unlearners)):
-                record = session.unlearn(index)
-                document["records"].append(record)
-                write_json_atomic(results, document)
-        except Interrupted as e:
-            if document is None:
-                raise
-            done = {r["name"] for r in document["records"]}
-            document.update(status="interrupted", interrupted_by=e.signal_name,
-                            missing_records=[n for n in plan.names if n not in done])
-            write_json_atomic(results, document)
-            log.warning("%s: stopped after %d of %d records; results so far in %s",
-                        e, len(done), len(plan.names), results)
-            raise Interrupted(e.signal_name, results) from None
-        session.timings["total"] = time.perf_counter() - started
-        document["status"] = "finished"
-        write_json_atomic(results, document)
-    return results
+from erasure.runner import Interrupted, run  # noqa: E402  (the runner drives a Session)

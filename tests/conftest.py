@@ -9,3 +9,9 @@ if str(ROOT) not in sys.path:
 
 # tiny networks run fastest on one thread; more only adds synchronisation on 2 cores
 torch.set_num_threads(1)
+
+# trained models are cached in a folder of this test session, never in the user's home
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+os.environ["ERASURE_CACHE_DIR"] = tempfile.mkdtemp(prefix="erasure-test-cache-")

@@ -179,7 +179,7 @@ def test_run_writes_results_and_never_overwrites_silently(tmp_path, capsys):
     assert "Identity" in stdout
     first = json.loads(results.read_text())
     assert first["status"] == "finished"
-    assert first["seed"] == 0
+    assert first["seeds"] == [0]
     assert first["device"] == "cpu"
     assert first["config"]["unlearners"][0]["class"] == "erasure.unlearners.identity.Identity"
     assert first["partitions"]["all"] == 1797
@@ -205,7 +205,7 @@ def test_run_writes_results_and_never_overwrites_silently(tmp_path, capsys):
     assert f"results: {results}" in capsys.readouterr().out
     third = json.loads(results.read_text())
     assert "marker" not in third
-    assert third["seed"] == 1
+    assert third["seeds"] == [1]
     assert third["status"] == "finished"
     assert len(third["records"]) == 1
     assert not (tmp_path / "results-3").exists()
@@ -222,3 +222,59 @@ def test_erasure_console_command_is_installed_as_the_cli_entry_point():
     (script,) = [e for e in metadata.entry_points(group="console_scripts") if e.name == "erasure"]
     assert script.value == "erasure.cli:main"
     assert script.load() is main
+
+
+def test_seeds_set_cache_dir_report_and_resume_from_the_command_line(tmp_path, capsys):
+    config = write_config(tmp_path / "exp.json", small_config(epochs=3))
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    argv = [str(config), "--output", str(out), "--seeds", "0", "1", "--cache-dir", str(cache),
+            "--set", "unlearners[0].name=Untouched", "--set", "predictor.parameters.epochs=2"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["seeds"] == [0, 1] and [r["seed"] for r in doc["records"]] == [0, 1]
+    assert doc["config"]["predictor"]["parameters"]["epochs"] == 2
+    assert [r["name"] for r in doc["records"]] == ["Untouched", "Untouched"]
+    assert len(list(cache.rglob("*.pt"))) == 2  # one original per seed, in --cache-dir
+    # progress bars on stderr (not --quiet); the summary with the reference rows on stdout
+    assert "records" in captured.err and "%|" in captured.err
+    assert "Untouched" in captured.out and "original" in captured.out
+    # the tables and plots of the run are beside the results
+    assert {"summary.csv", "summary.md", "run.log", "plots"} <= {p.name for p in out.iterdir()}
+
+    # `report` rebuilds them from results.json alone
+    (out / "summary.md").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "summary.md").exists() and "Untouched" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    assert "error:" in capsys.readouterr().err
+
+    # --resume on a finished run runs nothing and keeps the records
+    before = json.loads((out / "results.json").read_text())["records"]
+    assert main([*argv, "--resume", "--quiet"]) == 0
+    assert json.loads((out / "results.json").read_text())["records"] == before
+    assert not (tmp_path / "run-2").exists()
+
+
+def test_a_bad_override_exits_2(tmp_path, capsys):
+    config = write_config(tmp_path / "exp.json", small_config(epochs=3))
+    assert main([str(config), "--set", "unlearners.5.parameters.epochs=1", "--validate"]) == 2
+    assert "--set unlearners.5.parameters.epochs=1: unlearners is a list of 1" in capsys.readouterr().err
+
+
+def test_quiet_shows_warnings_only_but_the_log_file_has_everything(tmp_path):
+    config = write_config(tmp_path / "exp.json", small_config(epochs=2))
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "main.py", str(config), "--output", str(out), "--quiet"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert " INFO " not in done.stderr and "%|" not in done.stderr
+    assert " INFO erasure.experiment: unlearner Identity" in (out / "run.log").read_text()
+    # report with every metric, tables only
+    import shutil
+
+    shutil.rmtree(out / "plots")
+    assert main(["report", str(out), "--metrics", "all", "--no-plots"]) == 0
+    assert not (out / "plots").exists()
+    header = (out / "summary.csv").read_text().splitlines()[0]
+    assert "accuracy.forget.unlearned:mean" in header

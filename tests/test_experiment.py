@@ -341,7 +341,7 @@ def test_globals_threads_sets_torch_threads_and_rejects_zero():
     cfg["globals"]["threads"] = 0
     with pytest.raises(ConfigError) as e:
         prepare(cfg)
-    assert [str(p) for p in e.value.problems] == ["globals: threads must be at least 1, got 0"]
+    assert [str(p) for p in e.value.problems] == ["globals.threads: threads must be at least 1, got 0"]
 
 
 def test_shared_objects_are_built_once_and_a_fork_starts_its_own_store():

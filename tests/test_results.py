@@ -61,12 +61,17 @@ def test_results_file_is_strict_json_in_the_chosen_folder(finished):
     assert path.name == RESULTS_FILE and path.parent.name == "experiment"
     assert "NaN" not in text and "Infinity" not in text
     assert doc["status"] == "finished"
-    assert sorted(p.name for p in path.parent.iterdir()) == [RESULTS_FILE]  # no temp files left
+    # no temp files left; the log of the run beside the results
+    assert sorted(p.name for p in path.parent.iterdir()) == [RESULTS_FILE, "run.log"]
+    log = (path.parent / "run.log").read_text()
+    # trained here, or taken from the test session's model cache
+    assert "train_original on 'train'" in log and "unlearner Identity" in log
 
 
 def test_results_hold_seed_device_versions_and_creation_time(finished):
     _, _, doc, _ = finished
-    assert doc["seed"] == 0
+    assert doc["seeds"] == [0]
+    assert {r["seed"] for r in doc["records"]} == {0}
     assert doc["device"] == "cpu"
     assert doc["versions"]["python"] == platform.python_version()
     for package in ("torch", "numpy", "scikit-learn"):
@@ -77,11 +82,12 @@ def test_results_hold_seed_device_versions_and_creation_time(finished):
 
 def test_results_hold_stage_timings(finished):
     _, _, doc, _ = finished
-    timings = doc["timings"]
-    assert {"load_data", "train_original", "total"} <= timings.keys()
+    timings = doc["timings"]["0"]  # per seed
+    assert {"load_data", "train_original"} <= timings.keys()
     assert all(isinstance(v, float) and v > 0 for v in timings.values())
-    assert timings["total"] > timings["load_data"] + timings["train_original"]
+    assert doc["timings"]["total"] > timings["load_data"] + timings["train_original"]
     assert "retrain" not in timings  # no unlearner asked for a gold model
+    assert doc["models"]["0"]["original"]["cached"] in (True, False)
     identity = doc["records"][0]["metrics"]
     assert identity["runtime.train_original"] == timings["train_original"]
 
@@ -133,8 +139,9 @@ def test_resolved_config_fills_in_defaults(finished):
     _, _, doc, _ = finished
     config = doc["config"]
     assert config["globals"] == {"seed": 0, "device": "cpu", "output": None, "paths": [],
-                                 "allowed_modules": None,
-                                 "threads": None}
+                                 "allowed_modules": None, "seeds": None, "cache": True,
+                                 "cache_dir": None, "threads": None, "precision": "fp32",
+                                 "channels_last": False, "compile": False}
     finetuning = config["unlearners"][4]["parameters"]
     assert finetuning["epochs"] == 10
     assert finetuning["batch_size"] == 512
@@ -155,7 +162,7 @@ def test_resolved_config_is_enough_to_rerun(finished):
     again = prepare(doc["config"])
     assert again.resolved == doc["config"]
     assert again.names == NAMES
-    assert again.settings.seed == doc["seed"]
+    assert again.settings.all_seeds() == doc["seeds"]
 
 
 def test_one_record_per_unlearner_with_metric_keys(finished):

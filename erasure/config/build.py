@@ -13,6 +13,7 @@ import types
 import typing
 from typing import Any, Literal, Union
 
+from .checks import ParameterValueError
 from .component import PARTITION, Component, Factory, Slot, Spec
 from .errors import ConfigError, Problem, join_path, suggest
 from .registry import a, full_name, kind_of, resolve
@@ -80,24 +81,31 @@ class Builder:
             self.problems.extend(e.problems)
             return INVALID, node
         kwargs, resolved_params = self.parameters(cls, params, join_path(path, "parameters"),
-                                                  runtime=slot.runtime)
+                                                  runtime=slot.runtime, derived=slot.derived)
         resolved = {"class": full_name(cls), "parameters": resolved_params}
         if "name" in node:
             resolved["name"] = node["name"]
         if len(self.problems) > before:
             return INVALID, resolved
         if slot.lazy:
-            return Factory(cls, kwargs, resolved), resolved
+            factory = Factory(cls, kwargs, resolved)
+            rejected = _try_with_stand_ins(factory, slot.runtime)
+            if rejected:
+                return self.fail(path, f"{cls.__name__}: {rejected}"), resolved
+            return factory, resolved
         try:
             obj = cls(**kwargs)
         except Exception as e:  # a constructor rejecting a value is a config problem
-            return self.fail(path, f"{cls.__name__}: {e}"), resolved
+            where = path
+            if isinstance(e, ParameterValueError) and e.parameter in params:
+                where = join_path(path, "parameters", e.parameter)
+            return self.fail(where, f"{cls.__name__}: {e}"), resolved
         if isinstance(obj, Component):
             obj.config = resolved
         return obj, resolved
 
-    def parameters(self, cls: type, params: dict, path: str,
-                   runtime: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    def parameters(self, cls: type, params: dict, path: str, runtime: tuple[str, ...] = (),
+                   derived: tuple[str, ...] = ()) -> tuple[dict, dict]:
         """Binds ``params`` to ``cls``'s constructor and converts each value.
 
         Returns:
@@ -126,6 +134,8 @@ class Builder:
         for name, param in accepted.items():
             if name in params:
                 continue
+            if param.default is inspect.Parameter.empty and name in derived:
+                continue  # filled in from the data by the pipeline
             if param.default is inspect.Parameter.empty:
                 self.fail(join_path(path, name),
                           f"missing required parameter '{name}' of {cls.__name__}")
@@ -221,6 +231,36 @@ class Builder:
             if not isinstance(value, annotation):
                 return self.fail(path, f"expected {_describe(annotation)}, got {_show(value)}"), value
         return value, value
+
+
+def _try_with_stand_ins(factory: Factory, runtime: tuple[str, ...]) -> str | None:
+    """Builds a lazy component once with stand-ins for the arguments the pipeline supplies, so
+    that its own checks (an optimizer's "Invalid learning rate") run before any training.
+
+    Returns:
+        Why the constructor rejected its parameters, or None (also when a runtime argument has
+        no stand-in: such a component is only built by the pipeline).
+    """
+    if not runtime or any(name not in _STAND_INS for name in runtime):
+        return None
+    try:
+        factory(**{name: _STAND_INS[name]() for name in runtime})
+    except (ValueError, TypeError) as e:  # how torch rejects a hyper-parameter
+        return str(e)
+    except Exception:  # anything else may be the stand-in's fault: the real build will tell
+        return None
+    return None
+
+
+def _one_parameter() -> list:
+    import torch
+
+    # a matrix: some optimizers (Muon) take only 2-D parameters
+    return [torch.zeros(1, 1, requires_grad=True)]
+
+
+#: stand-ins for runtime arguments: an optimizer's ``params`` (one 1×1 parameter)
+_STAND_INS = {"params": _one_parameter}
 
 
 def _hints(cls: type) -> dict[str, Any]:

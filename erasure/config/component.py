@@ -52,11 +52,14 @@ class Slot:
         base: the class it must subclass.
         runtime: constructor arguments the pipeline supplies (never in the config).
         lazy: True when the pipeline builds it later (with the runtime arguments).
+        derived: constructor arguments the pipeline fills in from the data unless the config
+            gives them (a network's ``input_shape``): required ones may be left out.
     """
 
     base: type
     runtime: tuple[str, ...] = ()
     lazy: bool = True
+    derived: tuple[str, ...] = ()
 
 
 class Factory:

@@ -5,6 +5,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from erasure import progress
 from erasure.config import Component
 from erasure.seeding import derive_seed, generator
 
@@ -35,7 +36,7 @@ class Evaluator(Component):
         failures: dict[str, str] = {}
         skipped: dict[str, str] = {}
         writer: dict[str, str] = {}  # which measure wrote each key
-        for position, measure in enumerate(self.measures):
+        for position, measure in enumerate(progress.bar(self.measures, desc=f"{record}: measures")):
             # the same stream for every record, so "original" numbers agree across records
             ctx.seed = derive_seed(seed, "measure", json.dumps(measure.config, sort_keys=True))
             ctx.generator = generator(ctx.seed)

@@ -1,7 +1,9 @@
 """Models: built-in networks, the shared training loop, and the predictor (the training recipe)."""
+from .acceleration import Acceleration, prepare_model
 from .graph import GCN
 from .networks import MLP, SmallCNN
 from .predictor import Predictor
+from .resnet import ResNet18
 from .training import (
                        Diverged,
                        LossFactory,
@@ -12,5 +14,5 @@ from .training import (
                        fit,
 )
 
-__all__ = ["GCN", "MLP", "Diverged", "LossFactory", "NetworkFactory", "OptimizerFactory", "Predictor",
-           "SchedulerFactory", "SmallCNN", "check_finite", "fit"]
+__all__ = ["GCN", "MLP", "Acceleration", "Diverged", "LossFactory", "NetworkFactory", "OptimizerFactory", "Predictor",
+           "ResNet18", "SchedulerFactory", "SmallCNN", "prepare_model", "check_finite", "fit"]

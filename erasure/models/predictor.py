@@ -7,11 +7,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from erasure import progress
 from erasure.config import Component, ConfigError, PartitionName, spec
 from erasure.config.checks import at_least
 from erasure.data import Data
 from erasure.data.graph import Graph
 
+from .acceleration import prepare_model
 from .training import (
     LossFactory,
     NetworkFactory,
@@ -54,7 +56,9 @@ class Predictor(Component):
         at_least("batch_size", self.batch_size, 1)
 
     def new_model(self, data: Data, graph: Graph | None = None) -> nn.Module:
-        """A freshly initialised network for ``data`` (seed the global RNG first), on its device.
+        """A freshly initialised network for ``data`` (seed the global RNG first), on its device,
+        prepared with the active hardware settings (:mod:`erasure.models.acceleration`: bf16,
+        channels-last, compile; untouched when they are off).
 
         Args:
             graph: for graph data, the graph the network works on (default: the whole graph).
@@ -79,7 +83,7 @@ class Predictor(Component):
         except Exception as e:
             raise ConfigError.single("predictor.parameters.model", f"cannot build the network: {e}") from e
         self._check_shapes(model, data)
-        return model
+        return prepare_model(model)
 
     def _check_shapes(self, model: nn.Module, data: Data) -> None:
         probe = data.x[:2]
@@ -102,7 +106,7 @@ class Predictor(Component):
                 f"data has {data.num_classes} classes")
 
     def train(self, model: nn.Module, data: Data, partition: str,
-              generator: torch.Generator) -> list[float]:
+              generator: torch.Generator, label: str = "training") -> list[float]:
         """Trains ``model`` in place on ``partition`` with this recipe.
 
         Returns:
@@ -110,6 +114,11 @@ class Predictor(Component):
         """
         optimizer = self.optimizer(model.parameters())
         scheduler = self.scheduler(optimizer=optimizer) if self.scheduler else None
-        return fit(model, lambda: data.batches(partition, self.batch_size, shuffle=True,
-                                               generator=generator),
-                   optimizer, self.loss_fn(), self.epochs, scheduler)
+        with progress.bar(total=self.epochs, desc=f"{label} on '{partition}'") as epochs:
+            def advance(epoch: int, loss: float) -> None:
+                epochs.update(1)
+                epochs.set_postfix_str(f"loss {loss:.4f}")
+
+            return fit(model, lambda: data.batches(partition, self.batch_size, shuffle=True,
+                                                   generator=generator),
+                       optimizer, self.loss_fn(), self.epochs, scheduler, on_epoch=advance)

@@ -17,7 +17,7 @@ SchedulerFactory = Annotated[Optional[Factory],
 #: A loss module such as ``CrossEntropyLoss``.
 LossFactory = Annotated[Factory, Slot(nn.Module)]
 #: A network; ``input_shape`` and ``num_classes`` come from the data unless the config sets them.
-NetworkFactory = Annotated[Factory, Slot(nn.Module)]
+NetworkFactory = Annotated[Factory, Slot(nn.Module, derived=("input_shape", "num_classes", "graph"))]
 
 
 class Diverged(RuntimeError):
@@ -36,13 +36,15 @@ Batches = Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
 def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], epochs: int,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-        frozen: Sequence[nn.Module] = (), stage: str = "") -> list[float]:
+        frozen: Sequence[nn.Module] = (), stage: str = "",
+        on_epoch: Callable[[int, float], None] | None = None) -> list[float]:
     """Plain supervised training: ``epochs`` passes over ``batches()``.
 
     The loss is summed on the device and checked once per epoch, so there is no host sync per
     step. Modules in ``frozen`` stay in eval mode while the rest trains (a frozen batch-norm
     layer then normalises with, and never updates, its running statistics). ``stage`` names the
-    phase in a divergence message ("in impair epoch 1").
+    phase in a divergence message ("in impair epoch 1"). ``on_epoch(epoch, mean_loss)`` is called
+    after each epoch (progress bars).
 
     Returns:
         The mean training loss of each epoch.
@@ -68,4 +70,6 @@ def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
         mean = float(total) / max(steps, 1)
         check_finite(mean, f"in {stage + ' ' if stage else ''}epoch {epoch + 1}")
         history.append(mean)
+        if on_epoch is not None:
+            on_epoch(epoch, mean)
     return history

@@ -23,14 +23,20 @@ def _finite(value: Any) -> Any:
 
 
 def write_json_atomic(path: Path, document: Any) -> None:
-    """Writes ``document`` to a temporary file beside ``path``, flushes it to disk, then renames
-    it over ``path``: a reader (or a crash) sees the old file or the new one, never half of one."""
+    """Writes ``document`` as strict JSON with :func:`write_atomic`."""
+    write_atomic(path, json.dumps(_finite(document), indent=2, allow_nan=False) + "\n")
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Writes ``data`` (text as UTF-8) to a temporary file beside ``path``, flushes it to disk,
+    then renames it over ``path``: a reader (or a crash) sees the old file or the new one, never
+    half of one. The folder is created when missing."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_finite(document), indent=2, allow_nan=False)
+    blob = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -252,3 +252,35 @@ def test_predictor_rejects_non_positive_epochs_and_batch_size(key, value):
     config["predictor"]["parameters"][key] = value
     with pytest.raises(ConfigError, match=f"{key} must be at least 1"):
         prepare(config)
+
+
+class StrictNet(torch.nn.Module):
+    """A user network whose input_shape and num_classes are required (no defaults)."""
+
+    def __init__(self, input_shape, num_classes, hidden: int = 16):
+        super().__init__()
+        self.layers = torch.nn.Sequential(torch.nn.Flatten(),
+                                          torch.nn.Linear(int(torch.tensor(input_shape).prod()), hidden),
+                                          torch.nn.ReLU(), torch.nn.Linear(hidden, num_classes))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def test_a_network_with_required_shape_arguments_gets_them_from_the_data():
+    from erasure.experiment import Session, prepare
+    from tests.helpers import digits_config
+
+    config = digits_config(model={"class": "tests.models.test_predictor.StrictNet",
+                                  "parameters": {"hidden": 8}}, epochs=2)
+    session = Session(prepare(config))
+    session.load_data()
+    session.train_models()
+    first = session.original.layers[1]
+    assert (first.in_features, first.out_features) == (64, 8)
+    assert session.original.layers[3].out_features == 10
+    # another required parameter is still reported
+    config["predictor"]["parameters"]["model"]["parameters"] = {}
+    config["predictor"]["parameters"]["model"]["class"] = "torch.nn.Linear"
+    with pytest.raises(ConfigError, match="missing required parameter 'in_features' of Linear"):
+        prepare(config)

@@ -1,8 +1,10 @@
 """The data-source interface: one method that returns every sample as tensors."""
 from __future__ import annotations
 
+import hashlib
 import importlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import torch
@@ -113,3 +115,25 @@ class DataSource(Component):
 
     def load(self) -> Samples:
         raise NotImplementedError
+
+    def fingerprint(self) -> str | None:
+        """What the data on disk looks like now, for sources that read files a user may edit
+        (the model cache keys on it beside the config): ``None`` when the config alone
+        determines the data. See :func:`files_fingerprint`."""
+        return None
+
+
+def files_fingerprint(paths: Iterable[Path]) -> str:
+    """A digest of the names, sizes and modification times of ``paths`` (folders: every file
+    below them): editing, adding or removing a file changes it; nothing is read."""
+    entries = []
+    for path in paths:
+        path = Path(path).expanduser()
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            try:
+                stat = file.stat()
+                entries.append(f"{file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}")
+            except OSError:
+                entries.append(f"{file}:missing")
+    return hashlib.sha256("\n".join(entries).encode("utf-8")).hexdigest()

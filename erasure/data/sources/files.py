@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .base import DataLoadError, DataSource, Samples, require
+from .base import DataLoadError, DataSource, Samples, files_fingerprint, require
 from .tables import check_columns, frame_to_samples, integer_or_encoded, labels
 
 #: Table formats by file extension, and the default separator of the text ones.
@@ -48,6 +48,9 @@ class TableDataSource(DataSource):
         _check_table_name(self.path, "path", self.separator)
         if self.feature_columns is not None and not self.feature_columns:
             raise ValueError("feature_columns is empty: leave it out to use every other column")
+
+    def fingerprint(self) -> str:
+        return files_fingerprint([Path(self.path)])
 
     def load(self) -> Samples:
         path = Path(self.path).expanduser()
@@ -99,6 +102,10 @@ class ImageFolderDataSource(DataSource):
         _check_table_name(self.labels_file, "labels_file", self.separator)
         if self.size is not None and (len(self.size) != 2 or min(self.size) < 1):
             raise ValueError(f"size must be [height, width] with both at least 1, got {self.size}")
+
+    def fingerprint(self) -> str:
+        folder = Path(self.folder).expanduser()
+        return files_fingerprint([folder, folder / Path(self.labels_file).expanduser()])
 
     def load(self) -> Samples:
         require("PIL", "files", "ImageFolderDataSource")

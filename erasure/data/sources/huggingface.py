@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .base import DataLoadError, DataSource, Samples
+from .base import DataLoadError, DataSource, Samples, files_fingerprint
 from .tables import check_columns, frame_to_samples, integer_or_encoded, labels
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,15 @@ class HuggingFaceDataSource(DataSource):
             raise ValueError(f"image_size must be two positive sizes, got {list(self.image_size)}")
 
     # ----------------------------------------------------------------------------- loading
+
+    def fingerprint(self) -> str | None:
+        """Local files and folders are fingerprinted; a hub id is pinned by ``revision``."""
+        if not _looks_local(self.path):
+            return None
+        pattern = Path(self.path).expanduser()
+        if any(c in self.path for c in "*?["):
+            return files_fingerprint(sorted(pattern.parent.glob(pattern.name)))
+        return files_fingerprint([pattern])
 
     def load(self) -> Samples:
         datasets = _require_datasets()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .base import DataLoadError, DataSource, Samples, require
+from .base import DataLoadError, DataSource, Samples, files_fingerprint, require
 from .tables import check_columns, frame_to_samples
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,9 @@ class UCIDataSource(DataSource):
     def folder(self) -> Path:
         """The cache folder of this dataset."""
         return Path(self.cache_dir).expanduser() / str(self.id)
+
+    def fingerprint(self) -> str:
+        return files_fingerprint([self.folder])
 
     def load(self) -> Samples:
         require("pandas", "uci", "UCIDataSource")

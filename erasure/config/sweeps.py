@@ -1,0 +1,85 @@
+"""Sweeps: a grid over an unlearner's hyper-parameters, declared once, run as one record a point.
+
+An unlearner node may carry ``"sweep"``: a map from a parameter path (relative to its
+``parameters``; dots reach into nested components) to the list of values to try::
+
+    {"class": "Finetuning", "parameters": {"epochs": 5},
+     "sweep": {"epochs": [1, 5], "optimizer.parameters.lr": [0.01, 0.1]}}
+
+expands to four unlearners named ``Finetuning[epochs=1,lr=0.01]`` … ``Finetuning[epochs=5,lr=0.1]``
+(the last path segment names a value unless two paths end alike).
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from typing import Any
+
+from .errors import ConfigError, Problem
+
+
+def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str]]:
+    """Expands every node with a ``sweep``.
+
+    Returns:
+        ``(nodes, paths, suffixes)``: the expanded nodes (without ``sweep``), the config path
+        each came from (``unlearners[i]``), and each one's name suffix (``""`` outside sweeps).
+
+    Raises:
+        ConfigError: a sweep that is not a map of paths to non-empty lists, or a path that
+            crosses a value that is not an object.
+    """
+    out, paths, suffixes, problems = [], [], [], []
+    for i, node in enumerate(nodes):
+        where = f"unlearners[{i}]"
+        if not isinstance(node, dict) or "sweep" not in node:
+            out.append(node)
+            paths.append(where)
+            suffixes.append("")
+            continue
+        grid = node["sweep"]
+        if not isinstance(grid, dict) or not grid:
+            problems.append(Problem(f"{where}.sweep", "a sweep is an object mapping parameter "
+                                    "paths to lists of values, e.g. {\"epochs\": [1, 5]}"))
+            continue
+        bad = [k for k, v in grid.items() if not isinstance(v, list) or not v]
+        if bad:
+            problems += [Problem(f"{where}.sweep.{k}", "must be a non-empty list of values")
+                         for k in bad]
+            continue
+        labels = _labels(list(grid))
+        base = {k: v for k, v in node.items() if k != "sweep"}
+        for values in itertools.product(*grid.values()):
+            point = copy.deepcopy(base)
+            try:
+                for key, value in zip(grid, values):
+                    _set(point.setdefault("parameters", {}), key.split("."), copy.deepcopy(value))
+            except ValueError as e:
+                problems.append(Problem(f"{where}.sweep.{key}", str(e)))
+                break
+            out.append(point)
+            paths.append(where)
+            suffixes.append("[" + ",".join(f"{label}={_show(v)}" for label, v in zip(labels, values)) + "]")
+    if problems:
+        raise ConfigError(problems)
+    return out, paths, suffixes
+
+
+def _set(node: Any, keys: list[str], value: Any) -> None:
+    for j, key in enumerate(keys[:-1]):
+        if not isinstance(node, dict):
+            raise ValueError(f"'{'.'.join(keys[:j])}' is not an object, so it has no '{key}'")
+        node = node.setdefault(key, {})
+    if not isinstance(node, dict):
+        raise ValueError(f"'{'.'.join(keys[:-1])}' is not an object")
+    node[keys[-1]] = value
+
+
+def _labels(keys: list[str]) -> list[str]:
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    return [short if last.count(short) == 1 else full for short, full in zip(last, keys)]
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))

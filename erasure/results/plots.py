@@ -1,0 +1,249 @@
+"""Plots of a results document (PNG, matplotlib — the optional extra ``plots``).
+
+Drawn with matplotlib's object-oriented API on the Agg canvas (no ``pyplot``, no global backend
+switch, no window), one file per plot, with deterministic names:
+
+- ``bar_<metric>.png`` for each key metric: one horizontal bar per row (original and gold in
+  their own colours), the mean over seeds with ±1 sample standard deviation as error bars.
+- ``forget_vs_retain.png``: forget accuracy against retain accuracy, one point per unlearner
+  (mean ± std over seeds), the original (square) and the gold model (star) marked.
+- ``runtime_vs_forgetting.png``: the unlearner's run time (log scale) against how far its forget
+  accuracy is from the gold model's, ``|acc_forget − acc_forget(gold)|`` per seed, then mean ±
+  std; the gold model at its retraining time. Needs a GoldModel record.
+
+A plot whose metrics are absent is skipped: :func:`write_plots` logs why and returns it in
+``skipped``. Without matplotlib nothing is drawn (one warning) and the tables still work.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .tables import (
+    GOLD,
+    ORIGINAL,
+    UNLEARNER,
+    Row,
+    _is_gold,
+    _is_number,
+    aggregate,
+    describe,
+    seeds_of,
+    select_metrics,
+)
+from .write import write_atomic
+
+log = logging.getLogger(__name__)
+
+FORGET, RETAIN = "accuracy.forget.unlearned", "accuracy.retain.unlearned"
+RUNTIME = "runtime.unlearn"
+SCATTER_FILE = "forget_vs_retain.png"
+RUNTIME_FILE = "runtime_vs_forgetting.png"
+MISSING_MATPLOTLIB = ("matplotlib is not installed: no plots drawn "
+                      "(pip install 'erasure[plots]' or pip install matplotlib)")
+
+#: Figure width and dpi (pixels = inches × DPI); bar charts grow with the number of rows.
+WIDTH, DPI = 8.0, 100
+SCATTER_SIZE = (WIDTH, 6.0)
+COLOURS = {UNLEARNER: "#4c72b0", ORIGINAL: "#8c8c8c", GOLD: "#dd8452"}
+
+
+class PlotFiles(list):
+    """The PNG files written (a list of paths), with ``skipped``: file name → why not drawn."""
+
+    def __init__(self, paths=(), skipped: dict[str, str] | None = None):
+        super().__init__(paths)
+        self.skipped: dict[str, str] = dict(skipped or {})
+
+
+def bar_file(metric: str) -> str:
+    """The file name of a metric's bar chart."""
+    return "bar_" + re.sub(r"[^A-Za-z0-9._-]", "_", metric) + ".png"
+
+
+def bar_height(rows: int) -> float:
+    """Height in inches of a bar chart with ``rows`` bars."""
+    return 1.5 + 0.4 * rows
+
+
+def _matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    return Figure, FigureCanvasAgg
+
+
+def _save(fig, canvas_class, path: Path) -> None:
+    canvas_class(fig)
+    buffer = io.BytesIO()
+    # no Software/date metadata: the same numbers give the same bytes
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    write_atomic(path, buffer.getvalue())
+
+
+def _label(row: Row) -> str:
+    return row.name if row.kind == UNLEARNER else f"{row.name} (reference)"
+
+
+def _spread_note(document: dict[str, Any]) -> str:
+    n = len(seeds_of(document))
+    return f"mean ± 1 sample std over {n} seeds" if n > 1 else "one seed"
+
+
+def _bar_chart(mpl, rows: list[Row], metric: str, note: str, path: Path) -> None:
+    Figure, Canvas = mpl
+    shown = [r for r in rows if r[metric].n]
+    fig = Figure(figsize=(WIDTH, bar_height(len(shown))), layout="constrained")
+    ax = fig.add_subplot()
+    stats = [r[metric] for r in shown]
+    positions = list(range(len(shown)))[::-1]  # first row on top
+    ax.barh(positions, [s.mean for s in stats],
+            xerr=[s.std or 0.0 for s in stats], capsize=3,
+            color=[COLOURS[r.kind] for r in shown], edgecolor="black", linewidth=0.5)
+    ax.set_yticks(positions, [_label(r) for r in shown], fontsize=8)
+    for row, stat in zip(shown, stats):
+        if row.kind == GOLD:
+            ax.axvline(stat.mean, color=COLOURS[GOLD], linestyle="--", linewidth=1)
+    ax.set_xlabel(f"{metric} ({note})")
+    ax.set_title(metric)
+    ax.grid(axis="x", alpha=0.3)
+    _save(fig, Canvas, path)
+
+
+def _errorbar_point(ax, x, y, xerr, yerr, **style):
+    ax.errorbar([x], [y], xerr=None if xerr is None else [xerr],
+                yerr=None if yerr is None else [yerr], linestyle="none", capsize=2, **style)
+
+
+def _scatter(mpl, rows: list[Row], note: str, path: Path) -> None:
+    Figure, Canvas = mpl
+    fig = Figure(figsize=SCATTER_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    for row in rows:
+        fx, rx = row[FORGET], row[RETAIN]
+        if not (fx.n and rx.n):
+            continue
+        if row.kind == GOLD:
+            style = {"marker": "*", "markersize": 16, "color": COLOURS[GOLD], "zorder": 3}
+        elif row.kind == ORIGINAL:
+            style = {"marker": "s", "markersize": 9, "color": COLOURS[ORIGINAL], "zorder": 3}
+        else:
+            style = {"marker": "o", "markersize": 6, "color": COLOURS[UNLEARNER], "zorder": 2}
+        _errorbar_point(ax, fx.mean, rx.mean, fx.std, rx.std, label=_label(row)
+                        if row.kind != UNLEARNER else None, **style)
+        ax.annotate(row.name, (fx.mean, rx.mean), textcoords="offset points", xytext=(4, 4),
+                    fontsize=7)
+    ax.set_xlabel(f"{FORGET} ({note})")
+    ax.set_ylabel(RETAIN)
+    ax.set_title("Forget vs retain accuracy (gold: retrained without the forget set)")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=8)
+    _save(fig, Canvas, path)
+
+
+def _gaps(row: Row, gold: Row) -> list[float]:
+    """|forget accuracy − the gold model's| for each seed both have."""
+    mine, theirs = row.values.get(FORGET, {}), gold.values.get(FORGET, {})
+    return [abs(v - theirs[s]) for s, v in mine.items()
+            if _is_number(v) and _is_number(theirs.get(s))]
+
+
+def _runtime_plot(mpl, rows: list[Row], gold: Row, gold_names: set[str], note: str,
+                  path: Path) -> int:
+    Figure, Canvas = mpl
+    fig = Figure(figsize=SCATTER_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    drawn = 0
+    for row in rows:
+        if row.kind == ORIGINAL or (row.kind == UNLEARNER and row.name in gold_names):
+            continue  # no unlearning time / the shared gold model's copy time
+        gap = describe(_gaps(row, gold)) if row.kind == UNLEARNER else describe([0.0])
+        runtime = row[RUNTIME]
+        if not (gap.n and runtime.n) or runtime.mean <= 0:
+            continue
+        xerr = None
+        if runtime.std:  # asymmetric on a log axis: never below zero
+            xerr = [[min(runtime.std, runtime.mean * 0.999)], [runtime.std]]
+        style = ({"marker": "*", "markersize": 16, "color": COLOURS[GOLD], "zorder": 3,
+                  "label": "gold (retraining time)"} if row.kind == GOLD
+                 else {"marker": "o", "markersize": 6, "color": COLOURS[UNLEARNER], "zorder": 2})
+        yerr = None  # a distance: never below zero either
+        if gap.std is not None:
+            yerr = [[min(gap.std, gap.mean)], [gap.std]]
+        ax.errorbar([runtime.mean], [gap.mean], xerr=xerr, yerr=yerr, linestyle="none",
+                    capsize=2, **style)
+        ax.annotate(row.name, (runtime.mean, gap.mean), textcoords="offset points",
+                    xytext=(4, 4), fontsize=7)
+        drawn += 1
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{RUNTIME} in seconds, log scale ({note})")
+    ax.set_ylabel("|forget accuracy − gold forget accuracy|")
+    ax.set_title("Run time vs distance to the gold model on the forget set (lower is better)")
+    ax.grid(alpha=0.3)
+    ax.grid(alpha=0.1, which="minor", axis="x")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=8)
+    if drawn:
+        _save(fig, Canvas, path)
+    return drawn
+
+
+def write_plots(document: dict[str, Any], folder: str | Path,
+                metrics: str | Sequence[str] | None = None) -> PlotFiles:
+    """Draws the plots of ``document`` into ``folder`` (created if needed), each PNG written
+    atomically; returns their paths, in a fixed order, with ``skipped`` (file → reason) for the
+    plots not drawn. ``metrics`` picks the bar charts (see
+    :func:`erasure.results.tables.select_metrics`; default: the key metrics present)."""
+    folder = Path(folder)
+    out = PlotFiles()
+    mpl = _matplotlib()
+    if mpl is None:
+        log.warning(MISSING_MATPLOTLIB)
+        out.skipped["*"] = MISSING_MATPLOTLIB
+        return out
+    by_name = aggregate(document)
+    rows = list(by_name.values())
+    note = _spread_note(document)
+
+    def skip(name: str, reason: str) -> None:
+        log.info("plot %s skipped: %s", name, reason)
+        out.skipped[name] = reason
+
+    for metric in select_metrics(rows, metrics):
+        name = bar_file(metric)
+        if not any(r[metric].n for r in rows):
+            skip(name, f"no finished record has a value for {metric}")
+            continue
+        _bar_chart(mpl, rows, metric, note, folder / name)
+        out.append(folder / name)
+
+    if not any(r[FORGET].n and r[RETAIN].n for r in rows):
+        skip(SCATTER_FILE, f"no row has both {FORGET} and {RETAIN}")
+    else:
+        _scatter(mpl, rows, note, folder / SCATTER_FILE)
+        out.append(folder / SCATTER_FILE)
+
+    gold = next((r for r in rows if r.kind == GOLD), None)
+    gold_names = {r["name"] for r in document.get("records", []) if _is_gold(r)}
+    if gold is None:
+        skip(RUNTIME_FILE, "no finished GoldModel record to measure forgetting against")
+    elif not any(r[RUNTIME].n for r in rows if r.kind == UNLEARNER):
+        skip(RUNTIME_FILE, f"no record has {RUNTIME}")
+    elif not gold[FORGET].n:
+        skip(RUNTIME_FILE, f"the gold model has no {FORGET}")
+    elif _runtime_plot(mpl, rows, gold, gold_names, note, folder / RUNTIME_FILE):
+        out.append(folder / RUNTIME_FILE)
+    else:
+        skip(RUNTIME_FILE, f"no unlearner has both {RUNTIME} > 0 and {FORGET}")
+    return out
+
+
+__all__ = ["PlotFiles", "bar_file", "bar_height", "write_plots"]

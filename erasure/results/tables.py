@@ -1,0 +1,387 @@
+"""Summary tables across seeds: mean, sample standard deviation and a 95% confidence interval per
+unlearner and metric, written as ``summary.csv`` and ``summary.md``.
+
+Rows (see :func:`aggregate`), in this order:
+
+- ``original``: the trained model before unlearning. Its numbers are each record's ``.original``
+  metrics (identical in every record of one seed), shown in the column of the matching
+  ``.unlearned`` metric (``accuracy.forget.original`` under ``accuracy.forget.unlearned``).
+- ``gold``: retraining from scratch without the forget set — the records of class ``GoldModel``
+  (the first one of each seed, when a config has several), if any. The gold model is trained once
+  and shared, so its record's own ``runtime.unlearn`` is only the copy of it; in this row
+  ``runtime.unlearn`` is the retraining time (``runtime.retrain``) and ``rte.unlearn`` is 1.
+- one row per unlearner name, in record order (the ``GoldModel`` record keeps its own row, with
+  its raw numbers, too).
+
+Statistics over the seeds whose record finished and whose value is a number (``null`` — NaN in
+the run — counts as missing): ``mean``; ``std``, the sample standard deviation (ddof=1);
+``ci95``, the half-width of the 95% confidence interval of the mean, ``t(0.975, n−1)·std/√n``
+with Student's t; ``n``. With a single value, ``std`` and ``ci95`` are ``None`` (empty in the
+CSV): one seed says nothing about the spread, and 0 would claim that there is none. Failed
+records contribute nothing; each row also says on how many seeds it finished and failed.
+
+A results document holds ``"seeds": [0, 1, 2]`` and a ``"seed"`` in every record; a document
+with a single top-level ``"seed": N`` (and records without one) is read as ``"seeds": [N]``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any
+
+from .write import write_atomic
+
+#: The default columns of the tables and plots, those present in the document, in this order.
+KEY_METRICS = ("accuracy.forget.unlearned", "accuracy.retain.unlearned", "accuracy.test.unlearned",
+               "umia.forget.unlearned", "aus.forget.unlearned", "runtime.unlearn", "rte.unlearn")
+
+#: Row kinds.
+ORIGINAL, GOLD, UNLEARNER = "original", "gold", "unlearner"
+
+GOLD_CLASSES = ("erasure.unlearners.gold_model.GoldModel", "GoldModel")
+
+CSV_FILE = "summary.csv"
+MARKDOWN_FILE = "summary.md"
+
+#: t(0.975, df) for df = 1..30 (two-sided 95%), to six decimals.
+_T975 = (12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004,
+         2.262157, 2.228139, 2.200985, 2.178813, 2.160369, 2.144787, 2.131450, 2.119905,
+         2.109816, 2.100922, 2.093024, 2.085963, 2.079614, 2.073873, 2.068658, 2.063899,
+         2.059539, 2.055529, 2.051831, 2.048407, 2.045230, 2.042272)
+
+
+class ResultsError(ValueError):
+    """A results document that cannot be summarised; ``path`` is its file when known."""
+
+    def __init__(self, message: str, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else None
+        super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+def t_critical(df: int) -> float:
+    """Student's t quantile t(0.975, df): the two-sided 95% critical value.
+
+    Tabulated for df 1..30; beyond, the Cornish-Fisher expansion around the normal quantile
+    (four terms: error below 1e-7 at df 31, and shrinking), tending to 1.959964.
+    """
+    if isinstance(df, bool) or not isinstance(df, int) or df < 1:
+        raise ValueError(f"degrees of freedom must be a positive integer, not {df!r}")
+    if df <= len(_T975):
+        return _T975[df - 1]
+    z = NormalDist().inv_cdf(0.975)
+    g1 = (z ** 3 + z) / 4
+    g2 = (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96
+    g3 = (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384
+    g4 = (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / 92160
+    return z + g1 / df + g2 / df ** 2 + g3 / df ** 3 + g4 / df ** 4
+
+
+@dataclass(frozen=True)
+class Stat:
+    """One metric of one row across seeds. ``std`` and ``ci95`` are None below two values; every
+    field but ``n`` is None with no value."""
+
+    mean: float | None
+    std: float | None
+    ci95: float | None
+    n: int
+
+
+def describe(values: Sequence[float]) -> Stat:
+    """Mean, sample std (ddof=1), 95% CI half-width (Student's t) and count of ``values``."""
+    n = len(values)
+    if n == 0:
+        return Stat(None, None, None, 0)
+    mean = math.fsum(values) / n
+    if n == 1:
+        return Stat(mean, None, None, 1)
+    std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    return Stat(mean, std, t_critical(n - 1) * std / math.sqrt(n), n)
+
+
+@dataclass
+class Row:
+    """One row of the summary: per metric, the value of each seed (None: null in the results)."""
+
+    name: str
+    kind: str  # ORIGINAL, GOLD or UNLEARNER
+    values: dict[str, dict[Any, float | None]] = field(default_factory=dict)
+    finished: list = field(default_factory=list)  # seeds with a finished record
+    failed: list = field(default_factory=list)  # seeds whose record failed
+    errors: dict = field(default_factory=dict)  # seed -> error of a failed record
+
+    def stat(self, metric: str) -> Stat:
+        """The statistics of ``metric`` over the seeds that have a number for it."""
+        per_seed = self.values.get(metric, {})
+        return describe([v for v in per_seed.values() if _is_number(v)])
+
+    def __getitem__(self, metric: str) -> Stat:
+        return self.stat(metric)
+
+    @property
+    def stats(self) -> dict[str, Stat]:
+        return {metric: self.stat(metric) for metric in self.values}
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def seeds_of(document: dict[str, Any]) -> list:
+    """The seeds of a document: ``seeds``, else ``[seed]``, else the records' own seeds (a
+    document with neither has the one unnamed seed ``None``)."""
+    seeds = document.get("seeds")
+    if isinstance(seeds, list):
+        return list(seeds)
+    if "seed" in document:
+        return [document["seed"]]
+    found = []
+    for record in document.get("records", []):
+        seed = record.get("seed")
+        if seed not in found:
+            found.append(seed)
+    return found or [None]
+
+
+def _record_seed(record: dict[str, Any], seeds: list) -> Any:
+    if "seed" in record:
+        return record["seed"]
+    if len(seeds) == 1:
+        return seeds[0]
+    raise ResultsError(f"record {record.get('name')!r} has no seed, and the document has "
+                       f"several ({seeds})")
+
+
+def _segments_replaced(key: str, old: str, new: str) -> str:
+    return ".".join(new if part == old else part for part in key.split("."))
+
+
+def _is_gold(record: dict[str, Any]) -> bool:
+    return (record.get("config") or {}).get("class") in GOLD_CLASSES
+
+
+def _gold_metrics(record: dict[str, Any]) -> dict[str, Any]:
+    """A GoldModel record's metrics with its real cost: the retraining time."""
+    metrics = dict(record.get("metrics") or {})
+    retain = ((record.get("config") or {}).get("parameters") or {}).get("ref_data_retain", "retain")
+    retrain = metrics.get(f"runtime.retrain.{retain}", metrics.get("runtime.retrain"))
+    if "runtime.unlearn" in metrics:
+        metrics["runtime.unlearn"] = retrain
+    if "rte.unlearn" in metrics:
+        metrics["rte.unlearn"] = 1.0 if _is_number(retrain) and retrain > 0 else None
+    return metrics
+
+
+def aggregate(document: dict[str, Any]) -> dict[str, Row]:
+    """The rows of the summary, keyed by name: ``original``, ``gold`` (when a GoldModel record
+    finished) and every unlearner in record order. Read each metric with ``row[metric]`` (a
+    :class:`Stat`), or ``row.values[metric]`` for the value of each seed.
+
+    When a seed has several records with one name (a failed one re-run), the last one counts.
+    An unlearner named ``original`` or ``gold`` keeps its name; the reference row is then
+    ``original (reference)`` / ``gold (reference)``.
+    """
+    records = document.get("records")
+    if not isinstance(records, list):
+        raise ResultsError("the results document has no list of records")
+    seeds = seeds_of(document)
+    latest: dict[tuple[str, Any], dict[str, Any]] = {}
+    for record in records:
+        latest[(record["name"], _record_seed(record, seeds))] = record
+
+    unlearners: dict[str, Row] = {}
+    original = Row(ORIGINAL, ORIGINAL)
+    gold = Row(GOLD, GOLD)
+    for (name, seed), record in latest.items():
+        row = unlearners.setdefault(name, Row(name, UNLEARNER))
+        if record.get("status") != "finished":
+            row.failed.append(seed)
+            row.errors[seed] = record.get("error")
+            if _is_gold(record):
+                gold.failed.append(seed)
+            continue
+        row.finished.append(seed)
+        metrics = record.get("metrics") or {}
+        for key, value in metrics.items():
+            row.values.setdefault(key, {})[seed] = value
+        # the original, from the first finished record of this seed that holds each metric
+        for key in metrics:
+            if "unlearned" not in key.split("."):
+                continue
+            source = _segments_replaced(key, "unlearned", "original")
+            if source in metrics and seed not in original.values.get(key, {}):
+                original.values.setdefault(key, {})[seed] = metrics[source]
+                if seed not in original.finished:
+                    original.finished.append(seed)
+        if _is_gold(record) and seed not in gold.finished:
+            gold.finished.append(seed)
+            for key, value in _gold_metrics(record).items():
+                gold.values.setdefault(key, {})[seed] = value
+
+    gold.failed = [s for s in dict.fromkeys(gold.failed) if s not in gold.finished]
+    rows: dict[str, Row] = {}
+    for reference in (original, gold):
+        if reference.finished:
+            if reference.name in unlearners:
+                reference.name = f"{reference.name} (reference)"
+            reference.finished.sort(key=_seed_order)
+            rows[reference.name] = reference
+    rows.update(unlearners)
+    return rows
+
+
+def _seed_order(seed: Any) -> tuple:
+    return (seed is None, seed if isinstance(seed, (int, float)) else str(seed))
+
+
+def select_metrics(rows: dict[str, Row] | Iterable[Row],
+                   metrics: str | Sequence[str] | None = None) -> list[str]:
+    """The columns: ``None``: the :data:`KEY_METRICS` present; ``"all"``: every metric, in the
+    order first seen, except the ``.original`` ones shown by the ``original`` row; a list: those."""
+    rows = list(rows.values()) if isinstance(rows, dict) else list(rows)
+    present: dict[str, None] = {}
+    for row in rows:
+        for key in row.values:
+            present.setdefault(key, None)
+    if metrics is None:
+        return [k for k in KEY_METRICS if k in present]
+    if metrics == "all":
+        return [k for k in present
+                if not ("original" in k.split(".")
+                        and _segments_replaced(k, "original", "unlearned") in present)]
+    if isinstance(metrics, str):
+        return [metrics]
+    return list(metrics)
+
+
+def seed_count(document: dict[str, Any]) -> int:
+    return len(seeds_of(document))
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+
+STAT_FIELDS = ("mean", "std", "ci95", "n")
+
+
+def csv_header(metrics: Sequence[str]) -> list[str]:
+    """``name, kind, seeds_finished, seeds_failed``, then ``<metric>:mean``, ``:std``,
+    ``:ci95``, ``:n`` for each metric."""
+    return ["name", "kind", "seeds_finished", "seeds_failed",
+            *(f"{m}:{f}" for m in metrics for f in STAT_FIELDS)]
+
+
+def csv_text(document: dict[str, Any], metrics: str | Sequence[str] | None = None) -> str:
+    """The summary as CSV: one row per original, gold and unlearner; numbers at full precision
+    (``repr``), empty where there is none."""
+    rows = aggregate(document)
+    keys = select_metrics(rows, metrics)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(csv_header(keys))
+    for row in rows.values():
+        cells: list[Any] = [row.name, row.kind, len(row.finished), len(row.failed)]
+        for key in keys:
+            stat = row[key]
+            cells += ["" if v is None else repr(float(v)) for v in (stat.mean, stat.std, stat.ci95)]
+            cells.append(stat.n)
+        writer.writerow(cells)
+    return out.getvalue()
+
+
+# --- Markdown -----------------------------------------------------------------------------
+
+
+def format_stat(stat: Stat, several: bool, digits: int = 4) -> str:
+    """``mean ± std`` (``mean`` alone for one value, ``-`` for none)."""
+    if stat.n == 0:
+        return "-"
+    if stat.std is None or not several:
+        return f"{stat.mean:.{digits}f}"
+    return f"{stat.mean:.{digits}f} ± {stat.std:.{digits}f}"
+
+
+def _md_escape(text: str) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _seed_label(seed: Any) -> str:
+    return "" if seed is None else f" (seed {seed})"
+
+
+def markdown_table(document: dict[str, Any], metrics: str | Sequence[str] | None = None) -> str:
+    """The summary as a Markdown table: unlearners as rows (original and gold first, marked
+    *reference*), metrics as columns, ``mean ± std`` over seeds when there are several; then the
+    failures and, for an unfinished run, its status."""
+    rows = aggregate(document)
+    keys = select_metrics(rows, metrics)
+    seeds = seeds_of(document)
+    several = len(seeds) > 1
+    header = ["unlearner", "seeds", *keys]
+    lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
+             "|" + "|".join([":---", "---:"] + ["---:"] * len(keys)) + "|"]
+    for row in rows.values():
+        name = _md_escape(row.name)
+        if row.kind != UNLEARNER:
+            name = f"*{name}* (reference)" if not name.endswith("(reference)") else f"*{name}*"
+        cells = [name, f"{len(row.finished)}/{len(seeds)}"]
+        for key in keys:
+            stat = row[key]
+            text = format_stat(stat, several)
+            if several and 0 < stat.n < len(row.finished):
+                text += f" (n={stat.n})"
+            cells.append(text)
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    shown = ", ".join("?" if s is None else str(s) for s in seeds)
+    if several:
+        lines.append(f"Mean ± sample standard deviation over {len(seeds)} seeds ({shown}); "
+                     f"95% confidence intervals (Student's t) in `{CSV_FILE}`.")
+    else:
+        lines.append("One seed" + (f" ({shown})" if seeds != [None] else "")
+                     + ": no spread across seeds.")
+    notes = []
+    if any(r.kind == ORIGINAL for r in rows.values()):
+        notes.append("*original*: the trained model before unlearning")
+    if any(r.kind == GOLD for r in rows.values()):
+        notes.append("*gold*: retrained from scratch without the forget set (GoldModel; its "
+                     "runtime is the retraining time)")
+    if notes:
+        lines.append("; ".join(notes) + ".")
+    failures = [(row.name, seed, row.errors.get(seed))
+                for row in rows.values() if row.kind == UNLEARNER for seed in row.failed]
+    if failures:
+        lines.append("")
+        lines += [f"- failed: {_md_escape(name)}{_seed_label(seed)}: {_md_escape(error)}"
+                  for name, seed, error in failures]
+    status = document.get("status")
+    if status == "interrupted":
+        lines.append("")
+        missing = document.get("missing_records") or []
+        lines.append(f"Interrupted by {document.get('interrupted_by')}: missing records: "
+                     f"{', '.join(map(str, missing)) or 'none'}.")
+    elif status == "running":
+        lines.append("")
+        lines.append("The run had not finished when these results were written.")
+    return "\n".join(lines) + "\n"
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def write_tables(document: dict[str, Any], folder: str | os.PathLike,
+                 metrics: str | Sequence[str] | None = None) -> list[Path]:
+    """Writes ``summary.csv`` and ``summary.md`` into ``folder`` (created if needed), each
+    atomically; returns their paths. ``metrics``: see :func:`select_metrics`."""
+    folder = Path(folder)
+    csv_path, md_path = folder / CSV_FILE, folder / MARKDOWN_FILE
+    write_atomic(csv_path, csv_text(document, metrics))
+    write_atomic(md_path, markdown_table(document, metrics))
+    return [csv_path, md_path]

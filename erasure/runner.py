@@ -1,0 +1,256 @@
+"""Running a prepared plan: every seed, every unlearner, one results file kept valid throughout.
+
+Each finished (unlearner, seed) record is written to ``results.json`` atomically as soon as it
+exists, so a killed run never leaves a corrupt file and ``resume`` picks up where it stopped.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from erasure import __version__, progress
+from erasure.config import ConfigError
+from erasure.experiment import Globals, Plan, Session, default_output, versions
+from erasure.results import (
+    RESULTS_FILE,
+    check_writable,
+    choose_run_folder,
+    write_json_atomic,
+)
+
+log = logging.getLogger(__name__)
+
+#: the log file written beside the results
+LOG_FILE = "run.log"
+
+
+class Interrupted(BaseException):
+    """The run was stopped by SIGINT or SIGTERM. The results file on disk is valid JSON with
+    status ``interrupted``, every finished record, and the names of the missing ones.
+
+    Attributes:
+        signal_name: ``SIGINT`` or ``SIGTERM``.
+        results: the results file, or None when the run stopped before writing one.
+        exit_status: the conventional status of a process ended by that signal (130 or 143).
+    """
+
+    def __init__(self, signal_name: str, results: Path | None = None) -> None:
+        super().__init__(f"interrupted by {signal_name}")
+        self.signal_name = signal_name
+        self.results = results
+        self.exit_status = 128 + int(getattr(signal, signal_name))
+
+
+@contextlib.contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread while the run goes on."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(number: int, frame: Any) -> None:
+        raise Interrupted(signal.Signals(number).name)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+class _RunLog(logging.Handler):
+    """Everything the framework logs (INFO and up) during a run, kept in memory until the run
+    folder exists (a run refused for a config problem creates nothing), then in ``run.log``."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.pending: list[logging.LogRecord] = []
+        self.file: logging.FileHandler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.file is None:
+            self.pending.append(record)
+        else:
+            self.file.emit(record)
+
+    def open(self, path: Path) -> None:
+        if self.file is None:
+            self.file = logging.FileHandler(path, encoding="utf-8")
+            self.file.setFormatter(self.formatter)
+            for record in self.pending:
+                self.file.emit(record)
+            self.pending.clear()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        super().close()
+
+
+@contextlib.contextmanager
+def _run_log() -> Iterator[_RunLog]:
+    handler = _RunLog()
+    root = logging.getLogger("erasure")
+    level = root.level
+    root.addHandler(handler)
+    if root.getEffectiveLevel() > logging.INFO:
+        root.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+
+
+def comparable(resolved: dict) -> dict:
+    """The parts of a resolved config that decide the records (not where output or cache go)."""
+    out = dict(resolved)
+    out["globals"] = {k: v for k, v in resolved.get("globals", {}).items()
+                      if k not in Globals.NOT_TRAINING or k in ("seed", "seeds")}
+    return out
+
+
+def _previous(results: Path, plan: Plan) -> dict[str, Any] | None:
+    """The document to resume from, checked to come from the same experiment.
+
+    Raises:
+        ConfigError: the file is not a results document, or it comes from another config.
+    """
+    if not results.exists():
+        log.info("nothing to resume in %s: starting afresh", results.parent)
+        return None
+    try:
+        document = json.loads(results.read_text(encoding="utf-8"))
+        document["records"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ConfigError.single("--resume", f"{results} is not a results file ({e})") from e
+    if comparable(document.get("config", {})) != comparable(plan.resolved):
+        raise ConfigError.single(
+            "--resume", f"the results in {results.parent} come from a different config",
+            "Resume with the same config (and --seed/--seeds/--set), or write to another folder.")
+    return document
+
+
+def for_seed(plan: Plan, seed: int) -> Plan:
+    """The same plan with ``seed`` as its one seed."""
+    return dataclasses.replace(plan, settings=dataclasses.replace(plan.settings, seed=seed))
+
+
+def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False,
+        resume: bool = False, report: bool = False) -> Path:
+    """Runs a prepared experiment — every seed in ``globals.seeds`` (else ``globals.seed``) —
+    and writes its results.
+
+    Every finished record is written at once (atomically), so an interrupted run keeps what it
+    finished. A failing unlearner or measure is recorded with its reason and the rest go on.
+
+    Args:
+        output: the run folder (default: ``globals.output``, else ``output/<config name>``).
+        overwrite: write into a folder that already holds results (else ``<folder>-2``…).
+        resume: continue the run in ``output``: its finished records are kept, the missing
+            ones run (models come from the cache); the result equals an uninterrupted run.
+        report: also write the summary tables (and plots) into the folder at the end.
+
+    Returns:
+        The path of the results file.
+
+    Raises:
+        ConfigError: the output folder is not writable, the data fails a check (before any
+            training), or ``resume`` finds results of another config.
+        Interrupted: SIGINT or SIGTERM arrived; the results file (if one was started) is
+            complete JSON with status ``interrupted`` and the missing records listed.
+    """
+    started = time.perf_counter()
+    folder = Path(output) if output else default_output(plan.config_file, plan.settings)
+    reason = check_writable(folder)
+    if reason:
+        raise ConfigError.single("globals.output", f"cannot write results: {reason}")
+    results = folder / RESULTS_FILE
+    previous = _previous(results, plan) if resume else None
+    if previous is None:
+        folder = choose_run_folder(folder, overwrite)
+        results = folder / RESULTS_FILE
+    seeds = plan.settings.all_seeds()
+    done = {(r["name"], r.get("seed", seeds[0])): r for r in (previous or {}).get("records", [])}
+    order = [(name, seed) for seed in seeds for name in plan.names]
+    document: dict[str, Any] | None = previous
+    with _signals_as_interrupts(), _run_log() as run_log:
+        try:
+            todo = [key for key in order if key not in done]
+            bar = None  # drawn once the data and models are ready (a data error shows alone)
+            for seed in seeds:
+                indices = [i for i, name in enumerate(plan.names) if (name, seed) in todo]
+                if not indices:
+                    continue
+                session = Session(for_seed(plan, seed))
+                data = session.load_data()
+                session.train_models()
+                if document is None:
+                    document = _header(plan, session, data.sizes(), seeds)
+                document["status"] = "running"
+                document["timings"][str(seed)] = session.timings
+                document["models"][str(seed)] = session.models
+                write_json_atomic(results, document)
+                run_log.open(folder / LOG_FILE)
+                log.info("writing results to %s", results)
+                if bar is None:
+                    bar = progress.bar(total=len(order), desc="records")
+                    bar.update(len(order) - len(todo))
+                for index in indices:
+                    bar.set_description_str(f"{plan.names[index]} (seed {seed})")
+                    record = {**session.unlearn(index), "seed": seed}
+                    done[(record["name"], seed)] = record
+                    document["records"] = [done[k] for k in order if k in done]
+                    write_json_atomic(results, document)
+                    bar.update(1)
+            if bar is not None:
+                bar.close()
+        except Interrupted as e:
+            if document is None:
+                raise
+            document.update(status="interrupted", interrupted_by=e.signal_name,
+                            missing_records=[f"{n} (seed {s})" if len(seeds) > 1 else n
+                                             for n, s in order if (n, s) not in done])
+            write_json_atomic(results, document)
+            log.warning("%s: stopped after %d of %d records; results so far in %s",
+                        e, len(done), len(order), results)
+            raise Interrupted(e.signal_name, results) from None
+        document["records"] = [done[k] for k in order]
+        for key in ("missing_records", "interrupted_by"):
+            document.pop(key, None)
+        document["timings"]["total"] = time.perf_counter() - started
+        document["status"] = "finished"
+        write_json_atomic(results, document)
+        if report:
+            from erasure.results.rebuild import write_reports
+
+            write_reports(document, folder)
+    return results
+
+
+def _header(plan: Plan, session: Session, sizes: dict[str, int], seeds: list[int]) -> dict[str, Any]:
+    return {
+        "erasure_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "status": "running",
+        "config_file": str(plan.config_file) if plan.config_file else None,
+        "config": plan.resolved,
+        "seeds": seeds,
+        "device": str(session.device),
+        "versions": versions(),
+        "partitions": sizes,
+        "timings": {},
+        "models": {},
+        "records": [],
+    }

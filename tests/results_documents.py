@@ -1,0 +1,86 @@
+"""Hand-made results documents whose summary statistics are known by hand (tests of tables and
+plots share them)."""
+from __future__ import annotations
+
+import copy
+
+GOLD = "erasure.unlearners.gold_model.GoldModel"
+FINETUNING = "erasure.unlearners.finetuning.Finetuning"
+IDENTITY = "erasure.unlearners.identity.Identity"
+T2 = 4.302653  # t(0.975, 2)
+T1 = 12.706205  # t(0.975, 1)
+
+# per seed 0, 1, 2
+ORIGINAL_FORGET = (1.00, 0.98, 0.96)  # mean 0.98, std 0.02
+ORIGINAL_RETAIN = (0.99, 0.99, 0.99)  # mean 0.99, std 0
+GOLD_FORGET = (0.90, 0.88, 0.92)  # mean 0.90, std 0.02
+GOLD_RETAIN = (0.97, 0.98, 0.99)  # mean 0.98, std 0.01
+RETRAIN = (2.0, 2.2, 2.4)  # mean 2.2, std 0.2
+FT_FORGET = (0.80, 0.90, 0.85)  # mean 0.85, std 0.05
+FT_RETAIN = (0.95, 0.97, 0.96)  # mean 0.96, std 0.01
+FT_RUNTIME = (0.1, 0.3, 0.2)  # mean 0.2, std 0.1
+BROKEN_FORGET = {0: 0.5, 2: 0.7}  # seed 1 failed: mean 0.6, std 0.1·√2
+UMIA_IDENTITY = (0.6, 0.5, None)  # a NaN (null) on seed 2: mean 0.55, n 2
+
+
+def _metrics(seed: int, forget: float, retain: float, runtime: float, umia=0.5) -> dict:
+    return {
+        "accuracy.forget.original": ORIGINAL_FORGET[seed],
+        "accuracy.retain.original": ORIGINAL_RETAIN[seed],
+        "accuracy.forget.unlearned": forget,
+        "accuracy.retain.unlearned": retain,
+        "umia.forget.original": 0.5,
+        "umia.forget.unlearned": umia,
+        "runtime.retrain": RETRAIN[seed],
+        "runtime.train_original": 5.0,
+        "runtime.unlearn": runtime,
+        "rte.unlearn": runtime / RETRAIN[seed],
+    }
+
+
+def _record(name: str, cls: str, seed: int, metrics: dict | None, error: str | None = None) -> dict:
+    return {"name": name, "seed": seed, "config": {"class": cls, "parameters": {}},
+            "status": "finished" if metrics is not None else "failed",
+            "error": error, "metrics": metrics or {}, "failed_measures": {},
+            "not_applicable": {}}
+
+
+def three_seeds() -> dict:
+    """Three seeds; Identity, GoldModel, Finetuning, Broken (fails on seed 1), AlwaysFails."""
+    records = []
+    for s in (0, 1, 2):
+        records += [
+            _record("Identity", IDENTITY, s, _metrics(s, ORIGINAL_FORGET[s], ORIGINAL_RETAIN[s],
+                                                      0.001, umia=UMIA_IDENTITY[s])),
+            _record("GoldModel", GOLD, s, _metrics(s, GOLD_FORGET[s], GOLD_RETAIN[s], 0.002)),
+            _record("Finetuning", FINETUNING, s,
+                    _metrics(s, FT_FORGET[s], FT_RETAIN[s], FT_RUNTIME[s])),
+            _record("Broken", FINETUNING, s,
+                    _metrics(s, BROKEN_FORGET[s], 0.9, 1.0) if s in BROKEN_FORGET else None,
+                    None if s in BROKEN_FORGET else "RuntimeError: diverged"),
+            _record("AlwaysFails", FINETUNING, s, None, "ValueError: no | pipes"),
+        ]
+    return {"erasure_version": "0.1.0", "created": "2025-01-01T00:00:00+00:00",
+            "status": "finished", "config_file": None, "config": {}, "seeds": [0, 1, 2],
+            "device": "cpu", "versions": {}, "partitions": {}, "timings": {},
+            "records": records}
+
+
+def single_seed(seed: int = 7) -> dict:
+    """The format a single-seed run writes today: a top-level ``seed``, records without one."""
+    doc = three_seeds()
+    doc.pop("seeds")
+    doc["seed"] = seed
+    doc["records"] = [copy.deepcopy(r) for r in doc["records"] if r["seed"] == 0]
+    for r in doc["records"]:
+        del r["seed"]
+    return doc
+
+
+def without(doc: dict, *prefixes: str, classes: tuple[str, ...] = ()) -> dict:
+    """``doc`` without the metrics starting with ``prefixes`` and the records of ``classes``."""
+    doc = copy.deepcopy(doc)
+    doc["records"] = [r for r in doc["records"] if r["config"]["class"] not in classes]
+    for r in doc["records"]:
+        r["metrics"] = {k: v for k, v in r["metrics"].items() if not k.startswith(prefixes)}
+    return doc

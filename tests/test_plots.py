@@ -1,0 +1,190 @@
+"""Plots (PNG): bar charts with error bars across seeds, forget-vs-retain scatter, runtime vs
+forgetting; skipped with a reason when their metrics are absent or matplotlib is missing; and
+rebuilding tables and plots from a real run's results.json."""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+
+import pytest
+
+from erasure.experiment import prepare, run
+from erasure.results import (
+    aggregate,
+    markdown_table,
+    rebuild,
+    write_plots,
+    write_reports,
+    write_tables,
+)
+from erasure.results import plots as plots_module
+from erasure.results.plots import (
+    DPI,
+    RUNTIME_FILE,
+    SCATTER_FILE,
+    WIDTH,
+    bar_file,
+    bar_height,
+)
+from tests import results_documents as rd
+from tests.helpers import digits_config
+
+mpl_image = pytest.importorskip("matplotlib.image")
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+KEYS = ["accuracy.forget.unlearned", "accuracy.retain.unlearned", "umia.forget.unlearned",
+        "runtime.unlearn", "rte.unlearn"]
+
+
+def assert_png(path, width: float, height: float) -> None:
+    data = path.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 1000
+    pixels = mpl_image.imread(path)
+    assert pixels.shape[:2] == (round(height * DPI), round(width * DPI))
+    assert pixels.std() > 0  # something was drawn
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("plots")
+    return folder, write_plots(rd.three_seeds(), folder)
+
+
+def test_one_bar_chart_per_key_metric_then_the_two_plots(drawn):
+    folder, files = drawn
+    assert [p.name for p in files] == [*(bar_file(k) for k in KEYS), SCATTER_FILE, RUNTIME_FILE]
+    assert bar_file("accuracy.forget.unlearned") == "bar_accuracy.forget.unlearned.png"
+    assert files.skipped == {}
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in files)
+
+
+def test_pngs_are_valid_images_of_the_expected_size(drawn):
+    _, files = drawn
+    rows = aggregate(rd.three_seeds())
+    for path in files[:len(KEYS)]:
+        metric = path.name[len("bar_"):-len(".png")]
+        shown = sum(1 for r in rows.values() if r[metric].n)
+        # AlwaysFails has no bar, the original no unlearning time
+        assert shown == (5 if metric in ("runtime.unlearn", "rte.unlearn") else 6)
+        assert_png(path, WIDTH, bar_height(shown))
+    for path in files[len(KEYS):]:
+        assert_png(path, WIDTH, 6.0)
+
+
+def test_the_same_document_draws_the_same_bytes(drawn, tmp_path):
+    folder, _ = drawn
+    again = write_plots(rd.three_seeds(), tmp_path, metrics=["runtime.unlearn"])
+    assert [p.name for p in again] == [bar_file("runtime.unlearn"), SCATTER_FILE, RUNTIME_FILE]
+    assert [p.read_bytes() for p in again] == [(folder / p.name).read_bytes() for p in again]
+
+
+def test_plots_whose_metrics_are_absent_are_skipped_with_a_reason(tmp_path, caplog):
+    doc = rd.without(rd.three_seeds(), "accuracy.retain", "umia", "rte",
+                     classes=(rd.GOLD,))
+    with caplog.at_level(logging.INFO, logger="erasure.results.plots"):
+        files = write_plots(doc, tmp_path, metrics=["accuracy.forget.unlearned", "lira.forget"])
+    assert [p.name for p in files] == ["bar_accuracy.forget.unlearned.png"]
+    assert files.skipped == {
+        "bar_lira.forget.png": "no finished record has a value for lira.forget",
+        SCATTER_FILE: "no row has both accuracy.forget.unlearned and accuracy.retain.unlearned",
+        RUNTIME_FILE: "no finished GoldModel record to measure forgetting against",
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bar_accuracy.forget.unlearned.png"]
+    assert "plot forget_vs_retain.png skipped" in caplog.text
+
+
+def test_runtime_plot_needs_a_runtime(tmp_path):
+    files = write_plots(rd.without(rd.three_seeds(), "runtime", "rte"), tmp_path, metrics=[])
+    assert [p.name for p in files] == [SCATTER_FILE]
+    assert files.skipped == {RUNTIME_FILE: "no record has runtime.unlearn"}
+
+
+def test_without_matplotlib_plots_are_skipped_and_tables_still_work(tmp_path, monkeypatch,
+                                                                   caplog):
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # import fails
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    doc = rd.three_seeds()
+    with caplog.at_level(logging.WARNING, logger="erasure.results.plots"):
+        files = write_plots(doc, tmp_path / "plots")
+    assert files == [] and "matplotlib is not installed" in files.skipped["*"]
+    assert "pip install 'erasure[plots]'" in caplog.text
+    assert not (tmp_path / "plots").exists()
+    (tmp_path / "results.json").write_text(json.dumps(doc))
+    text = rebuild(tmp_path)
+    assert text.splitlines()[-1].startswith("skipped plots: matplotlib is not installed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "summary.csv",
+                                                          "summary.md"]
+
+
+# --- a real run ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    """A tiny digits experiment: the gold model, Identity and one epoch of Finetuning."""
+    config = digits_config(
+        unlearners=[{"class": "Identity"}, {"class": "GoldModel"},
+                    {"class": "Finetuning", "parameters": {"epochs": 1, "batch_size": 512}}],
+        measures=[{"class": "Accuracy", "parameters": {"partition": ["forget", "retain", "test"]}},
+                  {"class": "Runtime"}],
+        epochs=3)
+    path = run(prepare(config), output=tmp_path_factory.mktemp("run") / "experiment")
+    return path.parent, json.loads(path.read_text())
+
+
+def test_rebuild_a_real_run(real_run):
+    folder, doc = real_run
+    text = rebuild(folder)
+    assert text.startswith(markdown_table(doc).rstrip("\n"))
+    plots = folder / "plots"
+    expected = [folder / "summary.csv", folder / "summary.md",
+                *(plots / bar_file(k) for k in ["accuracy.forget.unlearned",
+                                                "accuracy.retain.unlearned",
+                                                "accuracy.test.unlearned", "runtime.unlearn"]),
+                plots / SCATTER_FILE, plots / RUNTIME_FILE]
+    assert text.splitlines()[-len(expected) - 1:] == ["written:", *(f"  {p}" for p in expected)]
+    for path in expected[2:]:
+        assert path.read_bytes()[:8] == PNG_MAGIC
+    # the table holds the run's numbers: original, gold, then each record
+    with open(folder / "summary.csv", newline="") as f:
+        table = {row["name"]: row for row in csv.DictReader(f)}
+    assert list(table) == ["original", "gold", "Identity", "GoldModel", "Finetuning"]
+    records = {r["name"]: r["metrics"] for r in doc["records"]}
+    key = "accuracy.forget.unlearned"
+    assert float(table["original"][f"{key}:mean"]) == records["Identity"]["accuracy.forget.original"]
+    assert float(table["gold"][f"{key}:mean"]) == records["GoldModel"][key]
+    assert float(table["gold"]["runtime.unlearn:mean"]) == records["GoldModel"]["runtime.retrain"]
+    assert float(table["Finetuning"][f"{key}:mean"]) == records["Finetuning"][key]
+    assert all(row["seeds_finished"] == "1" and row[f"{key}:std"] == "" for row in table.values())
+    # rebuilding again rewrites the same tables
+    before = {p: p.read_bytes() for p in expected[:2]}
+    assert rebuild(folder, plots=False).startswith(markdown_table(doc).rstrip("\n"))
+    assert {p: p.read_bytes() for p in expected[:2]} == before
+
+
+def test_write_tables_into_a_new_folder(real_run, tmp_path):
+    _, doc = real_run
+    written = write_tables(doc, tmp_path / "a" / "b")
+    assert [p.name for p in written] == ["summary.csv", "summary.md"]
+    assert all(p.stat().st_size > 0 for p in written)
+
+
+def test_write_reports_at_the_end_of_a_run(tmp_path):
+    written = write_reports(rd.three_seeds(), tmp_path, metrics=["accuracy.forget.unlearned"])
+    assert [p.relative_to(tmp_path).as_posix() for p in written] == [
+        "summary.csv", "summary.md", "plots/bar_accuracy.forget.unlearned.png",
+        f"plots/{SCATTER_FILE}", f"plots/{RUNTIME_FILE}"]
+
+
+def test_write_reports_never_fails_a_finished_run(tmp_path, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(plots_module, "write_plots", broken)
+    with caplog.at_level(logging.WARNING, logger="erasure.results.rebuild"):
+        assert write_reports(rd.three_seeds(), tmp_path) == []
+    assert "RuntimeError: no fonts; retry with 'python main.py report" in caplog.text
+    assert (tmp_path / "summary.md").exists()  # what was written before stays
