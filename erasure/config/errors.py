@@ -49,8 +49,10 @@ class ConfigError(Exception):
 
 def suggest(name: str, accepted: Iterable[str], what: str = "names") -> str:
     """A did-you-mean (when a close name exists) followed by the accepted names."""
-    accepted = sorted(set(accepted))
-    close = difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
+    accepted = sorted({str(a) for a in accepted})  # a broken config may hold other types
+    name = str(name)
+    same_but_case = [a for a in accepted if a.lower() == name.lower() and a != name]
+    close = same_but_case or difflib.get_close_matches(name, accepted, n=1, cutoff=0.6)
     parts = []
     if close:
         parts.append(f"Did you mean '{close[0]}'?")

@@ -33,22 +33,56 @@ def parse_text(text: str, source: str = "<config>") -> Any:
         raise ConfigError.single("", f"{source} is empty: a config is a JSON(C) object")
     try:
         return json5.loads(text, allow_duplicate_keys=False)
+    except RecursionError as e:
+        raise ConfigError.single("", f"{source}: malformed JSONC: nested too deeply") from e
     except ValueError as e:
         match = _JSON5_POSITION.match(str(e))
+        hint = ""
         if match:
             line, what, column = match.groups()
-            what = what.replace("\n", "\\n").replace("\r", "\\r")
+            if what == "Unexpected end of input" and _only_comments(text):
+                raise ConfigError.single("", f"{source} holds only comments: a config is a "
+                                             "JSON(C) object") from e
+            hint = _hint(what, text, int(line), int(column))
+            what = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in what)
             message = f"{source}: malformed JSONC at line {line}, column {column}: {what}"
         else:
             message = f"{source}: malformed JSONC: {e}"
-        raise ConfigError.single("", message) from e
+        raise ConfigError.single("", message, hint) from e
+
+
+def _only_comments(text: str) -> bool:
+    try:
+        return json5.loads(text + "\nnull") is None
+    except (ValueError, RecursionError):
+        return False
+
+
+def _hint(what: str, text: str, line: int, column: int) -> str:
+    """What a JSON5 parse error usually means, for the faults people make most."""
+    if what == 'Unexpected "\n"' or what == 'Unexpected "\r"':
+        # outside a string a line break is whitespace: only an unclosed string trips on it
+        return "A string is not closed before the end of the line."
+    if what == "Unexpected end of input":
+        return "The file ends before every '{', '[', string or comment in it is closed."
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    for word, json_word in (("True", "true"), ("False", "false"), ("None", "null")):
+        # the parser may stop a letter or two into the word (N starts NaN)
+        if any(m.start() < column <= m.end() for m in re.finditer(rf"\b{word}\b", here)):
+            return f"JSON writes {json_word}, not Python's {word}."
+    return ""
 
 
 def read_file(path: Path) -> Any:
     """Reads and parses one JSON(C) file, turning every way of failing into a ConfigError."""
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as e:  # a name too long, a NUL byte in it
+        raise ConfigError.single("", f"cannot use {str(path)!r} as a file name: {e}") from e
+    if not exists:
         raise ConfigError.single("", f"config file not found: {path}")
-    if path.is_dir():
+    if is_dir:
         raise ConfigError.single("", f"{path} is a directory, not a config file")
     try:
         text = path.read_text(encoding="utf-8")
@@ -69,7 +103,10 @@ def load_config(path: str | Path) -> dict:
         ConfigError: unreadable or malformed file, a missing or cyclic include, or a top level
             that is not an object.
     """
-    path = Path(path).resolve()
+    try:
+        path = Path(path).resolve()
+    except (OSError, ValueError) as e:
+        raise ConfigError.single("", f"cannot use {str(path)!r} as a file name: {e}") from e
     config = _compose(read_file(path), path.parent, [path], "")
     if not isinstance(config, dict):
         raise ConfigError.single("", f"{path}: the top level of a config must be an object, "
@@ -89,15 +126,21 @@ def _compose(node: Any, folder: Path, stack: list[Path], where: str) -> Any:
     here = join_path(where, INCLUDE_KEY)
     if not isinstance(target, str):
         raise ConfigError.single(here, f"an include names a file (a string), not {type(target).__name__}")
-    file = (folder / target).resolve()
+    try:
+        file = (folder / target).resolve()
+    except (OSError, ValueError) as e:  # a NUL byte in the name, a symlink loop
+        raise ConfigError.single(here, f"cannot use {target!r} as a file name: {e}") from e
     if file in stack:
         chain = " -> ".join(p.name for p in stack + [file])
         raise ConfigError.single(here, f"include cycle: {chain}")
     try:
         included = _compose(read_file(file), file.parent, stack + [file], where)
     except ConfigError as e:
-        raise ConfigError.single(here, f"in included file {target}: " +
-                                 "; ".join(str(p) for p in e.problems)) from e
+        # a nested include fails at this same path: say it once
+        inner = "; ".join(p.message if p.path in ("", here) else f"{p.path}: {p.message}"
+                          for p in e.problems)
+        raise ConfigError.single(here, f"in included file {target}: {inner}",
+                                 " ".join(p.hint for p in e.problems if p.hint)) from e
     overrides = {k: _compose(v, folder, stack, join_path(where, k))
                  for k, v in node.items() if k != INCLUDE_KEY}
     if not overrides:

@@ -75,9 +75,12 @@ class Splitter(Component):
         return index[torch.randperm(len(index), generator=generator)]
 
     def _cut(self, index: torch.Tensor, first: int) -> list[torch.Tensor]:
-        if not 0 < first < len(index):
-            raise ValueError(f"splitting '{self.ref_data}' ({len(index)} samples) into "
-                             f"{first} and {len(index) - first} leaves a partition empty")
+        n = len(index)
+        if not 0 < first < n:
+            empty = self.parts_names[0] if first <= 0 else self.parts_names[1]
+            sizes = f"into {first} and {n - first}" if first <= n else f"by taking {first} of them"
+            raise ValueError(f"splitting '{self.ref_data}' ({n} samples) {sizes} leaves a "
+                             f"partition empty: '{empty}' would have no sample")
         return [index[:first], index[first:]]
 
 
@@ -137,6 +140,9 @@ class IdsSplit(Splitter):
             missing = wanted[~inside][:10].tolist()
             raise ValueError(f"ids {missing} are not in partition '{self.ref_data}'")
         chosen = torch.isin(index, wanted)
+        if chosen.all():
+            raise ValueError(f"the ids are every sample of '{self.ref_data}': "
+                             f"'{self.parts_names[1]}' would be empty")
         return [index[chosen], index[~chosen]]
 
 
@@ -231,8 +237,12 @@ class GroupSplit(Splitter):
         present = torch.unique(codes)
         shown = [names[c] if names else c for c in present.tolist()]
         if self.range is not None:
-            values = torch.tensor([float(v) for v in names], dtype=torch.float64)[codes] \
-                if names else codes.double()
+            try:
+                numeric = [float(v) for v in names] if names else None
+            except (TypeError, ValueError):
+                raise ValueError(f"range needs numeric values of {self.group}, but its values are "
+                                 f"names ({_preview(shown)}): give them in 'values'") from None
+            values = torch.tensor(numeric, dtype=torch.float64)[codes] if names else codes.double()
             chosen = (values >= self.range[0]) & (values <= self.range[1])
             if not chosen.any():
                 raise ValueError(f"no sample of '{self.ref_data}' has {self.group} in "

@@ -324,7 +324,7 @@ def test_runtime_supplied_parameter_is_rejected():
 
 def test_constructor_rejecting_negative_epochs():
     problem = one_problem({"class": "Finetuning", "parameters": {"epochs": -1}})
-    assert problem.path == "unlearners[0]"
+    assert problem.path == "unlearners[0].parameters.epochs"  # the check names its parameter
     assert problem.message == "Finetuning: epochs must be at least 1, got -1"
 
 
@@ -332,8 +332,26 @@ def test_constructor_rejecting_a_percentage():
     problem = one_problem({"class": "PercentageSplit",
                            "parameters": {"parts_names": ["a", "b"], "percentage": 1.5}},
                           Slot(Splitter, lazy=False), "data.parameters.partitions[1]")
-    assert problem.path == "data.parameters.partitions[1]"
+    assert problem.path == "data.parameters.partitions[1].parameters.percentage"
     assert problem.message == "PercentageSplit: percentage must lie in (0, 1), got 1.5"
+
+
+@pytest.mark.parametrize("optimizer, message", [
+    ({"class": "Adam", "parameters": {"lr": -0.1}}, "Adam: Invalid learning rate: -0.1"),
+    ({"class": "SGD", "parameters": {"momentum": -1}}, "SGD: Invalid momentum value: -1"),
+    ({"class": "Adam", "parameters": {"betas": [0.9, 1.5]}}, "Adam: Invalid beta parameter"),
+])
+def test_optimizer_hyper_parameters_are_checked_before_any_training(optimizer, message):
+    """An optimizer is built by the pipeline (it needs the model's parameters), but torch's own
+    checks of its hyper-parameters run at validation, on a stand-in parameter."""
+    problem = one_problem({"class": "Finetuning", "parameters": {"optimizer": optimizer}})
+    assert problem.path == "unlearners[0].parameters.optimizer"
+    assert problem.message.startswith(message)
+
+
+def test_an_optimizer_for_matrices_only_is_not_rejected_by_its_stand_in():
+    builder, obj, _ = build({"class": "Finetuning", "parameters": {"optimizer": {"class": "Muon"}}})
+    assert builder.problems == [] and isinstance(obj.optimizer, Factory)
 
 
 def test_users_constructor_rejecting_a_value_inside_a_cascade():

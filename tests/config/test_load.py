@@ -265,3 +265,57 @@ def test_included_file_top_level_can_be_any_json_value(tmp_path):
     write(tmp_path / "lr.jsonc", "0.25 // just a number")
     path = write(tmp_path / "cfg.jsonc", '{"lr": {"include": "lr.jsonc"}}')
     assert load_config(path) == {"lr": 0.25}
+
+
+# -- hard inputs (the corpus in tests/bad_configs runs them through the command line) ---------
+
+@pytest.mark.parametrize("text, hint", [
+    ('{\n  "a": "x,\n}', "A string is not closed before the end of the line."),
+    ('{"a": 1}}', ""),
+    ('{"a": {"b": 1}', "The file ends before every '{', '[', string or comment in it is closed."),
+    ('{"a": True}', "JSON writes true, not Python's True."),
+    ('{"a": None}', "JSON writes null, not Python's None."),
+])
+def test_common_syntax_faults_get_a_hint(text, hint):
+    with pytest.raises(ConfigError) as e:
+        parse_text(text, "cfg.jsonc")
+    assert only_problem(e.value).hint == hint
+
+
+def test_comments_only_is_reported_as_such():
+    with pytest.raises(ConfigError) as e:
+        parse_text("// a config\n/* to come */\n", "cfg.jsonc")
+    assert only_problem(e.value).message == (
+        "cfg.jsonc holds only comments: a config is a JSON(C) object")
+
+
+def test_control_characters_are_escaped_in_the_message():
+    with pytest.raises(ConfigError) as e:
+        parse_text("\x00{}", "cfg.jsonc")
+    assert 'Unexpected "\\x00"' in only_problem(e.value).message
+
+
+def test_nesting_too_deep_is_a_config_error():
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        parse_text("[" * 5000 + "]" * 5000)
+
+
+def test_an_include_name_with_a_nul_byte(tmp_path):
+    path = write(tmp_path / "main.jsonc", '{"a": {"include": "x\\u0000.jsonc"}}')
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    problem = only_problem(e.value)
+    assert problem.path == "a.include"
+    assert "cannot use 'x\\x00.jsonc' as a file name" in problem.message
+
+
+def test_nested_include_failures_name_the_path_once(tmp_path):
+    write(tmp_path / "a.jsonc", '{"include": "b.jsonc"}')
+    write(tmp_path / "b.jsonc", '{"include": "a.jsonc"}')
+    path = write(tmp_path / "main.jsonc", '{"p": {"include": "a.jsonc"}}')
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    problem = only_problem(e.value)
+    assert problem.path == "p.include"
+    assert problem.message == ("in included file a.jsonc: in included file b.jsonc: include cycle: "
+                               "main.jsonc -> a.jsonc -> b.jsonc -> a.jsonc")

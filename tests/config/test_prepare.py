@@ -76,7 +76,10 @@ def test_gold_partitions_come_from_the_unlearners():
 def test_resolved_config_shows_every_default():
     plan = prepare(digits_config(unlearners=[{"class": "Finetuning"}]))
     assert plan.resolved["globals"] == {"seed": 0, "device": "cpu", "output": None, "paths": [],
-                                       "threads": None, "allowed_modules": None}
+                                       "threads": None, "allowed_modules": None,
+                                       "seeds": None, "cache": True, "cache_dir": None,
+                                       "precision": "fp32", "channels_last": False,
+                                       "compile": False}
     unlearner = plan.resolved["unlearners"][0]
     assert unlearner["class"] == "erasure.unlearners.finetuning.Finetuning"
     assert unlearner["parameters"]["epochs"] == 10
@@ -308,8 +311,8 @@ def test_all_problems_are_reported_together(no_work):
     assert [p.path for p in found] == [
         "evaluatr",
         "globals.seed",
-        "data.parameters.partitions[1]",
-        "predictor",
+        "data.parameters.partitions[1].parameters.percentage",
+        "predictor.parameters.epochs",
         "unlearners[0].parameters.epoch",
         "unlearners[1].class",
         "evaluator.parameters.measures[0].parameters.target",

@@ -227,3 +227,16 @@ def test_unknown_optimizer_suggests_a_torch_optimizer():
     assert problem.message == "unknown optimizer 'Adan'"
     assert "Did you mean 'Adam'?" in problem.hint
     assert "AdamW" in problem.hint and "SGD" in problem.hint
+
+
+def test_a_name_differing_only_in_case_is_the_suggestion():
+    problem = resolve_error("Adamw", torch.optim.Optimizer, "p.class")
+    assert problem.hint.startswith("Did you mean 'AdamW'?")
+
+
+def test_suggest_takes_names_of_any_type():
+    # a broken config may write a number where a partition name belongs
+    from erasure.config import suggest
+
+    assert suggest("tarin", ["train", 0, None], "partitions") == (
+        "Did you mean 'train'? Accepted partitions: 0, None, train.")

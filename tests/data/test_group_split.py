@@ -65,6 +65,8 @@ def test_only_the_partition_read_is_split():
     ({"group": "usr", "values": [17]}, "the data has no group 'usr'. Did you mean 'user'?"),
     ({"group": "user", "range": [100, 200]}, "no sample of 'all' has user in [100, 200]"),
     ({"group": "user", "range": [0, 100]}, "'retain' would be empty"),
+    ({"group": "author", "range": [0, 1]}, "range needs numeric values of author, but its "
+                                           "values are names ('ada', 'bob', 'cyd')"),
 ])
 def test_absent_groups_and_values_are_errors(kwargs, message):
     with pytest.raises(ValueError) as e:

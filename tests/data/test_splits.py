@@ -182,6 +182,13 @@ def test_a_split_leaving_a_part_empty_is_a_config_error(splitter):
     assert re.fullmatch(r"data(\.parameters)?\.partitions\[0\]", problem.path)
     assert "leaves a partition empty" in problem.message
     assert "1797 samples" in problem.message
+    assert problem.message.endswith(("'a' would have no sample", "'b' would have no sample"))
+
+
+def test_ids_taking_every_sample_leave_the_rest_empty(toy):
+    with pytest.raises(ValueError, match="ids are every sample of 'all': 'retain' would be empty"):
+        IdsSplit(parts_names=["forget", "retain"], ids=list(range(20))).split(
+            torch.arange(20), toy, generator(0))
 
 
 def test_concat_split_writes_the_union():
