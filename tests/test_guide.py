@@ -1,35 +1,467 @@
-"""The guide's example runs as the guide says, and the user's own components show in results."""
+"""The guide (``guide/``) stays true: every shell command in it runs exactly as written, every
+example config in ``guide/examples/`` is one of those commands, every code block is an excerpt of
+a file that runs, and what each chapter says about the results holds.
+
+The commands run in a copy of ``main.py`` and ``guide/`` in a temporary folder (so that
+``output/...`` lands there), in the order the chapters give them, in this process: ``python
+main.py ARGS`` is ``erasure.cli.main(ARGS)`` (what ``main.py`` runs), ``python -m pytest -q
+FILE`` runs that file's test functions, ``python FILE ARGS`` runs the script as ``__main__``,
+``python -c CODE`` runs the code. A command followed by ``# exits with status N`` must exit so.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import importlib.util
+import io
 import json
+import os
 import re
-import subprocess
+import runpy
+import shlex
+import shutil
 import sys
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+
+from erasure.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "guide"
+EXAMPLES = GUIDE / "examples"
+PAGES = [GUIDE / "README.md", *sorted(GUIDE.glob("[0-9][0-9]-*.md"))]
+NUMBER = re.compile(r"[-+]?\d+\.\d+")
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
-def test_guide_commands_are_the_ones_tested():
-    commands = re.findall(r"^python main\.py (\S+)$", (GUIDE / "README.md").read_text(), re.M)
-    assert commands == ["guide/examples/custom.jsonc"]
+def blocks(language: str) -> list[tuple[Path, str]]:
+    return [(page, body) for page in PAGES for lang, body in FENCE.findall(page.read_text())
+            if lang == language]
 
 
-def test_custom_unlearner_and_measure_run_from_the_guide_command(tmp_path):
-    out = tmp_path / "run"
-    done = subprocess.run([sys.executable, "main.py", "guide/examples/custom.jsonc", "--quiet",
-                           "--output", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr
-    results = json.loads((out / "results.json").read_text())
-    identity, noisy = results["records"]
-    assert noisy["config"]["class"] == "my_components.NoisyFinetuning"
+@dataclass
+class Command:
+    page: Path
+    line: str
+    argv: list[str]
+    status: int = 0
+
+    @property
+    def config(self) -> str | None:
+        """The config file of a ``python main.py CONFIG ...`` run."""
+        if self.argv[:2] == ["python", "main.py"] and self.argv[2] != "report":
+            return self.argv[2]
+        return None
+
+
+def commands() -> list[Command]:
+    """Every command of every ```bash block of the guide, in reading order."""
+    found = []
+    for page, body in blocks("bash"):
+        for line in body.replace("\\\n", " ").splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            expected = re.search(r"#\s*exits with status (\d+)\s*$", line)
+            argv = shlex.split(line, comments=True)
+            found.append(Command(page, line.strip(), argv, int(expected.group(1)) if expected else 0))
+    return found
+
+
+def example_configs() -> set[str]:
+    return {f"guide/examples/{p.name}" for p in EXAMPLES.glob("*.jsonc")}
+
+
+# --- the guide's text --------------------------------------------------------------------------
+
+
+def _anchors(page: Path) -> set[str]:
+    """The anchors a code host gives the headings of a Markdown page (GitHub's rule)."""
+    headings = re.findall(r"^#+ (.+)$", FENCE.sub("", page.read_text()), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_chapter_is_linked_and_every_link_resolves():
+    index = (GUIDE / "README.md").read_text()
+    for page in PAGES[1:]:
+        assert f"({page.name})" in index, f"guide/README.md does not link {page.name}"
+    for page in PAGES:
+        for target, anchor in re.findall(r"\]\(([^)#\s]+)(?:#([^)]*))?\)", page.read_text()):
+            if "://" in target:
+                continue
+            path = page.parent / target
+            assert path.exists(), f"{page.name}: broken link {target}"
+            if anchor:
+                assert anchor in _anchors(path), f"{page.name}: no heading #{anchor} in {target}"
+
+
+def test_the_commands_are_ones_this_test_runs():
+    for command in commands():
+        argv = command.argv
+        assert argv[0] == "python", f"{command.page.name}: '{command.line}' is not run by this test"
+        assert (argv[1] == "main.py" or argv[1:3] == ["-m", "pytest"] or argv[1] == "-c"
+                or argv[1].startswith("guide/examples/")), command.line
+
+
+def test_the_configs_run_are_exactly_the_example_configs():
+    run = {c.config for c in commands() if c.config}
+    assert run == example_configs(), ("every config in guide/examples/ must be run by a command "
+                                      "of the guide, and every command's config must be there")
+
+
+def test_every_example_file_is_shown_or_named_in_the_guide():
+    text = "\n".join(page.read_text() for page in PAGES)
+    for path in EXAMPLES.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            assert path.name in text, f"{path.relative_to(ROOT)} is not mentioned in the guide"
+
+
+def _excerpt_of(snippet: str, text: str) -> bool:
+    lines = snippet.rstrip("\n").split("\n")
+    for indent in ("", "    ", "        ", "  ", "      "):
+        if "\n".join(indent + line if line else line for line in lines) in text:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("language,suffix", [("python", ".py"), ("jsonc", ".jsonc")])
+def test_code_blocks_are_excerpts_of_the_examples(language, suffix):
+    """Code shown in the guide is copied from the files the commands run, never retyped."""
+    files = [p.read_text() for p in EXAMPLES.rglob(f"*{suffix}")]
+    for page, body in blocks(language):
+        assert any(_excerpt_of(body, text) for text in files), \
+            f"{page.name}: this {language} block is not an excerpt of guide/examples/:\n{body}"
+
+
+# --- running the commands ----------------------------------------------------------------------
+
+
+@dataclass
+class Ran:
+    command: Command
+    status: int
+    output: str
+
+
+def _status(code) -> int:
+    return code if isinstance(code, int) else (0 if code is None else 1)
+
+
+def _run(command: Command) -> tuple[int, str]:
+    argv = command.argv[1:]
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        try:
+            if argv[0] == "main.py":
+                status = cli_main(argv[1:])
+            elif argv[:2] == ["-m", "pytest"]:
+                status = _run_test_file(Path(argv[-1]))
+            elif argv[0] == "-c":
+                exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102
+                status = 0
+            else:
+                saved = sys.argv
+                sys.argv = argv
+                try:
+                    runpy.run_path(argv[0], run_name="__main__")
+                finally:
+                    sys.argv = saved
+                status = 0
+        except SystemExit as e:
+            status = _status(e.code)
+            if not isinstance(e.code, (int, type(None))):
+                print(e.code)
+        except Exception:  # noqa: BLE001 — reported with the command that raised it
+            traceback.print_exc()
+            status = 1
+    return status, buffer.getvalue()
+
+
+def _run_test_file(path: Path) -> int:
+    """The test functions of a test file, in order (they take no fixtures); 1 if any fails."""
+    spec = importlib.util.spec_from_file_location(f"guide_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    failed = 0
+    for name, function in vars(module).items():
+        if name.startswith("test_") and callable(function):
+            try:
+                function()
+                print(f"{name} passed")
+            except Exception:  # noqa: BLE001
+                traceback.print_exc()
+                failed += 1
+    return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def inside(folder: Path):
+    """Runs a block in ``folder`` as the working directory, then restores the working directory,
+    the import path and the modules (the guide's own modules are imported from ``folder``)."""
+    saved_path, saved_modules, saved_cwd = list(sys.path), set(sys.modules), os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        sys.path[:] = saved_path
+        for name in set(sys.modules) - saved_modules:
+            if name.startswith("my_"):
+                del sys.modules[name]
+
+
+@dataclass
+class Guide:
+    """The guide's commands, run: ``sandbox`` is the folder they ran in."""
+
+    sandbox: Path
+    runs: dict[str, Ran]
+
+    def __getitem__(self, line: str) -> Ran:
+        return self.runs[line]
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory) -> Guide:
+    """Every command of the guide, run in order in a copy of main.py and guide/."""
+    sandbox = tmp_path_factory.mktemp("guide")
+    shutil.copy(ROOT / "main.py", sandbox / "main.py")
+    shutil.copytree(GUIDE, sandbox / "guide", ignore=shutil.ignore_patterns("__pycache__"))
+    runs = {}
+    with inside(sandbox):
+        for command in commands():
+            status, text = _run(command)
+            runs[command.line] = Ran(command, status, text)
+    return Guide(sandbox, runs)
+
+
+def output(ran: Guide, name: str) -> Path:
+    return ran.sandbox / "output" / name
+
+
+def results(ran: Guide, name: str) -> dict:
+    return json.loads((output(ran, name) / "results.json").read_text())
+
+
+def records(ran: Guide, name: str, seed: int = 0) -> dict[str, dict]:
+    return {r["name"]: r for r in results(ran, name)["records"] if r["seed"] == seed}
+
+
+def test_every_command_exits_as_the_guide_says(ran):
+    assert len(ran.runs) == len(commands())
+    for line, done in ran.runs.items():
+        assert done.status == done.command.status, \
+            f"{done.command.page.name}: `{line}` exited with {done.status}:\n{done.output[-3000:]}"
+
+
+def command_output(ran, fragment: str) -> str:
+    matches = [done.output for line, done in ran.runs.items() if fragment in line]
+    assert matches, f"no command of the guide contains {fragment!r}"
+    return matches[0]
+
+
+def shown_tables() -> list[tuple[Path, str, str]]:
+    """``(page, command, table)`` for every printed summary table the guide shows (a ```text
+    block starting with ``unlearner``) after the command that printed it."""
+    found = []
+    for page in PAGES:
+        last = None
+        for lang, body in FENCE.findall(page.read_text()):
+            if lang == "bash":
+                last = [line for line in body.splitlines() if line.strip()][-1].strip()
+            elif lang == "text" and body.startswith("unlearner ") and last:
+                found.append((page, last, body))
+    return found
+
+
+def _table(text: str, header: str) -> list[list[str]]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split() == header.split())
+    rows = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        rows.append(line.split("  "))
+    cells = [[cell.strip() for cell in row if cell.strip()] for row in rows]
+    return [row for row in cells if not set("".join(row)) <= {"-"}]  # no ---- line
+
+
+def test_the_tables_shown_are_the_ones_printed(ran):
+    """Same columns, same rows, and the same numbers (up to 0.03, timings aside)."""
+    assert len(shown_tables()) >= 6
+    for page, line, shown in shown_tables():
+        header = shown.splitlines()[0]
+        printed = _table(ran[line].output, header)
+        expected = _table(shown, header)
+        assert [r[0] for r in printed] == [r[0] for r in expected], f"{page.name}: {line}"
+        columns = expected[0]
+        for want, got in zip(expected[1:], printed[1:]):
+            for column, a, b in zip(columns, want, got):
+                if column.startswith(("runtime", "rte")) or a == b:
+                    continue
+                shown_numbers, printed_numbers = NUMBER.findall(a), NUMBER.findall(b)
+                assert len(shown_numbers) == len(printed_numbers) and all(
+                    abs(float(x) - float(y)) <= 0.03 for x, y in zip(shown_numbers, printed_numbers)), \
+                    f"{page.name}: `{line}`: {want[0]} {column}: the guide shows {a}, the run printed {b}"
+
+
+# --- chapter 2: the first experiment -----------------------------------------------------------
+
+
+def test_first_experiment_random_forget_set(ran):
+    folder = output(ran, "first")
+    for name in ("results.json", "summary.md", "summary.csv", "run.log"):
+        assert (folder / name).is_file(), name
+    assert (folder / "plots").is_dir()
+    document = results(ran, "first")
+    assert document["status"] == "finished" and document["partitions"]["forget"] == 144
+    rec = records(ran, "first")
+    assert list(rec) == ["Identity", "GoldModel", "Finetuning", "NegGrad"]
+    gold = rec["GoldModel"]["metrics"]
+    # a random forget set: the gold model's forget accuracy is about its test accuracy, not 0
+    assert abs(gold["accuracy.forget.unlearned"] - gold["accuracy.test.unlearned"]) < 0.05
+    assert gold["accuracy.forget.unlearned"] > 0.9
+    assert abs(gold["umia.forget.unlearned"] - 0.5) < 0.1
+    # Identity is the original
+    identity = rec["Identity"]["metrics"]
+    assert identity["accuracy.forget.unlearned"] == identity["accuracy.forget.original"]
+    summary = (folder / "summary.md").read_text()
+    assert "| *gold* (reference) |" in summary and "| Finetuning |" in summary
+
+
+def test_forgetting_one_class(ran):
+    gold = records(ran, "forget_class")["GoldModel"]["metrics"]
+    assert gold["accuracy.forget.unlearned"] == 0.0          # it never saw a 3
+    assert gold["accuracy.test.unlearned"] < 0.9              # and the test set still holds 3s
+    assert gold["umia.forget.unlearned"] > 0.8                # U-MIA far from 0.5 for the gold model
+    for name in ("Finetuning", "NegGrad"):
+        m = records(ran, "forget_class")[name]["metrics"]
+        assert 0.5 < m["accuracy.forget.unlearned"] < m["accuracy.forget.original"]
+
+
+def test_two_seeds(ran):
+    document = results(ran, "forget_class_seeds")
+    assert document["seeds"] == [0, 1]
+    assert {(r["name"], r["seed"]) for r in document["records"]} == \
+        {(n, s) for n in ("Identity", "GoldModel", "Finetuning", "NegGrad") for s in (0, 1)}
+    summary = (output(ran, "forget_class_seeds") / "summary.md").read_text()
+    assert "| 2/2 |" in summary and " ± " in summary
+    # seed 0's models were trained by the previous command: they come from the cache
+    assert all(m["cached"] for m in document["models"]["0"].values())
+    assert not any(m["cached"] for m in document["models"]["1"].values())
+
+
+def test_set_changes_one_value_and_the_models_come_from_the_cache(ran):
+    document = results(ran, "first_finetuning_10")
+    finetuning = {r["name"]: r for r in document["records"]}["Finetuning"]
+    assert finetuning["config"]["parameters"]["epochs"] == 10
+    assert all(model["cached"] for model in document["models"]["0"].values())
+    assert "from the cache" in (output(ran, "first_finetuning_10") / "run.log").read_text()
+
+
+# --- chapter 3: your own unlearner -------------------------------------------------------------
+
+
+def test_your_unlearners_run_from_the_guide_command(ran):
+    rec = records(ran, "unlearner")
+    assert list(rec) == ["Identity", "GoldModel", "AddNoise", "NoisyFinetuning",
+                         "GradientDifference"]
+    noisy = rec["NoisyFinetuning"]
+    assert noisy["config"]["class"] == "my_unlearners.NoisyFinetuning"
     assert noisy["config"]["parameters"]["sigma"] == 1.0
     assert noisy["status"] == "finished" and not noisy["failed_measures"]
     m = noisy["metrics"]
-    # the user's measure reports; noise then repair lowers confidence on the forgotten class
-    assert m["confidence.forget.original"] > 0.95
-    assert m["confidence.forget.unlearned"] < m["confidence.forget.original"] - 0.1
-    # and the unlearner really forgets part of the class while repairing the rest
+    # the unlearner really forgets part of the class while repairing the rest
     assert m["accuracy.forget.unlearned"] < 0.9
     assert m["accuracy.retain.unlearned"] > 0.95
-    assert identity["metrics"]["accuracy.forget.unlearned"] == m["accuracy.forget.original"]
+    assert rec["Identity"]["metrics"]["accuracy.forget.unlearned"] == m["accuracy.forget.original"]
+    # noise alone hurts everything and forgets nothing in particular
+    noise = rec["AddNoise"]["metrics"]
+    assert noise["accuracy.forget.unlearned"] > noise["accuracy.retain.unlearned"]
+    # the hand-written loop gets close to the gold model
+    gd, gold = rec["GradientDifference"]["metrics"], rec["GoldModel"]["metrics"]
+    assert gd["accuracy.forget.unlearned"] <= 0.1
+    assert gd["accuracy.retain.unlearned"] > gold["accuracy.retain.unlearned"] - 0.05
+
+
+def test_a_bad_hyper_parameter_is_a_config_error_with_its_place(ran):
+    text = command_output(ran, "sigma=-1")
+    assert "unlearners[3]" in text and "sigma must be >= 0" in text
+    assert "valid (5 unlearners" in command_output(ran, "unlearner.jsonc --validate")
+
+
+def test_the_readers_test_file_passes(ran):
+    text = command_output(ran, "pytest")
+    assert text.count(" passed") == 4, text
+
+
+# --- chapter 4: your own data source and splitter ----------------------------------------------
+
+
+def test_your_csv_source_and_threshold_splitter(ran):
+    from erasure.config import load_config
+    from erasure.experiment import prepare
+
+    config_file = ran.sandbox / "guide" / "examples" / "data.jsonc"
+    document = results(ran, "data")
+    assert document["config"]["data"]["parameters"]["DataSource"]["class"] == "my_data.CsvSource"
+    assert {r["status"] for r in document["records"]} == {"finished"}
+    # the forget set is exactly the training samples with alcohol above 13.5
+    with inside(ran.sandbox):
+        data = prepare(load_config(config_file), config_file=config_file).data.load(0)
+    with open(EXAMPLES / "data" / "wine.csv", newline="") as f:
+        alcohol = [float(row["alcohol"]) for row in csv.DictReader(f)]
+    forget, train = set(data["forget"].tolist()), set(data["train"].tolist())
+    assert forget == {i for i in train if alcohol[i] > 13.5}
+    rec = records(ran, "data")
+    assert rec["GoldModel"]["metrics"]["size.forget"] == len(forget)
+    # a region of the feature space, not a class: the gold model still gets the forget set right
+    assert rec["GoldModel"]["metrics"]["accuracy.forget.unlearned"] > 0.9
+
+
+# --- chapter 5: your own measure ---------------------------------------------------------------
+
+
+def test_your_measures_in_results_and_in_the_summary(ran):
+    rec = records(ran, "measure")
+    noisy, gold = rec["NoisyFinetuning"]["metrics"], rec["GoldModel"]["metrics"]
+    # the user's measure reports; noise then repair lowers confidence on the forgotten class
+    assert noisy["confidence.forget.original"] > 0.9
+    assert noisy["confidence.forget.unlearned"] < noisy["confidence.forget.original"] - 0.1
+    forget_size = results(ran, "measure")["partitions"]["forget"]
+    for target in ("original", "unlearned"):
+        row = [noisy[f"confusion.forget.{target}.3.{p}"] for p in range(10)]
+        assert sum(row) == forget_size  # one row: every forget sample is a 3
+    assert not any(k.startswith("confusion.forget.unlearned.2.") for k in noisy)
+    assert gold["confusion.forget.unlearned.3.3"] == 0      # the gold model never answers 3
+    assert gold["agreement.forget.unlearned"] == 1.0
+    assert noisy["agreement.forget.original"] < noisy["agreement.forget.unlearned"] < 1.0
+    # after the guide's rebuild command, summary.md has a column per metric
+    summary = (output(ran, "measure") / "summary.md").read_text()
+    header = summary.splitlines()[0]
+    for key in ("confidence.forget.unlearned", "confusion.forget.unlearned.3.9",
+                "agreement.forget.unlearned"):
+        assert f"| {key} |" in header
+
+
+# --- chapter 6: your own network --------------------------------------------------------------
+
+
+def test_your_network_is_the_predictors_model(ran):
+    document = results(ran, "network")
+    assert document["config"]["predictor"]["parameters"]["model"]["class"] == "my_networks.TinyCNN"
+    rec = records(ran, "network")
+    assert rec["Identity"]["metrics"]["accuracy.test.unlearned"] > 0.9
+    assert rec["GoldModel"]["metrics"]["accuracy.forget.unlearned"] == 0.0
+
+
+# --- chapter 7: reading and comparing results --------------------------------------------------
+
+
+def test_report_and_compare(ran):
+    assert "| *gold* (reference) |" in command_output(ran, "main.py report")
+    text = command_output(ran, "compare.py")
+    lines = [line for line in text.splitlines() if line.startswith(("Identity", "GoldModel"))]
+    assert len(lines) == 2 and "(+0.000)" in lines[1]
