@@ -1,0 +1,302 @@
+"""Hardware settings (globals.precision / channels_last / compile): bf16 trains to a sane accuracy
+on CPU, channels-last predicts what the contiguous network predicts, compile falls back with a
+warning where it cannot work, and with everything off nothing changes at all."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from erasure.config import ConfigError
+from erasure.data import DatasetManager, PercentageSplit, SklearnDataSource
+from erasure.experiment import Session, prepare
+from erasure.measures import OutputStore
+from erasure.models import MLP, SmallCNN, acceleration, fit
+from erasure.models.acceleration import OFF, Acceleration, is_prepared, prepare_model, using
+from erasure.seeding import seeded
+from tests.helpers import accuracy, digits_config
+
+ERASURE = Path(acceleration.__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def compile_state():
+    """Restores the module's compile backend and what it learnt about compiling."""
+    backend = acceleration.BACKEND
+    acceleration.reset()
+    yield
+    acceleration.BACKEND = backend
+    acceleration.reset()
+
+
+def failing_backend(graph_module, example_inputs):
+    raise RuntimeError("no compiler on this machine (simulated)")
+
+
+def session(image=False, model=None, epochs=30, **globals_):
+    config = digits_config(image=image, model=model, epochs=epochs,
+                           unlearners=[{"class": "Finetuning", "parameters": {"epochs": 1}}])
+    config["globals"].update(cache=False, **globals_)
+    s = Session(prepare(config))
+    s.load_data()
+    s.train_models()
+    return s
+
+
+def digits(image=False):
+    manager = DatasetManager(DataSource=SklearnDataSource(shape="image" if image else "flat"),
+                             partitions=[PercentageSplit(parts_names=["train", "test"], percentage=0.8)])
+    return manager.load(seed=0)
+
+
+# -- everything off: nothing changes --------------------------------------------------------
+
+def test_options_off_leave_the_model_untouched():
+    model = SmallCNN(input_shape=(1, 8, 8), num_classes=10)
+    strides = {k: v.stride() for k, v in model.state_dict().items()}
+    assert prepare_model(model, OFF) is model
+    assert not is_prepared(model) and "forward" not in model.__dict__
+    assert {k: v.stride() for k, v in model.state_dict().items()} == strides
+    assert not OFF.enabled
+
+
+@pytest.mark.parametrize("image", [False, True])
+def test_options_off_train_bit_identical_weights(image):
+    plan = prepare(digits_config(epochs=3, image=image,
+                                 model={"class": "SmallCNN"} if image else None))
+    data = plan.data.load(0)
+
+    def train(context):
+        with context:
+            with seeded(0, "init"):
+                model = plan.predictor.new_model(data)
+            with seeded(0, "fit"):
+                plan.predictor.train(model, data, "train", torch.Generator().manual_seed(1))
+            return model, OutputStore(model.eval(), data)("test").logits
+
+    (plain, plain_out), (off, off_out) = train(contextlib.nullcontext()), train(using(OFF))
+    assert not is_prepared(off)
+    assert plain.state_dict().keys() == off.state_dict().keys()
+    assert all(torch.equal(v, off.state_dict()[k]) for k, v in plain.state_dict().items())
+    assert torch.equal(plain_out, off_out)
+
+
+def test_session_with_defaults_prepares_nothing():
+    s = session(epochs=2)
+    assert s.acceleration == OFF
+    assert not is_prepared(s.original)
+    record = s.unlearn(0)
+    assert record["status"] == "finished"
+
+
+# -- bf16 -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("image, model, epochs, least", [
+    (False, None, 30, 0.93),
+    (True, {"class": "SmallCNN"}, 15, 0.93),
+])
+def test_bf16_trains_to_a_sane_accuracy_on_cpu(image, model, epochs, least):
+    s = session(image=image, model=model, epochs=epochs, precision="bf16")
+    assert s.acceleration.precision == "bf16" and is_prepared(s.original)
+    assert accuracy(s.original, s.data, "test") > least
+    outputs = OutputStore(s.original, s.data)("test")
+    assert outputs.logits.dtype == torch.float32  # measures see fp32 logits
+    record = s.unlearn(0)  # the unlearner's copy keeps the setting
+    assert record["status"] == "finished", record["error"]
+    assert record["metrics"]["accuracy.test.unlearned"] > least - 0.05
+
+
+def test_bf16_computes_in_bf16_and_returns_fp32():
+    model = prepare_model(MLP(input_shape=(64,), num_classes=10), Acceleration(precision="bf16"))
+    seen = []
+    model.layers[1].register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    out = model(torch.randn(5, 64))
+    assert seen == [torch.bfloat16] and out.dtype == torch.float32
+    out.sum().backward()  # gradients reach the fp32 weights
+    assert model.layers[1].weight.grad.dtype == torch.float32
+
+
+def test_deep_copies_stay_prepared_and_use_their_own_weights():
+    model = prepare_model(MLP(input_shape=(64,), num_classes=10), Acceleration(precision="bf16"))
+    twin = copy.deepcopy(model)
+    assert is_prepared(twin) and twin.forward.__self__ is twin
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    x = torch.randn(3, 64)
+    assert torch.count_nonzero(model(x)) == 0 and torch.count_nonzero(twin(x)) > 0
+    assert list(twin.state_dict()) == list(MLP(input_shape=(64,), num_classes=10).state_dict())
+
+
+def test_bf16_fisher_and_ssd_importances_run():
+    config = digits_config(epochs=5, unlearners=[{"class": "SSD"}, {"class": "FisherForgetting"}])
+    config["globals"].update(cache=False, precision="bf16")
+    s = Session(prepare(config))
+    s.load_data()
+    s.train_models()
+    for i in range(2):
+        record = s.unlearn(i)
+        assert record["status"] == "finished", record["error"]
+
+
+# -- channels-last ------------------------------------------------------------------------------
+
+def test_channels_last_predicts_what_the_contiguous_network_predicts():
+    torch.manual_seed(0)
+    data = digits(image=True)
+    model = SmallCNN(input_shape=(1, 8, 8), num_classes=10)
+    fit(model, lambda: data.batches("train", 64, shuffle=True, generator=torch.Generator().manual_seed(0)),
+        torch.optim.Adam(model.parameters(), 3e-3), nn.CrossEntropyLoss(), 3)
+    model.eval()
+    twin = prepare_model(copy.deepcopy(model), Acceleration(channels_last=True))
+    assert twin.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not is_prepared(twin)  # channels-last alone needs no forward of its own
+    x = data.x.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        expected, got = model(data.x), twin(x)
+    assert torch.allclose(expected, got, atol=1e-4, rtol=1e-4)
+    assert torch.equal(expected.argmax(1), got.argmax(1))
+
+
+def test_channels_last_session_stores_images_nhwc_and_leaves_mlps_alone():
+    s = session(image=True, model={"class": "SmallCNN"}, epochs=3, channels_last=True)
+    assert s.data.x.is_contiguous(memory_format=torch.channels_last)
+    assert s.original.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert s.unlearn(0)["status"] == "finished"
+    mlp = MLP(input_shape=(64,), num_classes=10)
+    assert prepare_model(mlp, Acceleration(channels_last=True)) is mlp and not is_prepared(mlp)
+
+
+# -- compile --------------------------------------------------------------------------------------
+
+def test_compile_falls_back_with_a_warning_when_compiling_fails(compile_state):
+    acceleration.BACKEND = failing_backend
+    with pytest.warns(RuntimeWarning, match="torch.compile does not work"):
+        resolved = acceleration.resolve(Acceleration(compile=True, precision="bf16"), "cpu")
+    assert resolved == Acceleration(precision="bf16")
+
+
+def test_a_run_with_compile_never_crashes_where_compiling_fails(compile_state):
+    acceleration.BACKEND = failing_backend
+    with pytest.warns(RuntimeWarning, match="running without compile"):
+        s = session(epochs=3, compile=True)
+    assert not s.acceleration.compile
+    assert s.unlearn(0)["status"] == "finished"
+
+
+def test_a_compiled_call_that_fails_later_falls_back_to_eager(compile_state):
+    acceleration.BACKEND = failing_backend
+    acceleration._compile_problems["cpu"] = ""  # the probe passed, the real network fails
+    model = MLP(input_shape=(64,), num_classes=10)
+    expected = model(torch.ones(2, 64))
+    prepare_model(model, Acceleration(compile=True))
+    with pytest.warns(RuntimeWarning, match="torch.compile failed on MLP"):
+        got = model(torch.ones(2, 64))
+    assert torch.equal(got, expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once, then quietly eager
+        model(torch.ones(2, 64))
+
+
+def test_compiled_forward_matches_eager_and_survives_deep_copies(compile_state):
+    acceleration.BACKEND = "eager"  # dynamo's tracing without code generation: fast, no compiler
+    assert acceleration.compile_problem("cpu") == ""
+    torch.manual_seed(0)
+    model = MLP(input_shape=(64,), num_classes=10)
+    x = torch.randn(7, 64)
+    expected = model(x)
+    prepare_model(model, Acceleration(compile=True))
+    assert torch.allclose(model(x), expected)
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        twin.layers[-1].bias.add_(1.0)
+    assert torch.allclose(twin(x), expected + 1.0, atol=1e-6)
+    assert torch.allclose(model(x), expected)
+    assert not acceleration._compile_failed
+
+
+# -- the config ------------------------------------------------------------------------------------
+
+def test_globals_validate_the_settings():
+    config = digits_config()
+    config["globals"]["precision"] = "fp16"
+    with pytest.raises(ConfigError) as e:
+        prepare(config)
+    assert "globals.precision" in str(e.value)
+    config["globals"].update(precision="bf16", channels_last=True, compile=False)
+    plan = prepare(config)
+    assert plan.resolved["globals"]["precision"] == "bf16"
+    with pytest.raises(ValueError):
+        Acceleration(precision="fp8")
+
+
+# -- in-memory data: no host transfers or syncs per batch -------------------------------------
+
+#: Tensor methods that copy between host and device or wait for the device.
+TRANSFERS = {"to", "cpu", "cuda", "item", "tolist", "numpy", "__float__", "__int__", "__bool__"}
+
+
+class CountTransfers(torch.overrides.TorchFunctionMode):
+    """Counts the transfer calls made by erasure's own code (not by torch internals such as
+    Adam's reads of its host-side step counters)."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if getattr(func, "__name__", "") in TRANSFERS:
+            frame = sys._getframe(1)
+            while frame.f_code.co_filename in (__file__, torch.overrides.__file__):
+                frame = frame.f_back
+            if Path(frame.f_code.co_filename).resolve().is_relative_to(ERASURE):
+                self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def transfers(run) -> int:
+    with CountTransfers() as mode:
+        run()
+    return mode.count
+
+
+@pytest.mark.parametrize("what", ["train", "evaluate", "AdvancedNegGrad", "Scrub"])
+def test_transfers_and_syncs_do_not_grow_with_the_number_of_batches(what):
+    """Batches are gathered from tensors already on the device: copies and host syncs happen
+    once per epoch (the shuffled order, the loss check) or per partition, never per batch — so
+    their number is the same with 8 times as many batches."""
+    from erasure.unlearners import UnlearningContext
+
+    plan = prepare(digits_config(epochs=2, unlearners=[
+        {"class": "AdvancedNegGrad", "parameters": {"epochs": 2}},
+        {"class": "Scrub", "parameters": {"epochs": 2, "msteps": 1}}]))
+    data = plan.data.load(0)
+    torch.manual_seed(0)
+    model = plan.predictor.new_model(data)
+
+    def run(batch_size):
+        m = copy.deepcopy(model)
+        if what == "train":
+            plan.predictor.batch_size = batch_size
+            return lambda: plan.predictor.train(m, data, "train", torch.Generator().manual_seed(0))
+        if what == "evaluate":
+            data.eval_batch_size = batch_size
+            return lambda: OutputStore(m, data)("train")
+        unlearner = plan.unlearners[0 if what == "AdvancedNegGrad" else 1]
+        unlearner.batch_size = batch_size
+        if what == "Scrub":
+            unlearner.forget_batch_size = batch_size // 2
+        ctx = UnlearningContext(data=data, predictor=plan.predictor, seed=0, gold=lambda p: None,
+                                generator=torch.Generator().manual_seed(0))
+        return lambda: unlearner.unlearn(m, ctx)
+
+    few, many = transfers(run(256)), transfers(run(32))
+    assert few == many, (few, many)
+    # training: the shuffled order moved to the device and the loss read, once per epoch
+    assert few == {"train": 4, "evaluate": 0, "AdvancedNegGrad": 6, "Scrub": 6}[what]
