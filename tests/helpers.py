@@ -84,3 +84,25 @@ def accuracy(model, data, partition: str) -> float:
     model.eval()
     with torch.inference_mode():
         return (model(x).argmax(1) == y).float().mean().item()
+
+
+def run_family_config(config: dict, config_file, output, *, epochs: int = 5,
+                      names=("GoldModel", "Finetuning")) -> dict:
+    """Runs a data family's config (already pointed at offline data) end to end on the CPU with
+    few epochs, checks every record finished with accuracies and U-MIA, and returns results."""
+    from erasure.experiment import run
+
+    config["predictor"]["parameters"]["epochs"] = epochs
+    config["globals"]["device"] = "cpu"
+    doc = json.loads(run(prepare(config, config_file=config_file), output=output)
+                     .read_text(encoding="utf-8"))
+    assert doc["status"] == "finished"
+    assert [r["name"] for r in doc["records"]] == list(names)
+    for record in doc["records"]:
+        assert record["status"] == "finished", (record["name"], record["error"])
+        metrics = record["metrics"]
+        for partition in ("forget", "retain", "test"):
+            for target in ("original", "unlearned"):
+                assert 0.0 <= metrics[f"accuracy.{partition}.{target}"] <= 1.0
+        assert 0.0 <= metrics["umia.forget.unlearned"] <= 1.0
+    return doc

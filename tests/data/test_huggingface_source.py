@@ -6,7 +6,6 @@ No test uses the network: the data is written in tmp_path, and a hub id that is 
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -29,7 +28,8 @@ from erasure.config import ConfigError, load_config
 from erasure.data.sources import huggingface as hf
 from erasure.data.sources.base import DataLoadError
 from erasure.data.sources.huggingface import HuggingFaceDataSource
-from erasure.experiment import prepare, run
+from erasure.experiment import prepare
+from tests.helpers import run_family_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "data" / "huggingface.jsonc"
@@ -561,20 +561,7 @@ def test_shipped_config_runs_end_to_end_on_a_local_copy(digits_folder, tmp_path)
     source = config["data"]["parameters"]["DataSource"]["parameters"]
     assert source["path"] == "ylecun/mnist" and source["splits"] == ["train", "test"]
     source["path"] = str(digits_folder)
-    config["predictor"]["parameters"]["epochs"] = 5
-    config["globals"]["device"] = "cpu"
-    plan = prepare(config, config_file=CONFIG)
-    results = run(plan, output=tmp_path / "out")
-    doc = json.loads(results.read_text(encoding="utf-8"))
-    assert doc["status"] == "finished"
-    assert [r["name"] for r in doc["records"]] == ["GoldModel", "Finetuning"]
-    for record in doc["records"]:
-        assert record["status"] == "finished", (record["name"], record["error"])
-        metrics = record["metrics"]
-        for partition in ("forget", "retain", "test"):
-            for target in ("original", "unlearned"):
-                assert 0.0 <= metrics[f"accuracy.{partition}.{target}"] <= 1.0
-        assert "umia.forget.unlearned" in metrics
+    doc = run_family_config(config, CONFIG, tmp_path / "out")
     gold = doc["records"][0]["metrics"]
     # real digits: far above the 10% of chance, for the original and the retrained gold model
     assert gold["accuracy.test.original"] > 0.8

@@ -19,7 +19,8 @@ from erasure.config import load_config
 from erasure.data import DatasetManager, StratifiedSplit
 from erasure.data.sources.base import DataLoadError
 from erasure.data.sources.uci import UCIDataSource
-from erasure.experiment import prepare, run
+from erasure.experiment import prepare
+from tests.helpers import run_family_config
 
 pd = pytest.importorskip("pandas")
 try:
@@ -403,18 +404,10 @@ def test_config_runs_end_to_end_on_the_cached_dataset(tmp_path, no_network):
     assert config["data"]["parameters"]["DataSource"]["parameters"]["id"] == 17
     assert config["data"]["parameters"]["standardize"] == "train"
     config["data"]["parameters"]["DataSource"]["parameters"]["cache_dir"] = str(tmp_path / "cache")
-    config["predictor"]["parameters"]["epochs"] = 5
-    config["globals"]["device"] = "cpu"
-    results = run(prepare(config, config_file=CONFIG), output=tmp_path / "out")
-    doc = json.loads(results.read_text(encoding="utf-8"))
-    assert doc["status"] == "finished"
-    assert [r["name"] for r in doc["records"]] == ["GoldModel", "Finetuning"]
+    doc = run_family_config(config, CONFIG, tmp_path / "out")
     for record in doc["records"]:
-        assert record["status"] == "finished", (record["name"], record["error"])
-        metrics = record["metrics"]
         for partition in ("forget", "retain", "test"):
-            assert 0.85 < metrics[f"accuracy.{partition}.unlearned"] <= 1.0, (record["name"], partition)
-        assert 0.0 <= metrics["umia.forget.unlearned"] <= 1.0
+            assert 0.85 < record["metrics"][f"accuracy.{partition}.unlearned"], (record["name"], partition)
     gold = doc["records"][0]["metrics"]
     assert gold["accuracy.test.original"] > 0.9
     assert (gold["size.train"], gold["size.test"], gold["size.forget"]) == (456, 113, 46)
