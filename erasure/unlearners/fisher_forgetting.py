@@ -63,7 +63,8 @@ class FisherForgetting(Unlearner):
             the unlearner's stream); ``None`` uses all of D_r, as the paper does. The cost grows
             with |D_r| × classes.
         batch_size: samples per vectorised per-sample-gradient call; ``None`` picks the largest
-            (up to 512) whose per-sample gradients fit in 1 GiB
+            (up to 512) whose per-sample gradients fit in 1 GiB and, on a CPU, whose gradients
+            and activations stay cache-sized
             (:func:`~erasure.unlearners.importance.per_sample_batch_size`).
 
     Raises:
@@ -88,7 +89,8 @@ class FisherForgetting(Unlearner):
     def fisher(self, model: nn.Module, ctx: UnlearningContext) -> dict[str, torch.Tensor]:
         """The diagonal Fisher information of D_r (or of a sample of it) at ``model``."""
         fisher = diagonal_fisher(model, ctx.data, self.ref_data_retain, labels="expected",
-                                 batch_size=self.batch_size or per_sample_batch_size(model),
+                                 batch_size=self.batch_size
+                                 or per_sample_batch_size(model, sample=ctx.data.x[:1]),
                                  max_samples=self.max_samples, generator=ctx.generator)
         check_finite(sum(f.sum() for f in fisher.values()),
                      "in the Fisher information of the retain set")

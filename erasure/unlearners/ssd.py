@@ -73,7 +73,8 @@ class SSD(Unlearner):
             average (up to 22 on one seed): a few high-loss samples dominate the empirical
             importance of a small forget set, and the weights they use get dampened.
         batch_size: samples per vectorised per-sample-gradient call; ``None`` picks the largest
-            (up to 512) whose per-sample gradients fit in 1 GiB
+            (up to 512) whose per-sample gradients fit in 1 GiB and, on a CPU, whose gradients
+            and activations stay cache-sized
             (:func:`~erasure.unlearners.importance.per_sample_batch_size`).
     """
 
@@ -90,7 +91,7 @@ class SSD(Unlearner):
     def importances(self, model: nn.Module, ctx: UnlearningContext
                     ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """(I_D, I_f): the importances over the training data and over the forget set."""
-        size = self.batch_size or per_sample_batch_size(model)
+        size = self.batch_size or per_sample_batch_size(model, sample=ctx.data.x[:1])
         full = diagonal_fisher(model, ctx.data, ctx.predictor.training_set, labels=self.labels,
                                batch_size=size)
         forget = diagonal_fisher(model, ctx.data, self.ref_data_forget, labels=self.labels,

@@ -83,3 +83,29 @@ def test_config_with_an_unknown_dataset_or_image_wine_fails_before_loading():
     config["data"]["parameters"]["DataSource"]["parameters"] = {"name": "wine", "shape": "image"}
     with pytest.raises(ConfigError, match="shape 'image' needs the digits dataset"):
         prepare(config)
+
+
+def test_digits_images_upscaled_bilinear(digits):
+    """``size`` upscales the 8×8 digits once at load (the original ERASURE's 28×28 example)."""
+    big = SklearnDataSource(name="digits", shape="image", size=28).load()
+    assert big.x.shape == (1797, 1, 28, 28) and big.x.dtype == torch.float32
+    assert torch.equal(big.y, digits.y)
+    expected = torch.nn.functional.interpolate(digits.x.reshape(-1, 1, 8, 8), size=(28, 28),
+                                               mode="bilinear", align_corners=False)
+    assert torch.equal(big.x, expected)
+    # bilinear weights are convex: the pixel range stays [0, 1] and every image's mean is kept
+    assert big.x.min().item() >= 0.0 and big.x.max().item() <= 1.0
+    assert torch.allclose(big.x.mean((1, 2, 3)), digits.x.mean(1), atol=0.02)
+    same = SklearnDataSource(name="digits", shape="image", size=8).load()
+    assert torch.equal(same.x, digits.x.reshape(-1, 1, 8, 8))
+
+
+def test_size_needs_images_and_a_positive_size():
+    with pytest.raises(ValueError, match="size upscales images"):
+        SklearnDataSource(name="digits", size=28)
+    with pytest.raises(ValueError, match="at least 1"):
+        SklearnDataSource(name="digits", shape="image", size=0)
+    config = digits_config(image=True)
+    config["data"]["parameters"]["DataSource"]["parameters"]["size"] = 28
+    plan = prepare(config)
+    assert plan.resolved["data"]["parameters"]["DataSource"]["parameters"]["size"] == 28

@@ -1,0 +1,26 @@
+"""The benchmarks run: each, at its smallest (``--smoke``), in its own process, ends with a line
+``ratio: <number>``. No timing is asserted (the numbers of a smoke run mean nothing)."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RATIO = re.compile(r"^ratio: (\d+(\.\d+)?|nan|inf)$")
+
+
+@pytest.mark.parametrize("script", ["overhead.py", "pipeline.py", "gpu.py"])
+def test_bench_smoke_run_ends_with_a_ratio(script, tmp_path):
+    env = {**os.environ, "ERASURE_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--smoke", "--device", "cpu"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert RATIO.match(lines[-1]), lines[-5:]
+    assert float(lines[-1].split()[1]) > 0
+    assert any(line.startswith("machine:") for line in lines)
