@@ -46,10 +46,11 @@ class AvgGap(SvcAttackMeasure):
             raise NotApplicable(f"no gold model retrained on '{self.retain}' in this experiment")
         pick = balanced_pick(len(ctx.data[self.retain]), len(ctx.data[self.reference]),
                              ctx.generator)
-        gold = self.metrics(partial(ctx.gold_output, self.retain), pick)
+        gold = ctx.once("gold", lambda: self.metrics(partial(ctx.gold_output, self.retain), pick))
         out = {}
         for target in as_list(self.target):
-            mine = self.metrics(partial(ctx.output, target), pick)
+            mine = ctx.per_target(target, "metrics",
+                                  lambda target=target: self.metrics(partial(ctx.output, target), pick))
             gaps = [abs(a - b) for a, b in zip(mine, gold)]
             out[f"{key_name(self.name, self.features)}.{self.partition}.{target}"] = sum(gaps) / len(gaps)
         return out

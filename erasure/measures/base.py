@@ -122,6 +122,18 @@ class MeasureContext:
     def output(self, target: str, partition: str) -> Outputs:
         return self.outputs[target](partition)
 
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time this measure (its config: ``seed`` depends on it) asks for
+        ``key`` in the experiment; the stored value afterwards. For what is the same in every
+        record: numbers of the original or the gold model, which no unlearner changes."""
+        return self.shared(f"measure/{self.seed}/{key}", compute)
+
+    def per_target(self, target: str, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` for the unlearned model; for the original, once per experiment (see
+        :meth:`once`). ``compute`` must depend on nothing that differs between records but
+        the unlearned model."""
+        return compute() if target != "original" else self.once(f"original/{key}", compute)
+
     def gold_output(self, retain: str, partition: str) -> Outputs:
         """Outputs of the gold model retrained on ``retain``, on ``partition``."""
         return self.gold_outputs[retain](partition)

@@ -54,8 +54,10 @@ class LossAttack(Measure):
         labels = np.r_[np.ones(n), np.zeros(n)]
         out = {}
         for target in as_list(self.target):
-            losses = torch.cat([ctx.output(target, self.partition).losses.cpu()[pick_members],
-                                ctx.output(target, self.reference).losses.cpu()[pick_others]])
-            auc = roc_auc_score(labels, -losses.double().numpy())
-            out[f"loss_auc.{self.partition}.{target}"] = float(auc)
+            def auc(target: str = target) -> float:
+                losses = torch.cat([ctx.output(target, self.partition).losses.cpu()[pick_members],
+                                    ctx.output(target, self.reference).losses.cpu()[pick_others]])
+                return float(roc_auc_score(labels, -losses.double().numpy()))
+
+            out[f"loss_auc.{self.partition}.{target}"] = ctx.per_target(target, "auc", auc)
         return out

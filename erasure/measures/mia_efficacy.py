@@ -140,10 +140,14 @@ class MIAEfficacy(SvcAttackMeasure):
                              ctx.generator)
         out = {}
         for target in as_list(self.target):
-            value = svc_efficacy(ctx.output(target, self.retain), ctx.output(target, self.reference),
-                                 ctx.output(target, self.partition), pick,
-                                 features=self.features, C=self.C, gamma=self.gamma)
-            out[f"{key_name(self.name, self.features)}.{self.partition}.{target}"] = value
+            def efficacy(target: str = target) -> float:
+                return svc_efficacy(ctx.output(target, self.retain),
+                                    ctx.output(target, self.reference),
+                                    ctx.output(target, self.partition), pick,
+                                    features=self.features, C=self.C, gamma=self.gamma)
+
+            out[f"{key_name(self.name, self.features)}.{self.partition}.{target}"] = \
+                ctx.per_target(target, "efficacy", efficacy)
         return out
 
 

@@ -49,12 +49,12 @@ def test_separable_losses_score_near_one():
 def test_members_and_non_members_are_balanced(monkeypatch):
     seen = []
 
-    def spy(estimator, x, y, **kwargs):
-        seen.append((x.copy(), y.copy()))
-        return real(estimator, x, y, **kwargs)
+    def spy(x, y, splits, **kwargs):
+        seen.append((x.reshape(-1, 1).copy(), y.copy()))
+        return real(x, y, splits, **kwargs)
 
-    real = umia_module.cross_val_score
-    monkeypatch.setattr(umia_module, "cross_val_score", spy)
+    real = umia_module.logistic_cv_accuracy
+    monkeypatch.setattr(umia_module, "logistic_cv_accuracy", spy)
     # 30 members, 300 non-members from one distribution: unbalanced, "always non-member" would
     # score 0.91; balanced, the attacker has nothing to go on
     data = loss_data(normal(30, 1), normal(300, 2))
@@ -119,3 +119,30 @@ def test_umia_on_digits_class_forgetting_needs_a_same_class_reference():
     assert same_class <= 0.7  # measured 0.560
     # the original fits class 3 everywhere, train or test: near chance too (measured 0.537)
     assert mean_umia("test_3", session.original) <= 0.7
+
+
+def test_the_exact_logistic_fit_equals_scikit_learns_on_every_split():
+    """U-MIA's Newton solver is scikit-learn's LogisticRegression (L2, C=1, free intercept),
+    fitted to its optimum: held-out accuracies equal a tightly converged scikit-learn fit."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedShuffleSplit, cross_val_score
+
+    from erasure.measures.umia import logistic_cv_accuracy
+
+    rng = np.random.default_rng(0)
+    for trial in range(12):
+        n = int(rng.integers(10, 200))
+        scale = rng.uniform(0.1, 20)
+        x = np.r_[rng.exponential(0.3, n), rng.exponential(rng.uniform(0.3, 3), n)] * scale
+        y = np.r_[np.ones(n), np.zeros(n)]
+        splits = list(StratifiedShuffleSplit(n_splits=10, test_size=max(0.1, 1 / n),
+                                             random_state=trial).split(x.reshape(-1, 1), y))
+        reference = cross_val_score(LogisticRegression(tol=1e-12, max_iter=10_000),
+                                    x.reshape(-1, 1), y, cv=splits).mean()
+        assert logistic_cv_accuracy(x, y, splits) == pytest.approx(reference, abs=1e-12), trial
+    # perfectly separable members: still the regularised optimum, no overflow
+    x = np.r_[np.zeros(20), np.full(20, 50.0)]
+    y = np.r_[np.ones(20), np.zeros(20)]
+    splits = list(StratifiedShuffleSplit(n_splits=5, test_size=0.1, random_state=0).split(x.reshape(-1, 1), y))
+    assert logistic_cv_accuracy(x, y, splits) == 1.0
