@@ -10,7 +10,6 @@ from .base import Measure, Targets, as_list
 from .gold_distance import gold
 
 
-
 @dataclass(kw_only=True)
 class ToW(Measure):
     """Tug of War, from Zhao, Kurmanji, Bărbulescu, Triantafillou, Triantafillou, "What makes

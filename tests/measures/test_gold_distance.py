@@ -8,7 +8,12 @@ from torch import nn
 from erasure.config import ConfigError
 from erasure.experiment import prepare
 from erasure.measures import NotApplicable
-from erasure.measures.gold_distance import OutputDivergence, WeightDistance, js_divergence, kl_divergence
+from erasure.measures.gold_distance import (
+    OutputDivergence,
+    WeightDistance,
+    js_divergence,
+    kl_divergence,
+)
 from tests.helpers import digits_config
 from tests.measures.hand_models import Logits, context
 from tests.unlearners import fixtures as fx
