@@ -118,6 +118,11 @@ class MeasureContext:
     seed: int = 0
     predictor: Any = None
     shared: Callable[[str, Callable[[], Any]], Any] = lambda key, build: build()
+    #: the experiment's seed (``seed`` is this measure's stream, derived from it and its config)
+    experiment_seed: int = 0
+    #: scratch space shared by the measures of this record (e.g. one relearning run that
+    #: RelearnTime and AIN both read); empty for every record
+    record: dict[Any, Any] = field(default_factory=dict)
 
     def output(self, target: str, partition: str) -> Outputs:
         return self.outputs[target](partition)

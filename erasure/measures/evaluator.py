@@ -38,6 +38,7 @@ class Evaluator(Component):
         writer: dict[str, str] = {}  # which measure wrote each key
         for position, measure in enumerate(progress.bar(self.measures, desc=f"{record}: measures")):
             # the same stream for every record, so "original" numbers agree across records
+            ctx.experiment_seed = seed
             ctx.seed = derive_seed(seed, "measure", json.dumps(measure.config, sort_keys=True))
             ctx.generator = generator(ctx.seed)
             key = f"{type(measure).__name__}[{position}]"

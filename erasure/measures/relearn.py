@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -12,6 +13,7 @@ from erasure.config import PartitionName, spec
 from erasure.config.checks import at_least
 from erasure.data import Data
 from erasure.models import OptimizerFactory, check_finite
+from erasure.seeding import derive_seed
 from erasure.seeding import generator as make_generator
 from erasure.seeding import seeded
 
@@ -102,11 +104,36 @@ class _Relearning(Measure):
         """(1 − α) × the original's number of correct forget samples."""
         return (1.0 - self.alpha) * correct(ctx.output("original", self.partition))
 
+    def recipe(self) -> str:
+        """The relearning recipe: measures with the same recipe relearn on the same stream."""
+        return json.dumps([self.partition, self.optimizer.config, self.batch_size,
+                           self.max_steps, self.alpha], sort_keys=True, default=str)
+
     def steps(self, ctx: MeasureContext, model: nn.Module, needed: float,
               start: int | None = None) -> tuple[int, bool]:
         loss_fn = ctx.predictor.loss_fn() if ctx.predictor is not None else nn.CrossEntropyLoss()
+        seed = derive_seed(ctx.experiment_seed, "relearn", self.recipe())
         return relearn(model, ctx.data, self.partition, needed, self.optimizer, loss_fn,
-                       self.batch_size, self.max_steps, ctx.seed, start)
+                       self.batch_size, self.max_steps, seed, start)
+
+    def target_steps(self, ctx: MeasureContext, target: str, needed: float) -> tuple[int, bool]:
+        """The relearn time of ``target``: once per record for all measures with this recipe
+        (RelearnTime and AIN share it), and once per experiment for the original."""
+        def compute() -> tuple[int, bool]:
+            return self.steps(ctx, ctx.models[target], needed, self.start(ctx, target))
+
+        if target == "original":
+            return ctx.shared(f"relearn/original/{self.recipe()}", compute)
+        key = ("relearn", target, self.recipe())
+        if key not in ctx.record:
+            ctx.record[key] = compute()
+        return ctx.record[key]
+
+    def gold_steps(self, ctx: MeasureContext, retain: str, needed: float) -> tuple[int, bool]:
+        """The relearn time of the gold model retrained on ``retain``, once per experiment."""
+        return ctx.shared(f"relearn/gold/{retain}/{self.recipe()}",
+                          lambda: self.steps(ctx, ctx.golds[retain], needed,
+                                             correct(ctx.gold_output(retain, self.partition))))
 
     def start(self, ctx: MeasureContext, target: str) -> int:
         return correct(ctx.output(target, self.partition))
@@ -125,8 +152,9 @@ class RelearnTime(_Relearning):
     The recipe is small and fixed so that numbers compare across unlearners: a deep copy of the
     target (never the model itself) is trained with ``optimizer`` on shuffled mini-batches of D_f
     (``batch_size``, cycling through D_f), with the predictor's loss; after every step the whole
-    forget set is evaluated in one batched forward. The batch order is this measure's own seeded
-    stream, the same for every record and target, so the count is deterministic. A target that
+    forget set is evaluated in one batched forward. The batch order is the recipe's own seeded
+    stream, the same for every record and target, so the count is deterministic — and a
+    RelearnTime and an AIN with the same recipe share one relearning run per record. A target that
     already reaches the accuracy scores 0 (the original always does).
 
     Args:
@@ -149,7 +177,7 @@ class RelearnTime(_Relearning):
         needed = self.needed(ctx)
         out = {}
         for target in as_list(self.target):
-            steps, capped = self.steps(ctx, ctx.models[target], needed, self.start(ctx, target))
+            steps, capped = self.target_steps(ctx, target, needed)
             key = f"relearn_steps.{self.partition}.{target}"
             out[key] = float(steps)
             out[f"{key}.capped"] = float(capped)
@@ -165,7 +193,8 @@ class AIN(_Relearning):
     number of relearning steps M needs on D_f to reach (1 − α) × the original's forget accuracy
     (see :class:`RelearnTime` for the recipe) and gold is the model retrained on ``retain``. The
     gold model's relearn time is computed once per experiment (``ctx.shared``), on the same batch
-    stream as every target's.
+    stream as every target's; the unlearned model's is the one :class:`RelearnTime` reads when
+    both measures have the same recipe.
 
     About 1 is ideal: the unlearned model relearns as slowly as one that never saw D_f. Far below
     1 means the forgotten knowledge was only hidden and comes back quickly; above 1 means the
@@ -194,10 +223,7 @@ class AIN(_Relearning):
 
     def measure(self, ctx):
         needed = self.needed(ctx)
-        gold_steps, gold_capped = ctx.shared(
-            f"ain/gold/{self.retain}/{ctx.seed}",
-            lambda: self.steps(ctx, ctx.golds[self.retain], needed,
-                               correct(ctx.gold_output(self.retain, self.partition))))
+        gold_steps, gold_capped = self.gold_steps(ctx, self.retain, needed)
         if gold_steps == 0:
             raise NotApplicable(
                 f"the gold model retrained on '{self.retain}' already reaches (1 - alpha) x the "
@@ -205,7 +231,7 @@ class AIN(_Relearning):
                 "is undefined; it is meant for class forgetting")
         out = {}
         for target in as_list(self.target):
-            steps, capped = self.steps(ctx, ctx.models[target], needed, self.start(ctx, target))
+            steps, capped = self.target_steps(ctx, target, needed)
             key = f"ain.{self.partition}.{target}"
             out[key] = steps / gold_steps
             out[f"{key}.capped"] = float(capped or gold_capped)
