@@ -61,11 +61,7 @@ class SmallCNN(nn.Module):
                  num_classes: Optional[int] = None, channels: Sequence[int] = (16, 32),
                  hidden: int = 64) -> None:
         super().__init__()
-        if input_shape is None or num_classes is None:
-            raise ValueError("SmallCNN needs input_shape and num_classes")
-        if len(input_shape) != 3:
-            raise ValueError(f"SmallCNN needs images (channels, height, width), got shape "
-                             f"{tuple(input_shape)}")
+        check_image_network("SmallCNN", input_shape, num_classes)
         blocks: list[nn.Module] = []
         width, (height, side) = input_shape[0], input_shape[1:]
         for out in channels:
@@ -78,3 +74,14 @@ class SmallCNN(nn.Module):
 
     def forward(self, x):
         return self.head(self.features(x))
+
+
+def check_image_network(name: str, input_shape: Optional[Sequence[int]],
+                        num_classes: Optional[int]) -> None:
+    """Raises ValueError unless an image network got ``(channels, height, width)`` and a class
+    count (the pipeline fills both in from the data)."""
+    if input_shape is None or num_classes is None:
+        raise ValueError(f"{name} needs input_shape and num_classes")
+    if len(input_shape) != 3:
+        raise ValueError(f"{name} needs images (channels, height, width), got shape "
+                         f"{tuple(input_shape)}")

@@ -18,6 +18,8 @@ from torch import nn
 
 from erasure.config import register
 
+from .networks import check_image_network
+
 
 class BasicBlock(nn.Module):
     """Two 3×3 convolutions with batch norm and a residual connection (ResNet-18/34's block)."""
@@ -61,11 +63,7 @@ class ResNet18(nn.Module):
                  num_classes: Optional[int] = None, width: int = 64,
                  blocks: Sequence[int] = (2, 2, 2, 2)) -> None:
         super().__init__()
-        if input_shape is None or num_classes is None:
-            raise ValueError("ResNet18 needs input_shape and num_classes")
-        if len(input_shape) != 3:
-            raise ValueError(f"ResNet18 needs images (channels, height, width), got shape "
-                             f"{tuple(input_shape)}")
+        check_image_network("ResNet18", input_shape, num_classes)
         if width < 1:
             raise ValueError(f"width must be at least 1, got {width}")
         if len(blocks) != 4 or any(b < 1 for b in blocks):
