@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The model cache's worth: a first run of the example vs a re-run with one unlearner changed.
+"""The model cache's worth: a first run vs a re-run with one unlearner changed.
 
 Each run is a fresh ``python main.py`` process (what a researcher waits for), all sharing one new
 cache folder:

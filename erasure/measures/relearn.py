@@ -40,20 +40,74 @@ def endless_batches(data: Data, partition: str, batch_size: int, generator: torc
         yield from data.batches(partition, batch_size, shuffle=True, generator=generator)
 
 
+class Relearning:
+    """Fine-tuning a copy of a model on ``partition``, one optimizer step at a time, remembering
+    how many samples of the partition it classifies correctly after each step — so one run
+    answers "how many steps to reach N correct" for every N (RelearnTime and AIN with other
+    α share it), and resumes where it stopped when a higher N is asked later.
+
+    Args:
+        model: left untouched (a deep copy is trained, created only when a step is needed).
+        optimizer: factory taking the copy's parameters.
+        loss_fn: ``loss_fn(logits, labels)``.
+        seed: the batch order and the global RNG (dropout) derive from it, so two models relearn
+            on the very same batches; the RNG state is kept between resumed steps.
+        start: the model's correct count before any step, when already known (saves a forward).
+    """
+
+    def __init__(self, model: nn.Module, data: Data, partition: str, optimizer, loss_fn,
+                 batch_size: int, max_steps: int, seed: int, start: int | None = None) -> None:
+        self.model, self.data, self.partition = model, data, partition
+        self.optimizer, self.loss_fn = optimizer, loss_fn
+        self.batch_size, self.max_steps, self.seed = batch_size, max_steps, seed
+        #: correct count before any step (index 0) and after each step taken so far
+        self.counts = [correct_count(model, data, partition) if start is None else start]
+        self._student: nn.Module | None = None
+
+    def steps_to(self, needed: float) -> tuple[int, bool]:
+        """``(steps, capped)``: the steps until at least ``needed`` samples are correct (0 when
+        the model already is there), or ``(max_steps, True)`` when the bound ran out first.
+
+        Raises:
+            Diverged: the relearning loss became NaN or infinite.
+        """
+        for step, count in enumerate(self.counts):
+            if count >= needed:
+                return step, False
+        if len(self.counts) > self.max_steps:
+            return self.max_steps, True
+        if self._student is None:
+            self._student = copy.deepcopy(self.model).requires_grad_(True)
+            self._opt = self.optimizer(self._student.parameters())
+            self._batches = endless_batches(self.data, self.partition, self.batch_size,
+                                            make_generator(self.seed, "relearn batches"))
+            with seeded(self.seed, "relearn"):
+                self._rng = torch.get_rng_state()
+        with torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self._rng)
+            try:
+                while len(self.counts) <= self.max_steps:
+                    step = len(self.counts)
+                    x, y = next(self._batches)
+                    self._student.train()
+                    self._opt.zero_grad(set_to_none=True)
+                    loss = self.loss_fn(self._student(x), y)
+                    loss.backward()
+                    self._opt.step()
+                    check_finite(loss.detach(), f"while relearning, at step {step}")
+                    self.counts.append(correct_count(self._student, self.data, self.partition))
+                    if self.counts[-1] >= needed:
+                        return step, False
+            finally:
+                self._rng = torch.get_rng_state()
+        return self.max_steps, True
+
+
 def relearn(model: nn.Module, data: Data, partition: str, needed: float, optimizer, loss_fn,
             batch_size: int, max_steps: int, seed: int, start: int | None = None
             ) -> tuple[int, bool]:
     """Fine-tunes a copy of ``model`` on ``partition`` until it classifies at least ``needed``
-    of its samples correctly, checking after every optimizer step.
-
-    Args:
-        model: left untouched (a deep copy is trained).
-        needed: the number of correct samples to reach (a real number; compared exactly).
-        optimizer: factory taking the copy's parameters.
-        loss_fn: ``loss_fn(logits, labels)``.
-        seed: the batch order and the global RNG (dropout) derive from it, so two models relearn
-            on the very same batches.
-        start: the model's correct count before any step, when already known (saves a forward).
+    of its samples correctly, checking after every optimizer step (see :class:`Relearning`).
 
     Returns:
         ``(steps, capped)``: the steps taken (0 when the model already reaches ``needed``), and
@@ -62,23 +116,8 @@ def relearn(model: nn.Module, data: Data, partition: str, needed: float, optimiz
     Raises:
         Diverged: the relearning loss became NaN or infinite.
     """
-    if (correct_count(model, data, partition) if start is None else start) >= needed:
-        return 0, False
-    student = copy.deepcopy(model).requires_grad_(True)
-    opt = optimizer(student.parameters())
-    batches = endless_batches(data, partition, batch_size, make_generator(seed, "relearn batches"))
-    with seeded(seed, "relearn"):
-        for step in range(1, max_steps + 1):
-            x, y = next(batches)
-            student.train()
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(student(x), y)
-            loss.backward()
-            opt.step()
-            check_finite(loss.detach(), f"while relearning, at step {step}")
-            if correct_count(student, data, partition) >= needed:
-                return step, False
-    return max_steps, True
+    return Relearning(model, data, partition, optimizer, loss_fn, batch_size, max_steps, seed,
+                      start).steps_to(needed)
 
 
 @dataclass(kw_only=True)
@@ -105,35 +144,36 @@ class _Relearning(Measure):
         return (1.0 - self.alpha) * correct(ctx.output("original", self.partition))
 
     def recipe(self) -> str:
-        """The relearning recipe: measures with the same recipe relearn on the same stream."""
+        """The relearning recipe (α aside: one run answers every goal): measures with the same
+        recipe relearn on the same stream, and share the run."""
         return json.dumps([self.partition, self.optimizer.config, self.batch_size,
-                           self.max_steps, self.alpha], sort_keys=True, default=str)
+                           self.max_steps], sort_keys=True, default=str)
 
-    def steps(self, ctx: MeasureContext, model: nn.Module, needed: float,
-              start: int | None = None) -> tuple[int, bool]:
+    def relearning(self, ctx: MeasureContext, model: nn.Module, start: int) -> Relearning:
         loss_fn = ctx.predictor.loss_fn() if ctx.predictor is not None else nn.CrossEntropyLoss()
         seed = derive_seed(ctx.experiment_seed, "relearn", self.recipe())
-        return relearn(model, ctx.data, self.partition, needed, self.optimizer, loss_fn,
-                       self.batch_size, self.max_steps, seed, start)
+        return Relearning(model, ctx.data, self.partition, self.optimizer, loss_fn,
+                          self.batch_size, self.max_steps, seed, start)
 
     def target_steps(self, ctx: MeasureContext, target: str, needed: float) -> tuple[int, bool]:
-        """The relearn time of ``target``: once per record for all measures with this recipe
-        (RelearnTime and AIN share it), and once per experiment for the original."""
-        def compute() -> tuple[int, bool]:
-            return self.steps(ctx, ctx.models[target], needed, self.start(ctx, target))
+        """The relearn time of ``target``. The run is shared by every measure of the record with
+        this recipe (RelearnTime and AIN), and the original's by every record."""
+        def build() -> Relearning:
+            return self.relearning(ctx, ctx.models[target], self.start(ctx, target))
 
         if target == "original":
-            return ctx.shared(f"relearn/original/{self.recipe()}", compute)
-        key = ("relearn", target, self.recipe())
-        if key not in ctx.record:
-            ctx.record[key] = compute()
-        return ctx.record[key]
+            run = ctx.shared(f"relearn/original/{self.recipe()}", build)
+        else:
+            run = ctx.record.setdefault(("relearn", target, self.recipe()), None) or build()
+            ctx.record[("relearn", target, self.recipe())] = run
+        return run.steps_to(needed)
 
     def gold_steps(self, ctx: MeasureContext, retain: str, needed: float) -> tuple[int, bool]:
-        """The relearn time of the gold model retrained on ``retain``, once per experiment."""
-        return ctx.shared(f"relearn/gold/{retain}/{self.recipe()}",
-                          lambda: self.steps(ctx, ctx.golds[retain], needed,
-                                             correct(ctx.gold_output(retain, self.partition))))
+        """The relearn time of the gold model retrained on ``retain`` (one run per experiment)."""
+        run = ctx.shared(f"relearn/gold/{retain}/{self.recipe()}",
+                         lambda: self.relearning(ctx, ctx.golds[retain],
+                                                 correct(ctx.gold_output(retain, self.partition))))
+        return run.steps_to(needed)
 
     def start(self, ctx: MeasureContext, target: str) -> int:
         return correct(ctx.output(target, self.partition))

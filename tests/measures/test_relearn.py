@@ -194,3 +194,37 @@ def test_ain_on_digits_random_forgetting_does_not_apply():
     assert record["metrics"] == {"relearn_steps.forget.unlearned": 0.0,
                                  "relearn_steps.forget.unlearned.capped": 0.0}
     assert "AIN is undefined" in record["not_applicable"]["AIN[0]"]
+
+
+def test_one_relearning_run_serves_every_alpha_of_a_recipe(monkeypatch):
+    """RelearnTime (α 0.05) and AIN (α 0.001) relearn the unlearned model once per record; the
+    stricter goal resumes the run where the looser one stopped, with the same steps as a run of
+    its own."""
+    from erasure.measures import relearn as module
+
+    built = []
+    real = module.Relearning.__init__
+
+    def counting(self, model, *args, **kwargs):
+        built.append(model)
+        real(self, model, *args, **kwargs)
+
+    monkeypatch.setattr(module.Relearning, "__init__", counting)
+    measures = [{"class": "RelearnTime"}, {"class": "AIN", "parameters": {"alpha": 0.001}}]
+    session = fx.session("class", [{"class": "NegGrad"}], measures)
+    metrics = session.unlearn(0)["metrics"]
+    # two runs in the first record: the unlearned model's and the gold model's (experiment-wide)
+    assert len(built) == 2
+    loose = metrics["relearn_steps.forget.unlearned"]
+    built.clear()
+    again = session.unlearn(0)["metrics"]
+    assert len(built) == 1 and again == metrics  # the gold's run is kept; same numbers
+    # a stand-alone strict run takes exactly the steps AIN's shared run counted
+    strict = fx.session("class", [{"class": "NegGrad"}], [
+        {"class": "RelearnTime", "parameters": {"alpha": 0.001}}]).unlearn(0)["metrics"]
+    strict_steps = strict["relearn_steps.forget.unlearned"]
+    assert loose <= strict_steps
+    ain = session.plan.evaluator.measures[1]
+    gold = session.shared(f"relearn/gold/retain/{ain.recipe()}", lambda: None)  # the stored run
+    assert metrics["ain.forget.unlearned"] == strict_steps / gold.steps_to(
+        0.999 * module.correct(session._original_outputs("forget")))[0]
