@@ -13,9 +13,8 @@ from erasure.config import PartitionName, spec
 from erasure.config.checks import at_least
 from erasure.data import Data
 from erasure.models import OptimizerFactory, check_finite
-from erasure.seeding import derive_seed
+from erasure.seeding import derive_seed, seeded
 from erasure.seeding import generator as make_generator
-from erasure.seeding import seeded
 
 from .base import Measure, MeasureContext, NotApplicable, Outputs, Targets, as_list
 
