@@ -30,11 +30,16 @@ class AddNoise(Unlearner):
             raise ValueError(f"sigma must be >= 0, got {self.sigma}")
 
     def unlearn(self, model, ctx):
-        with torch.no_grad():
-            for p in model.parameters():
-                noise = torch.randn(p.shape, generator=ctx.generator).to(p.device)
-                p.add_(noise * self.sigma * p.std().nan_to_num(0.0))
+        add_noise(model, self.sigma, ctx.generator)
         return model
+
+
+def add_noise(model, sigma, generator):
+    """Adds noise of ``sigma`` times each weight tensor's own standard deviation, in place."""
+    with torch.no_grad():
+        for p in model.parameters():
+            noise = torch.randn(p.shape, generator=generator).to(p.device)
+            p.add_(noise * sigma * p.std().nan_to_num(0.0))
 
 
 @dataclass(kw_only=True)
@@ -58,10 +63,7 @@ class NoisyFinetuning(TrainingUnlearner):
             raise ValueError(f"sigma must be >= 0, got {self.sigma}")
 
     def unlearn(self, model, ctx):
-        with torch.no_grad():
-            for p in model.parameters():
-                noise = torch.randn(p.shape, generator=ctx.generator).to(p.device)
-                p.add_(noise * self.sigma * p.std().nan_to_num(0.0))
+        add_noise(model, self.sigma, ctx.generator)  # the helper of step 1
         fit(model, self.batches(ctx, self.ref_data_retain), self.optimizer(model.parameters()),
             ctx.loss_fn(), self.epochs)
         return model
