@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from .base import NotApplicable, as_list, balanced_pick
-from .mia_efficacy import SvcAttackMeasure, key_name, svc_efficacy
+from .base import NotApplicable, as_list
+from .mia_efficacy import SvcAttackMeasure, key_name
 
 
 @dataclass(kw_only=True)
@@ -19,7 +19,8 @@ class AvgGap(SvcAttackMeasure):
     the test set, MIA = MIA-Efficacy (Jia et al., NeurIPS 2023; :class:`MIAEfficacy`), and a star
     marks the gold model retrained on ``retain`` (trained once per experiment, shared). Both
     models' MIA-Efficacy come from the same procedure with the same draw of the attacker's
-    training samples, each attacker trained on its own model's outputs.
+    training samples (the draw :class:`MIAEfficacy` uses too, so its number is the MIA term
+    here), each attacker trained on its own model's outputs.
 
     All four quantities are fractions in [0, 1], so the value is too; SalUn's tables give
     percentages (CIFAR-10, 10% random forgetting: SalUn 1.15, i.e. 0.0115 here). 0 is ideal, and
@@ -44,20 +45,16 @@ class AvgGap(SvcAttackMeasure):
     def measure(self, ctx):
         if self.retain not in ctx.gold_outputs:
             raise NotApplicable(f"no gold model retrained on '{self.retain}' in this experiment")
-        pick = balanced_pick(len(ctx.data[self.retain]), len(ctx.data[self.reference]),
-                             ctx.generator)
-        gold = ctx.once("gold", lambda: self.metrics(partial(ctx.gold_output, self.retain), pick))
+        gold = self.metrics(ctx, f"gold/{self.retain}", partial(ctx.gold_output, self.retain))
         out = {}
         for target in as_list(self.target):
-            mine = ctx.per_target(target, "metrics",
-                                  lambda target=target: self.metrics(partial(ctx.output, target), pick))
+            mine = self.metrics(ctx, target, partial(ctx.output, target))
             gaps = [abs(a - b) for a, b in zip(mine, gold)]
             out[f"{key_name(self.name, self.features)}.{self.partition}.{target}"] = sum(gaps) / len(gaps)
         return out
 
-    def metrics(self, output, pick) -> tuple[float, float, float, float]:
+    def metrics(self, ctx, model: str, output) -> tuple[float, float, float, float]:
         """UA, RA, TA and MIA-Efficacy of one model, given its outputs per partition."""
         forget, retain, test = output(self.partition), output(self.retain), output(self.reference)
-        mia = svc_efficacy(retain, test, forget, pick, features=self.features, C=self.C,
-                           gamma=self.gamma)
+        mia = self.attack(ctx, model, output)
         return 1.0 - forget.accuracy, retain.accuracy, test.accuracy, mia

@@ -2,8 +2,10 @@
 retain-vs-test outputs takes for unseen data."""
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -12,8 +14,9 @@ import torch.nn.functional as F
 from sklearn.svm import SVC
 
 from erasure.config import PartitionName
+from erasure.seeding import generator as make_generator
 
-from .base import Measure, Outputs, Targets, as_list, balanced_pick
+from .base import Measure, MeasureContext, Outputs, Targets, as_list, balanced_pick
 
 #: The per-sample features the attacker may look at (see :func:`attack_features`).
 Feature = Literal["confidence", "entropy", "modified_entropy"]
@@ -95,6 +98,31 @@ class SvcAttackMeasure(Measure):
     def __post_init__(self) -> None:
         check_svc(self.C, self.gamma)
 
+    def attack(self, ctx: MeasureContext, model: str, outputs) -> float:
+        """MIA-Efficacy of one model (``outputs(partition)`` gives its outputs), on the
+        attacker sample every SVC-attack measure of the experiment draws alike — so MIA-Efficacy
+        and AvgGap with the same parameters report the same number, computed once per record for
+        the unlearned model (``model`` = ``"unlearned"``) and once per experiment for the others
+        (``"original"``, ``"gold/<retain>"``)."""
+        pick = ctx.shared(f"svc-attack/pick/{self.retain}/{self.reference}",
+                          lambda: balanced_pick(len(ctx.data[self.retain]),
+                                                len(ctx.data[self.reference]),
+                                                make_generator(ctx.experiment_seed, "svc attack",
+                                                               self.retain, self.reference)))
+        key = json.dumps(["svc-attack", model, self.partition, self.retain, self.reference,
+                          self.features, self.C, self.gamma])
+
+        def compute() -> float:
+            return svc_efficacy(outputs(self.retain), outputs(self.reference),
+                                outputs(self.partition), pick, features=self.features,
+                                C=self.C, gamma=self.gamma)
+
+        if model != "unlearned":
+            return ctx.shared(key, compute)
+        if key not in ctx.record:
+            ctx.record[key] = compute()
+        return ctx.record[key]
+
 
 @dataclass(kw_only=True)
 class MIAEfficacy(SvcAttackMeasure):
@@ -104,7 +132,8 @@ class MIAEfficacy(SvcAttackMeasure):
     For each target model: a support-vector classifier (RBF kernel, ``C``, ``gamma``) is trained
     on one feature of the model's predictions, with retain samples as members (label 1) and
     test samples as non-members (label 0), an equal number of each (``min(|retain|, |test|)``,
-    drawn from the measure's own stream — their code takes the first ``|test|`` retain samples
+    drawn once per experiment and shared with :class:`~erasure.measures.avg_gap.AvgGap`, whose
+    MIA term is then this very number — their code takes the first ``|test|`` retain samples
     and the whole test set). It is then applied to the forget set:
 
         MIA-Efficacy = |{x ∈ D_f : attacker predicts non-member}| / |D_f|   (a fraction;
@@ -136,19 +165,9 @@ class MIAEfficacy(SvcAttackMeasure):
     name = "mia_efficacy"
 
     def measure(self, ctx):
-        pick = balanced_pick(len(ctx.data[self.retain]), len(ctx.data[self.reference]),
-                             ctx.generator)
-        out = {}
-        for target in as_list(self.target):
-            def efficacy(target: str = target) -> float:
-                return svc_efficacy(ctx.output(target, self.retain),
-                                    ctx.output(target, self.reference),
-                                    ctx.output(target, self.partition), pick,
-                                    features=self.features, C=self.C, gamma=self.gamma)
-
-            out[f"{key_name(self.name, self.features)}.{self.partition}.{target}"] = \
-                ctx.per_target(target, "efficacy", efficacy)
-        return out
+        return {f"{key_name(self.name, self.features)}.{self.partition}.{target}":
+                self.attack(ctx, target, partial(ctx.output, target))
+                for target in as_list(self.target)}
 
 
 def key_name(name: str, features: str) -> str:

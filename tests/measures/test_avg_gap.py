@@ -8,7 +8,6 @@ from erasure.config import ConfigError
 from erasure.experiment import Session, prepare
 from erasure.measures import NotApplicable, OutputStore
 from erasure.measures.avg_gap import AvgGap
-from erasure.measures.mia_efficacy import balanced_pick
 from tests.helpers import digits_config
 from tests.unlearners import fixtures as fx
 
@@ -68,9 +67,8 @@ def test_a_hand_computed_avg_gap():
     assert got == {KEY: pytest.approx(0.3, abs=1e-6)}
     # the parts, as the measure computes them
     measure = AvgGap(gamma=100.0)
-    pick = balanced_pick(10, 10, torch.Generator().manual_seed(0))
-    mine = measure.metrics(lambda p: ctx.output("unlearned", p), pick)
-    theirs = measure.metrics(lambda p: ctx.gold_output("retain", p), pick)
+    mine = measure.metrics(ctx, "unlearned", lambda p: ctx.output("unlearned", p))
+    theirs = measure.metrics(ctx, "gold/retain", lambda p: ctx.gold_output("retain", p))
     assert mine == pytest.approx((0.5, 0.8, 0.6, 0.2))
     assert theirs == pytest.approx((0.3, 1.0, 0.7, 0.9))
 

@@ -141,6 +141,26 @@ def test_mia_efficacy_is_deterministic_for_a_seed():
     assert len({efficacy(data, seed=s) for s in range(6)}) > 1  # the seed drives the sample
 
 
+def test_mia_efficacy_and_avg_gaps_mia_term_are_one_attack():
+    """Same parameters, same attacker sample: AvgGap's MIA term is MIA-Efficacy's number, and
+    the unlearned model's SVC is trained once per record for both."""
+    from erasure.measures import AvgGap
+
+    data = margin_data(retain=normal(100, 1, 1.5), test=normal(80, 2, 1.0), forget=normal(60, 3, 1.2))
+    ctx = fx.measure_context(data, {"unlearned": Logits()}, seed=3)
+    fits = []
+    real = mia_module.SVC.fit
+    mia_module.SVC.fit = lambda self, *a, **k: fits.append(1) or real(self, *a, **k)
+    try:
+        (value,) = MIAEfficacy(target="unlearned").measure(ctx).values()
+        ctx.seed += 1  # another measure: its own stream, the same attacker sample
+        mia_term = AvgGap(target="unlearned").attack(ctx, "unlearned",
+                                                     lambda p: ctx.output("unlearned", p))
+    finally:
+        mia_module.SVC.fit = real
+    assert mia_term == value and len(fits) == 1
+
+
 def test_mia_efficacy_needs_samples():
     data = margin_data(retain=normal(10, 1), test=normal(10, 2), forget=normal(0, 3))
     with pytest.raises(ValueError, match="non-empty forget set"):

@@ -142,7 +142,8 @@ def measure_context(data, models: dict[str, torch.nn.Module], seed: int = 0, tim
 
     return MeasureContext(data=data, models=models,
                           outputs={k: OutputStore(m, data) for k, m in models.items()},
-                          timings=dict(timings or {}), generator=generator(seed), seed=seed)
+                          timings=dict(timings or {}), generator=generator(seed), seed=seed,
+                          experiment_seed=seed)
 
 
 def build(node: dict, base: type):
