@@ -155,6 +155,9 @@ class UNSIR(Unlearner):
             yield x, y
 
     def unlearn(self, model, ctx):
+        if not ctx.data.x.is_floating_point():
+            raise ValueError("UNSIR learns noise in the input space, so it needs feature inputs; "
+                             "these samples are ids into a graph (graph data), which have none")
         loss_fn, size = ctx.loss_fn(), self.batch_size or ctx.predictor.batch_size
         noise, noise_labels = self.learn_noise(model, ctx)
         sample = self.retain_sample(ctx)

@@ -235,3 +235,21 @@ def test_standardize_is_refused_for_graph_data():
     config["data"]["parameters"]["standardize"] = "train"
     with pytest.raises(ConfigError, match="graph data keeps its node features in the graph"):
         Session(prepare(config)).load_data()
+
+
+def test_every_built_in_unlearner_runs_on_a_graph_or_says_why_not(tmp_path):
+    """All unlearners take node-id batches through the GCN; UNSIR, which learns input-space
+    noise, is recorded as failed with the reason."""
+    example = load_config(CONFIGS.parent / "example.jsonc")
+    config = karate_config(epochs=30)
+    config["unlearners"] = example["unlearners"]
+    config["evaluator"]["parameters"]["measures"] = [
+        {"class": "Accuracy", "parameters": {"partition": ["forget", "retain"]}}]
+    doc = json.loads(run(prepare(config), output=tmp_path / "out").read_text())
+    records = {r["name"]: r for r in doc["records"]}
+    failed = {name: r["error"] for name, r in records.items() if r["status"] != "finished"}
+    assert failed == {"UNSIR": "ValueError: UNSIR learns noise in the input space, so it needs "
+                               "feature inputs; these samples are ids into a graph (graph data), "
+                               "which have none"}
+    assert records["GoldModel"]["metrics"]["accuracy.forget.unlearned"] < \
+        records["Identity"]["metrics"]["accuracy.forget.unlearned"]
