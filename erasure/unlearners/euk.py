@@ -7,8 +7,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from erasure.config import spec
-from erasure.models import OptimizerFactory
 from erasure.models.layers import last_layers
 
 from .base import UnlearningContext
@@ -67,9 +65,7 @@ class EUk(CFk):
         batch_size: ``None`` uses the predictor's.
     """
 
-    last_trainable_layers: int = 1
-    epochs: int = 10
-    optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
+    # last_trainable_layers, epochs and optimizer: CFk's fields and defaults
 
     def reinitialise(self, model: nn.Module, ctx: UnlearningContext) -> list[tuple[str, nn.Module]]:
         """Re-initialises the last k layers of ``model`` in place.

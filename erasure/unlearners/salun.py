@@ -8,9 +8,10 @@ from torch import nn
 
 from erasure.config import spec
 from erasure.data import Data
-from erasure.models import OptimizerFactory, check_finite
+from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner
+from .successive_random_labels import random_label_batches
 
 
 def forget_gradient(model: nn.Module, data: Data, partition: str, loss_fn: nn.Module,
@@ -114,42 +115,26 @@ class SalUn(TrainingUnlearner):
         return saliency_mask(gradients, self.mask_fraction)
 
     def unlearn(self, model, ctx):
-        data, classes = ctx.data, ctx.data.num_classes
         masks = self.saliency(model, ctx)
         params = dict(model.named_parameters())
-        frozen = {name: (params[name], ~mask, params[name].detach().clone())
-                  for name, mask in masks.items() if not bool(mask.all())}
+        partial = {name: mask for name, mask in masks.items() if not bool(mask.all())}
+        frozen = [(params[name], ~mask, params[name].detach().clone())
+                  for name, mask in partial.items()]
 
-        retain, forget = data[self.ref_data_retain], data[self.ref_data_forget]
-        index = torch.cat([retain, forget])
-        size = self.batch_size or ctx.predictor.batch_size
+        def write_back(*_):
+            with torch.no_grad():
+                for p, outside, original in frozen:
+                    p.copy_(torch.where(outside, original, p))
 
-        def batches():
-            # a shift in 1..classes-1 modulo classes never lands on the true label
-            shift = torch.randint(1, classes, (len(forget),), generator=ctx.generator)
-            shift = shift.to(data.device)
-            labels = torch.cat([data.y[retain], (data.y[forget] + shift) % classes])
-            order = torch.randperm(len(index), generator=ctx.generator).to(data.device)
-            for start in range(0, len(order), size):
-                chunk = order[start:start + size]
-                yield data.x[index[chunk]], labels[chunk]
-
-        loss_fn, optimizer = ctx.loss_fn(), self.optimizer(model.parameters())
-        model.train()
-        for epoch in range(self.epochs):
-            total = torch.zeros((), device=data.device)
-            for x, y in batches():
-                optimizer.zero_grad(set_to_none=True)
-                loss = loss_fn(model(x), y)
-                loss.backward()
-                with torch.no_grad():
-                    for name, mask in masks.items():
-                        if params[name].grad is not None:
-                            params[name].grad.mul_(mask)
-                optimizer.step()
-                with torch.no_grad():
-                    for p, outside, original in frozen.values():
-                        p.copy_(torch.where(outside, original, p))
-                total += loss.detach()
-            check_finite(total, f"in epoch {epoch + 1}")
+        optimizer = self.optimizer(model.parameters())
+        # gradients masked as they reach each parameter; after each step, weights outside the
+        # mask are written back from the original
+        handles = [params[name].register_hook(lambda g, mask=mask: g * mask)
+                   for name, mask in partial.items()]
+        handles.append(optimizer.register_step_post_hook(write_back))
+        try:
+            fit(model, random_label_batches(self, ctx), optimizer, ctx.loss_fn(), self.epochs)
+        finally:
+            for handle in handles:
+                handle.remove()
         return model

@@ -7,8 +7,9 @@ import torch
 
 from erasure.config import spec
 from erasure.models import OptimizerFactory, fit
+from erasure.models.training import Batches
 
-from .base import TrainingUnlearner
+from .base import TrainingUnlearner, UnlearningContext
 
 
 @dataclass(kw_only=True)
@@ -27,19 +28,27 @@ class SuccessiveRandomLabels(TrainingUnlearner):
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
 
     def unlearn(self, model, ctx):
-        data, classes = ctx.data, ctx.data.num_classes
-        retain, forget = data[self.ref_data_retain], data[self.ref_data_forget]
-        index = torch.cat([retain, forget])
-        size = self.batch_size or ctx.predictor.batch_size
-
-        def batches():
-            # a shift in 1..classes-1 modulo classes never lands on the true label
-            shift = torch.randint(1, classes, (len(forget),), generator=ctx.generator).to(data.device)
-            labels = torch.cat([data.y[retain], (data.y[forget] + shift) % classes])
-            order = torch.randperm(len(index), generator=ctx.generator).to(data.device)
-            for start in range(0, len(order), size):
-                chunk = order[start:start + size]
-                yield data.x[index[chunk]], labels[chunk]
-
-        fit(model, batches, self.optimizer(model.parameters()), ctx.loss_fn(), self.epochs)
+        fit(model, random_label_batches(self, ctx), self.optimizer(model.parameters()),
+            ctx.loss_fn(), self.epochs)
         return model
+
+
+def random_label_batches(unlearner: TrainingUnlearner, ctx: UnlearningContext) -> Batches:
+    """A callable giving one shuffled pass over D_r ∪ D_f in which every forget sample has a
+    random *wrong* label, drawn anew on each call from the unlearner's stream (used by SalUn
+    too)."""
+    data, classes = ctx.data, ctx.data.num_classes
+    retain, forget = data[unlearner.ref_data_retain], data[unlearner.ref_data_forget]
+    index = torch.cat([retain, forget])
+    size = unlearner.batch_size or ctx.predictor.batch_size
+
+    def batches():
+        # a shift in 1..classes-1 modulo classes never lands on the true label
+        shift = torch.randint(1, classes, (len(forget),), generator=ctx.generator).to(data.device)
+        labels = torch.cat([data.y[retain], (data.y[forget] + shift) % classes])
+        order = torch.randperm(len(index), generator=ctx.generator).to(data.device)
+        for start in range(0, len(order), size):
+            chunk = order[start:start + size]
+            yield data.x[index[chunk]], labels[chunk]
+
+    return batches

@@ -7,11 +7,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import torch
 import torch.nn.functional as F
 
+from erasure.config import ConfigError
 from erasure.experiment import prepare
 from erasure.measures import Measure
+from erasure.models import Diverged
 from erasure.seeding import generator, seeded
 from erasure.unlearners import Unlearner, UnlearningContext
 from tests.helpers import digits_config, trained_session
@@ -97,6 +100,22 @@ def run_by_hand(sess, unlearner: Unlearner, seed: int) -> torch.nn.Module:
     model = copy.deepcopy(sess.original).requires_grad_(True)
     with seeded(seed):
         return unlearner.unlearn(model, context(sess, seed)).eval()
+
+
+def assert_rejected(node: dict, message: str) -> None:
+    """``node``, as the only unlearner of a config, fails ``prepare`` (before any work) with a
+    :class:`ConfigError` that names ``unlearners[0]`` and matches ``message``."""
+    with pytest.raises(ConfigError) as caught:
+        prepare(digits_config("class", [node]))
+    assert "unlearners[0]" in str(caught.value)
+    assert caught.match(message)
+
+
+def assert_diverges(node: dict, message: str) -> None:
+    """``node``, run by hand (seed 1) on the class-forgetting session, raises :class:`Diverged`
+    matching ``message``."""
+    with pytest.raises(Diverged, match=message):
+        run_by_hand(session("class", []), build_unlearner(node), seed=1)
 
 
 def mean_loss(model: torch.nn.Module, data, partition: str) -> float:

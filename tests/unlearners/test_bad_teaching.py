@@ -7,9 +7,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from erasure.config import ConfigError
-from erasure.experiment import prepare
-from erasure.models import Diverged
 from erasure.seeding import generator
 from erasure.unlearners import (  # importing bad_teaching registers BadTeaching
     UnlearningContext,
@@ -157,21 +154,14 @@ def test_one_mixed_loader_over_the_forget_set_and_a_fixed_retain_subset():
     ({"epochs": 0}, "epochs must be at least 1"),
 ])
 def test_bad_hyper_parameters_are_rejected_before_any_work(parameters, message):
-    config = digits_config("class", [{"class": "BadTeaching", "parameters": parameters}])
-    with pytest.raises(ConfigError) as caught:
-        prepare(config)
-    assert "unlearners[0]" in str(caught.value)
-    assert caught.match(message)
+    fx.assert_rejected({"class": "BadTeaching", "parameters": parameters}, message)
 
 
 def test_bad_teaching_with_a_diverging_loss_raises():
-    session = fx.session("class", [])
     # the KL's gradient in the logits is bounded (a difference of probabilities): only an absurd
     # step overflows the logits (lr 1e12 still gives finite weights of 1e21)
-    unlearner = fx.build_unlearner({"class": "BadTeaching", "parameters": {
-        "optimizer": {"class": "SGD", "parameters": {"lr": 1e20}}}})
-    with pytest.raises(Diverged, match="loss became .* in epoch"):
-        fx.run_by_hand(session, unlearner, seed=1)
+    fx.assert_diverges({"class": "BadTeaching", "parameters": {
+        "optimizer": {"class": "SGD", "parameters": {"lr": 1e20}}}}, "loss became .* in epoch")
 
 
 def test_bad_teaching_on_a_small_cnn_with_batch_norm_copies_the_random_teacher(monkeypatch):

@@ -5,9 +5,6 @@ import pytest
 import torch
 
 import erasure.unlearners.cfk  # noqa: F401  (registers CFk)
-from erasure.config import ConfigError
-from erasure.experiment import prepare
-from erasure.models import Diverged
 from erasure.models.layers import parameterised_layers
 from tests.helpers import digits_config, trained_session
 from tests.unlearners import fixtures as fx
@@ -103,18 +100,14 @@ def test_cfk_with_more_layers_than_the_network_fails_with_both_numbers():
     ({"epochs": 0}, "epochs must be at least 1"),
 ])
 def test_bad_hyper_parameters_are_rejected_before_any_work(params, message):
-    config = digits_config("class", [{"class": "CFk", "parameters": params}])
-    with pytest.raises(ConfigError, match=message):
-        prepare(config)
+    fx.assert_rejected({"class": "CFk", "parameters": params}, message)
 
 
 def test_cfk_with_a_diverging_loss_raises():
-    session = fx.session("class", [])
     # a lone linear head keeps a finite cross-entropy up to lr ≈ 1e30 (measured); 1e38 overflows
-    unlearner = fx.build_unlearner({"class": "CFk", "parameters": {
-        "epochs": 1, "optimizer": {"class": "SGD", "parameters": {"lr": 1e38}}}})
-    with pytest.raises(Diverged, match="loss became .* in epoch 1"):
-        fx.run_by_hand(session, unlearner, seed=1)
+    fx.assert_diverges({"class": "CFk", "parameters": {
+        "epochs": 1, "optimizer": {"class": "SGD", "parameters": {"lr": 1e38}}}},
+        "loss became .* in epoch 1")
 
 
 def test_cfk_never_touches_the_original():

@@ -6,9 +6,6 @@ import pytest
 import torch
 from torch import nn
 
-from erasure.config import ConfigError
-from erasure.experiment import prepare
-from erasure.models import Diverged
 from erasure.models.layers import parameterised_layers
 from erasure.seeding import seeded
 from tests.helpers import digits_config, trained_session
@@ -128,18 +125,14 @@ def test_layers_a_fresh_network_lacks_fall_back_to_reset_parameters():
     ({"batch_size": 0}, "batch_size must be at least 1"),
 ])
 def test_bad_hyper_parameters_are_rejected_before_any_work(params, message):
-    config = digits_config("class", [{"class": "EUk", "parameters": params}])
-    with pytest.raises(ConfigError, match=message):
-        prepare(config)
+    fx.assert_rejected({"class": "EUk", "parameters": params}, message)
 
 
 def test_euk_with_a_diverging_loss_raises():
-    session = fx.session("class", [])
     # a lone linear head keeps a finite cross-entropy up to lr ≈ 1e30 (measured); 1e38 overflows
-    unlearner = fx.build_unlearner({"class": "EUk", "parameters": {
-        "epochs": 1, "optimizer": {"class": "SGD", "parameters": {"lr": 1e38}}}})
-    with pytest.raises(Diverged, match="loss became .* in epoch 1"):
-        fx.run_by_hand(session, unlearner, seed=1)
+    fx.assert_diverges({"class": "EUk", "parameters": {
+        "epochs": 1, "optimizer": {"class": "SGD", "parameters": {"lr": 1e38}}}},
+        "loss became .* in epoch 1")
 
 
 def test_euk_is_deterministic_and_never_touches_the_original():

@@ -6,9 +6,6 @@ import pytest
 import torch
 
 import erasure.unlearners.fisher_forgetting  # noqa: F401  (registers "FisherForgetting")
-from erasure.config import ConfigError
-from erasure.experiment import prepare
-from erasure.models import Diverged
 from erasure.unlearners.fisher_forgetting import FisherForgetting
 from tests.helpers import accuracy, digits_config, trained_session
 from tests.unlearners import fixtures as fx
@@ -122,16 +119,12 @@ def test_forgetting_grows_with_alpha_while_retain_accuracy_degrades_gracefully(c
     ({"batch_size": 0}, "batch_size must be at least 1"),
 ])
 def test_bad_hyper_parameters_are_rejected_before_any_work(params, message):
-    with pytest.raises(ConfigError, match=message):
-        prepare(digits_config("class", [{"class": "FisherForgetting", "parameters": params}]))
+    fx.assert_rejected({"class": "FisherForgetting", "parameters": params}, message)
 
 
 def test_an_absurd_alpha_raises_diverged():
-    session = fx.session("class", [])
-    unlearner = fx.build_unlearner({"class": "FisherForgetting",
-                                    "parameters": {"alpha": 1e300, "max_samples": 50}})
-    with pytest.raises(Diverged, match="perturbed weights"):
-        fx.run_by_hand(session, unlearner, seed=1)
+    fx.assert_diverges({"class": "FisherForgetting",
+                        "parameters": {"alpha": 1e300, "max_samples": 50}}, "perturbed weights")
 
 
 def test_the_retain_sample_and_the_noise_come_from_the_unlearners_stream():

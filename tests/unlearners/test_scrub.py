@@ -4,9 +4,6 @@ import copy
 
 import pytest
 
-from erasure.config import ConfigError
-from erasure.experiment import prepare
-from erasure.models import Diverged
 from erasure.unlearners import scrub  # registers Scrub
 from tests.helpers import accuracy, digits_config, trained_session
 from tests.unlearners import fixtures as fx
@@ -116,19 +113,13 @@ def test_a_teacher_sharing_the_students_parameters_is_caught_and_is_mere_finetun
     ({"forget_batch_size": 0}, "forget_batch_size must be at least 1"),
 ])
 def test_bad_hyper_parameters_are_rejected_before_any_work(parameters, message):
-    config = digits_config("class", [{"class": "Scrub", "parameters": parameters}])
-    with pytest.raises(ConfigError) as caught:
-        prepare(config)
-    assert "unlearners[0]" in str(caught.value)
-    assert caught.match(message)
+    fx.assert_rejected({"class": "Scrub", "parameters": parameters}, message)
 
 
 def test_scrub_with_a_diverging_loss_raises():
-    session = fx.session("class", [])
-    unlearner = fx.build_unlearner({"class": "Scrub", "parameters": {
-        "optimizer": {"class": "SGD", "parameters": {"lr": 1e8}}}})
-    with pytest.raises(Diverged, match="loss became .* in the (max|min) steps of epoch 1"):
-        fx.run_by_hand(session, unlearner, seed=1)
+    fx.assert_diverges({"class": "Scrub", "parameters": {
+        "optimizer": {"class": "SGD", "parameters": {"lr": 1e8}}}},
+        "loss became .* in the (max|min) steps of epoch 1")
 
 
 def test_scrub_on_a_small_cnn_with_batch_norm_forgets_at_the_papers_learning_rate():

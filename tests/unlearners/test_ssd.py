@@ -7,8 +7,6 @@ import pytest
 import torch
 
 import erasure.unlearners.ssd  # noqa: F401  (registers "SSD")
-from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.models import Diverged
 from erasure.unlearners.importance import diagonal_fisher, per_sample_batch_size
 from tests.helpers import accuracy, digits_config, trained_session
@@ -117,8 +115,7 @@ def test_ssd_changes_nothing_when_the_forget_set_is_a_random_sample_and_alpha_is
     ({"labels": "empirical"}, "labels"),
 ])
 def test_bad_hyper_parameters_are_rejected_before_any_work(params, message):
-    with pytest.raises(ConfigError, match=message):
-        prepare(digits_config("class", [{"class": "SSD", "parameters": params}]))
+    fx.assert_rejected({"class": "SSD", "parameters": params}, message)
 
 
 def test_ssd_on_a_model_whose_loss_is_not_finite_raises():

@@ -7,9 +7,6 @@ import torch
 import torch.nn.functional as F
 
 import erasure.unlearners.unsir  # noqa: F401  (registers UNSIR)
-from erasure.config import ConfigError
-from erasure.experiment import prepare
-from erasure.models import Diverged
 from erasure.seeding import seeded
 from tests.helpers import accuracy, digits_config, trained_session
 from tests.unlearners import fixtures as fx
@@ -104,17 +101,13 @@ def test_noise_has_one_batch_per_forget_class_and_the_impair_set_mixes_in_its_co
     ("noise_penalty", -0.1, "noise_penalty must be at least 0"),
 ])
 def test_bad_hyper_parameters_are_rejected_before_any_work(name, value, message):
-    config = digits_config("class", [{"class": "UNSIR", "parameters": {name: value}}])
-    with pytest.raises(ConfigError, match=message):
-        prepare(config)
+    fx.assert_rejected({"class": "UNSIR", "parameters": {name: value}}, message)
 
 
 def test_unsir_with_a_diverging_loss_raises():
-    session = fx.session("class", [])
-    unlearner = fx.build_unlearner({"class": "UNSIR", "parameters": {
-        "impair_optimizer": {"class": "SGD", "parameters": {"lr": 1e12}}}})
-    with pytest.raises(Diverged, match="loss became .* in impair epoch 1"):
-        fx.run_by_hand(session, unlearner, seed=1)
+    fx.assert_diverges({"class": "UNSIR", "parameters": {
+        "impair_optimizer": {"class": "SGD", "parameters": {"lr": 1e12}}}},
+        "loss became .* in impair epoch 1")
 
 
 def test_unsir_on_a_cnn_with_batch_norm_learns_image_shaped_noise_and_forgets():
