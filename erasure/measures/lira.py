@@ -199,10 +199,14 @@ class LiRA(Measure):
         labels = np.r_[np.ones(n), np.zeros(n)]
         out = {}
         for target in as_list(self.target):
-            phi = torch.cat([self._phi(ctx.output(target, p))[pick] for p, pick in picks])
-            scores = lira_scores(phi, shadow_phi, inside, offline=self.offline,
-                                 fixed_variance=self.fixed_variance)
-            out[f"lira.{self.partition}.{target}"] = float(roc_auc_score(labels, scores.numpy()))
+            def auc(target: str = target) -> float:
+                phi = torch.cat([self._phi(ctx.output(target, p))[pick] for p, pick in picks])
+                scores = lira_scores(phi, shadow_phi, inside, offline=self.offline,
+                                     fixed_variance=self.fixed_variance)
+                return float(roc_auc_score(labels, scores.numpy()))
+
+            # the original's AUC is the same in every record: computed once per experiment
+            out[f"lira.{self.partition}.{target}"] = ctx.per_target(target, "auc", auc)
         return out
 
     @staticmethod

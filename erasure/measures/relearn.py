@@ -102,23 +102,6 @@ class Relearning:
         return self.max_steps, True
 
 
-def relearn(model: nn.Module, data: Data, partition: str, needed: float, optimizer, loss_fn,
-            batch_size: int, max_steps: int, seed: int, start: int | None = None
-            ) -> tuple[int, bool]:
-    """Fine-tunes a copy of ``model`` on ``partition`` until it classifies at least ``needed``
-    of its samples correctly, checking after every optimizer step (see :class:`Relearning`).
-
-    Returns:
-        ``(steps, capped)``: the steps taken (0 when the model already reaches ``needed``), and
-        whether ``max_steps`` ran out first (then ``steps == max_steps``).
-
-    Raises:
-        Diverged: the relearning loss became NaN or infinite.
-    """
-    return Relearning(model, data, partition, optimizer, loss_fn, batch_size, max_steps, seed,
-                      start).steps_to(needed)
-
-
 @dataclass(kw_only=True)
 class _Relearning(Measure):
     """The relearning recipe shared by :class:`RelearnTime` and :class:`AIN`."""
@@ -163,8 +146,10 @@ class _Relearning(Measure):
         if target == "original":
             run = ctx.shared(f"relearn/original/{self.recipe()}", build)
         else:
-            run = ctx.record.setdefault(("relearn", target, self.recipe()), None) or build()
-            ctx.record[("relearn", target, self.recipe())] = run
+            key = ("relearn", target, self.recipe())
+            if key not in ctx.record:
+                ctx.record[key] = build()
+            run = ctx.record[key]
         return run.steps_to(needed)
 
     def gold_steps(self, ctx: MeasureContext, retain: str, needed: float) -> tuple[int, bool]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Optional
 
 import numpy as np
@@ -83,18 +84,20 @@ class SklearnMetric(Measure):
         scores = _second_argument(self.function) in _SCORE_INPUTS
         if scores and "labels" in inspect.signature(self.function).parameters:
             kwargs.setdefault("labels", list(range(ctx.data.num_classes)))
-        out = {}
-        for target in as_list(self.target):
-            for partition in as_list(self.partition):
-                o = ctx.output(target, partition)
-                if scores:
-                    y = o.logits.double().softmax(1).cpu().numpy()
-                    y = y[:, 1] if y.shape[1] == 2 else y
-                else:
-                    y = o.predictions.cpu().numpy()
-                value = self.function(o.labels.cpu().numpy(), y, **kwargs)
-                if np.ndim(value) != 0:
-                    raise ValueError(f"sklearn.metrics.{self.metric} returned {np.shape(value)} "
-                                     "values, not one number (set 'average' in kwargs)")
-                out[f"{self.key or self.metric}.{partition}.{target}"] = float(value)
-        return out
+        def compute(target: str, partition: str) -> float:
+            o = ctx.output(target, partition)
+            if scores:
+                y = o.logits.double().softmax(1).cpu().numpy()
+                y = y[:, 1] if y.shape[1] == 2 else y
+            else:
+                y = o.predictions.cpu().numpy()
+            value = self.function(o.labels.cpu().numpy(), y, **kwargs)
+            if np.ndim(value) != 0:
+                raise ValueError(f"sklearn.metrics.{self.metric} returned {np.shape(value)} "
+                                 "values, not one number (set 'average' in kwargs)")
+            return float(value)
+
+        # the original's values are the same in every record: computed once per experiment
+        return {f"{self.key or self.metric}.{partition}.{target}":
+                ctx.per_target(target, partition, partial(compute, target, partition))
+                for target in as_list(self.target) for partition in as_list(self.partition)}

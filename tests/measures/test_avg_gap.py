@@ -6,9 +6,10 @@ from torch import nn
 
 from erasure.config import ConfigError
 from erasure.experiment import Session, prepare
-from erasure.measures import NotApplicable, OutputStore
+from erasure.measures import NotApplicable
 from erasure.measures.avg_gap import AvgGap
 from tests.helpers import digits_config
+from tests.measures.hand_models import context
 from tests.unlearners import fixtures as fx
 
 KEY = "avg_gap.forget.unlearned"
@@ -42,13 +43,6 @@ def two_models(rows):
     return fx.tiny_data(x, torch.zeros(len(x), dtype=torch.long), parts)
 
 
-def with_gold(data, unlearned, gold, seed=0):
-    ctx = fx.measure_context(data, {"unlearned": unlearned, "original": unlearned}, seed=seed)
-    ctx.golds = {"retain": gold}
-    ctx.gold_outputs = {"retain": OutputStore(gold, data)}
-    return ctx
-
-
 def test_a_hand_computed_avg_gap():
     r"""unlearned: UA 5/10, RA 8/10, TA 6/10, MIA 2/10 (forget: 3 HIGH, 2 MID_RIGHT, 5 LOW; its
     attacker calls HIGH and LOW members, MID non-members); gold: UA 3/10, RA 10/10, TA 7/10,
@@ -62,7 +56,7 @@ def test_a_hand_computed_avg_gap():
                   + [(LOW, MID_RIGHT)] * 2 + [(LOW, MID_WRONG)] * 3,
     })
     unlearned, gold = Columns(0), Columns(3)
-    ctx = with_gold(data, unlearned, gold)
+    ctx = context(data, {"unlearned": unlearned, "original": unlearned}, gold)
     got = AvgGap(target="unlearned", gamma=100.0).measure(ctx)
     assert got == {KEY: pytest.approx(0.3, abs=1e-6)}
     # the parts, as the measure computes them
@@ -80,7 +74,7 @@ def test_a_gold_model_equal_to_the_unlearned_one_scores_zero():
     data = fx.tiny_data(x, y, {"forget": list(range(60)), "retain": list(range(60, 200)),
                                "test": list(range(200, 300))})
     same = nn.Identity()  # the samples are the logits
-    ctx = with_gold(data, same, same)
+    ctx = context(data, {"unlearned": same, "original": same}, same)
     got = AvgGap().measure(ctx)
     assert got == {"avg_gap.forget.unlearned": 0.0, "avg_gap.forget.original": 0.0}
 

@@ -104,9 +104,12 @@ def test_shadows_are_trained_once_per_experiment():
     builds = session.shared_builds
     first = [session.unlearn(i)["metrics"] for i in range(3)]
     again = session.unlearn(0)["metrics"]
-    assert [k for k in builds if "/phi/" not in k] == [
+    assert [k for k in builds if k.startswith("lira/") and "/phi/" not in k] == [
         "lira/shadows/n=2/epochs=2/pool=forget+test+train"]
     assert sorted(k.rsplit("/", 1)[1] for k in builds if "/phi/" in k) == ["forget", "test"]
+    # the original's AUC was computed once for the three records (only the first LiRA targets it)
+    assert [k.split("/", 2)[2] for k in builds if k.startswith("measure/")] == ["original/auc"]
+    assert all(k.startswith(("lira/", "measure/")) for k in builds)
     assert again == first[0]  # deterministic
     assert len({m["lira.forget.original"] for m in first}) == 1  # the same in every record
     assert all(set(m) == {"lira.forget.original", "lira.forget.unlearned"} for m in first)

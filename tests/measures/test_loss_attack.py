@@ -2,23 +2,16 @@
 an equal-size sample of test losses (non-members), score = −loss; 0.5 = indistinguishable."""
 import pytest
 import torch
-from torch import nn
 
 import erasure.measures.loss_attack as loss_module  # registers LossAttack for configs
 from erasure.config import ConfigError
 from erasure.experiment import prepare
 from erasure.measures.loss_attack import LossAttack
 from tests.helpers import digits_config
+from tests.measures.hand_models import Logits
 from tests.unlearners import fixtures as fx
 
 KEY = "loss_auc.forget.unlearned"
-
-
-class Logits(nn.Module):
-    """Returns its input: the samples are the logits."""
-
-    def forward(self, x):
-        return x
 
 
 def loss_data(member_margins, other_margins):

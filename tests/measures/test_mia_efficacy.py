@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
 import erasure.measures.mia_efficacy as mia_module  # registers MIAEfficacy for configs
 from erasure.config import ConfigError
@@ -18,16 +17,10 @@ from erasure.measures.mia_efficacy import (
     svc_efficacy,
 )
 from tests.helpers import digits_config
+from tests.measures.hand_models import Logits
 from tests.unlearners import fixtures as fx
 
 KEY = "mia_efficacy.forget.unlearned"
-
-
-class Logits(nn.Module):
-    """Returns its input: the samples are the logits."""
-
-    def forward(self, x):
-        return x
 
 
 def normal(n, seed, mean=0.0, std=1.0):
@@ -209,12 +202,12 @@ def test_class_forgetting_other_features_have_their_own_keys():
 def test_random_forgetting_values_are_sane():
     """Digits with 10% random forgetting: the original generalises well, so its forget samples
     look like retain samples and neither model's are called non-members often (measured:
-    original 0.049, gold 0.069). Reported, not asserted beyond sanity."""
+    original 0.049, gold 0.069)."""
     session = fx.session("random", [{"class": "Identity"}], MEASURES)
     gold = session.unlearn(1)["metrics"]
     identity = session.unlearn(0)["metrics"]
     for value in (gold[KEY], gold["mia_efficacy.forget.original"]):
-        assert 0.0 <= value <= 1.0
+        assert 0.0 <= value <= 0.25  # few forget samples are called non-members
     assert identity[KEY] == identity["mia_efficacy.forget.original"]
     print(f"\nMIA-Efficacy, digits random 10%: original {gold['mia_efficacy.forget.original']:.4f}, "
           f"gold {gold[KEY]:.4f}")

@@ -108,3 +108,21 @@ def test_macro_f1_on_digits_equals_sklearn():
     # measured: test macro-F1 0.836 for the gold model (it never predicts a 3), 0.980 for the original
     assert gold["f1_score.test.unlearned"] < gold["f1_score.test.original"]
     assert gold["f1_score.forget.unlearned"] == 0.0
+
+
+def test_the_originals_values_are_computed_once_per_experiment(monkeypatch):
+    measure = SklearnMetric(metric="f1_score", kwargs={"average": "macro"},
+                            partition=["forget", "test"])
+    calls = []
+    real = metrics.f1_score
+    monkeypatch.setattr(metrics, "f1_score", lambda *a, **k: calls.append(1) or real(*a, **k))
+    store = {}
+    records = []
+    for _ in range(3):  # three records of one experiment: one shared store
+        ctx = known()
+        ctx.shared = lambda key, build: store[key] if key in store else store.setdefault(key, build())
+        records.append(measure.measure(ctx))
+    assert records[0] == records[1] == records[2]
+    assert records[0]["f1_score.test.original"] == pytest.approx(71 / 120, abs=1e-12)
+    assert len(calls) == 2 + 3 * 2  # the original's two partitions once, the unlearned's per record
+    assert sorted(store) == [f"measure/0/original/{p}" for p in ("forget", "test")]

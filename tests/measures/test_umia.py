@@ -2,18 +2,11 @@
 equal-size sample of unseen data; cross-validated accuracy, 0.5 = indistinguishable."""
 import pytest
 import torch
-from torch import nn
 
 from erasure.measures import UMIA
 from erasure.measures import umia as umia_module
+from tests.measures.hand_models import Logits
 from tests.unlearners import fixtures as fx
-
-
-class Logits(nn.Module):
-    """Returns its input: the samples are the logits."""
-
-    def forward(self, x):
-        return x
 
 
 def loss_data(member_margins, other_margins):
