@@ -29,7 +29,14 @@ def generator(seed: int, *names: object) -> torch.Generator:
 def seeded(seed: int, *names: object) -> Iterator[None]:
     """Runs a block with torch's, numpy's and Python's global RNGs set to the named stream, and
     restores them afterwards (weight initialisation and dropout draw from the global RNG)."""
-    value = derive_seed(seed, *names)
+    with seeded_value(derive_seed(seed, *names)):
+        yield
+
+
+@contextlib.contextmanager
+def seeded_value(value: int) -> Iterator[None]:
+    """Like :func:`seeded`, with ``value`` itself as the seed of the three global RNGs (for a
+    seed a user gives, such as a data source's)."""
     py_state, np_state = random.getstate(), np.random.get_state()
     devices = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
     with torch.random.fork_rng(devices=devices):

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .base import DataLoadError, DataSource, Samples, files_fingerprint, require
-from .tables import check_columns, frame_to_samples, integer_or_encoded, labels
+from .tables import check_columns, complete_rows, frame_to_samples, labelled_samples
 
 #: Table formats by file extension, and the default separator of the text ones.
 SEPARATORS = {".csv": ",", ".tsv": "\t"}
@@ -118,13 +118,7 @@ class ImageFolderDataSource(DataSource):
         frame = read_table(table_path, self.separator, source, "files")
         columns = [self.file_column, self.label_column, *self.group_columns]
         check_columns(columns, [str(c) for c in frame.columns], source, f"the labels file {table_path}")
-        frame = frame.rename(columns=str)[list(dict.fromkeys(columns))]
-        incomplete = frame.isna().any(axis=1)
-        if incomplete.any():
-            if not self.drop_missing:
-                raise DataLoadError(f"{source}: {int(incomplete.sum())} rows of {table_path} have "
-                                    "missing values", "Set drop_missing to true to drop them.")
-            frame = frame[~incomplete]
+        frame = complete_rows(frame, columns, source, str(table_path), self.drop_missing)
         if len(frame) == 0:
             raise DataLoadError(f"{source}: the labels file {table_path} lists no image")
         files = [folder / str(name) for name in frame[self.file_column]]
@@ -138,13 +132,7 @@ class ImageFolderDataSource(DataSource):
                                 "the folder.")
         x = torch.from_numpy(np.stack(self._images(files, folder, source))).float().div_(255)
         x = x.unsqueeze(1) if self.grayscale else x.permute(0, 3, 1, 2).contiguous()
-        y, class_names = labels(frame[self.label_column].tolist())
-        groups, group_values = {}, {}
-        for name in self.group_columns:
-            groups[name], values = integer_or_encoded(frame[name].tolist())
-            if values is not None:
-                group_values[name] = values
-        return Samples(x=x, y=y, groups=groups, group_values=group_values, class_names=class_names)
+        return labelled_samples(x, frame, self.label_column, self.group_columns)
 
     def _images(self, files: list[Path], folder: Path, source: str) -> list[np.ndarray]:
         from PIL import Image, UnidentifiedImageError

@@ -8,7 +8,6 @@ graph without their edges.
 from __future__ import annotations
 
 import inspect
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from typing import Any, Literal
 import torch
 
 from erasure.config.errors import suggest
+from erasure.seeding import seeded_value
 
 from ..graph import Graph
 from .base import DataLoadError, DataSource, Samples, encode, require
@@ -84,11 +84,8 @@ class PyGDataSource(DataSource):
         refuse = not self.download and _downloads(cls)
         if refuse:
             cls = type(cls.__name__, (cls,), {"download": _refuse(self.dataset, root)})
-        state = random.getstate()
         try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
-                random.seed(self.seed)
+            with seeded_value(self.seed):
                 return cls(**kwargs)
         except DataLoadError:
             raise
@@ -103,8 +100,6 @@ class PyGDataSource(DataSource):
                     "Run once where the network is reachable, or copy the dataset's raw files "
                     "into that folder.") from e
             raise
-        finally:
-            random.setstate(state)
 
     def _nodes(self, graph: Any) -> Samples:
         n = graph.num_nodes

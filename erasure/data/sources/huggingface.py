@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from .base import DataLoadError, DataSource, Samples, files_fingerprint
-from .tables import check_columns, frame_to_samples, integer_or_encoded, labels
+from .tables import check_columns, frame_to_samples, labelled_samples
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,7 @@ class HuggingFaceDataSource(DataSource):
         frame = table.to_pandas()
         keep = self._complete_rows(frame, table.features)
         frame = frame[keep].reset_index(drop=True)
+        frame[self.label_column] = _integral(frame[self.label_column])
         split_codes = split_codes[torch.from_numpy(keep)]
         if len(frame) == 0:
             raise DataLoadError(f"{self._name()}: {self._what()} has no labelled, complete rows")
@@ -157,7 +158,7 @@ class HuggingFaceDataSource(DataSource):
             samples = self._table_samples(frame, used[len(self.group_columns) + 1:])
         else:
             images = self._images(parts, image, np.flatnonzero(keep))
-            samples = self._image_samples(frame, images)
+            samples = labelled_samples(images, frame, self.label_column, self.group_columns)
         self._apply_class_labels(samples, frame, table.features)
         samples.groups[SPLIT_GROUP] = split_codes
         samples.group_values[SPLIT_GROUP] = list(self.splits)
@@ -323,8 +324,6 @@ class HuggingFaceDataSource(DataSource):
                         f"{distinct} features",
                         "Leave it out of feature_columns: free text needs numeric features "
                         "first (e.g. an embedding column).")
-        frame = frame.copy()
-        frame[self.label_column] = _integral(frame[self.label_column])
         return frame_to_samples(frame, self.label_column, self._name(), features=features,
                                 group_columns=self.group_columns, what=self._what())
 
@@ -396,17 +395,6 @@ class HuggingFaceDataSource(DataSource):
                                 "Set image_mode (e.g. \"RGB\") and image_size (e.g. [32, 32]) to "
                                 "convert them all.")
         return _scaled(out, first[0])
-
-    def _image_samples(self, frame: Any, images: torch.Tensor) -> Samples:
-        y, class_names = labels(_integral(frame[self.label_column]).tolist())
-        groups, group_values = {}, {}
-        for name in self.group_columns:
-            codes, values = integer_or_encoded(frame[name].tolist())
-            groups[name] = codes
-            if values is not None:
-                group_values[name] = values
-        return Samples(x=images, y=y, groups=groups, group_values=group_values,
-                       class_names=class_names)
 
     def _apply_class_labels(self, samples: Samples, frame: Any, features: Any) -> None:
         """ClassLabel columns keep the dataset's own ids and names."""

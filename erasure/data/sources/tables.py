@@ -47,15 +47,25 @@ def frame_to_samples(frame: Any, label: str, source: str, *, features: Optional[
             ``drop_missing``) a used column has missing values.
     """
     columns = [str(c) for c in frame.columns]
-    frame = frame.rename(columns=str)
     check_columns([label, *group_columns, *(features or ())], columns, source, what)
     if features is None:
         features = [c for c in columns if c != label and c not in group_columns]
     if not features:
         raise DataLoadError(f"{source}: {what} has no feature column besides the label",
                             f"Available columns: {', '.join(columns)}.")
-    used = list(dict.fromkeys([label, *group_columns, *features]))
-    incomplete = frame[used].isna().any(axis=1)
+    frame = complete_rows(frame, [label, *group_columns, *features], source, what, drop_missing)
+    if len(frame) == 0:
+        raise DataLoadError(f"{source}: {what} has no complete rows")
+    x = torch.cat([feature_block(frame[c]) for c in features], dim=1)
+    return labelled_samples(x, frame, label, group_columns)
+
+
+def complete_rows(frame: Any, columns: Sequence[str], source: str, what: str,
+                  drop_missing: bool) -> Any:
+    """The table's ``columns`` (names as text, each once), less the rows with a missing value
+    (their count is logged) — or, without ``drop_missing``, :class:`DataLoadError` if any."""
+    frame = frame.rename(columns=str)[list(dict.fromkeys(columns))]
+    incomplete = frame.isna().any(axis=1)
     if incomplete.any():
         if not drop_missing:
             raise DataLoadError(f"{source}: {int(incomplete.sum())} rows of {what} have missing values",
@@ -63,16 +73,19 @@ def frame_to_samples(frame: Any, label: str, source: str, *, features: Optional[
         log.info("%s: dropping %d of %d rows with missing values", source, int(incomplete.sum()),
                  len(frame))
         frame = frame[~incomplete]
-    if len(frame) == 0:
-        raise DataLoadError(f"{source}: {what} has no complete rows")
+    return frame
+
+
+def labelled_samples(x: torch.Tensor, frame: Any, label: str,
+                     group_columns: Sequence[str] = ()) -> Samples:
+    """Samples of features ``x`` with the labels (see :func:`labels`) and the groups (see
+    :func:`integer_or_encoded`) of the table's rows, one row per sample."""
     y, class_names = labels(frame[label].tolist())
     groups, group_values = {}, {}
     for name in group_columns:
-        codes, values = integer_or_encoded(frame[name].tolist())
-        groups[name] = codes
+        groups[name], values = integer_or_encoded(frame[name].tolist())
         if values is not None:
             group_values[name] = values
-    x = torch.cat([feature_block(frame[c]) for c in features], dim=1)
     return Samples(x=x, y=y, groups=groups, group_values=group_values, class_names=class_names)
 
 

@@ -8,10 +8,8 @@ checked with the rest of the config — never strings to evaluate.
 """
 from __future__ import annotations
 
-import contextlib
 import inspect
 import os
-import random
 from abc import ABCMeta
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,6 +18,7 @@ import torch
 
 from erasure.config import Slot
 from erasure.config.errors import suggest
+from erasure.seeding import seeded_value
 
 from .base import DataLoadError, DataSource, Samples
 
@@ -159,7 +158,7 @@ class TorchVisionDataSource(DataSource):
             raise DataLoadError(f"{self._name(split)} has no samples (root {self._root()})")
         names = getattr(dataset, "classes", None)
         class_names = [str(c) for c in names] if isinstance(names, (list, tuple)) and names else None
-        with _isolated_random():
+        with seeded_value(_TRANSFORM_SEED):
             fast = None if self.transforms else _whole_arrays(dataset)
             x, y = fast if fast is not None else self._iterate(dataset, split)
         if y.dim() != 1 or (len(y) and int(y.min()) < 0):
@@ -256,20 +255,6 @@ class _Chain:
         for transform in self.transforms:
             image = transform(image)
         return image
-
-
-@contextlib.contextmanager
-def _isolated_random():
-    """Random transforms draw from a fixed seed inside a forked RNG: loading is deterministic and
-    the caller's torch and Python random streams are left as they were."""
-    state = random.getstate()
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_TRANSFORM_SEED)
-            random.seed(_TRANSFORM_SEED)
-            yield
-    finally:
-        random.setstate(state)
 
 
 def _dataset_class(name: str) -> type:
