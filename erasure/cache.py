@@ -78,7 +78,7 @@ class ModelCache:
             if digest != meta.get("sha256"):
                 raise ValueError(f"checksum mismatch (file {digest[:12]}…, "
                                  f"recorded {str(meta.get('sha256'))[:12]}…)")
-            device = next(iter(model.state_dict().values())).device if model.state_dict() else "cpu"
+            device = next((t.device for t in model.state_dict().values()), "cpu")
             stream = io.BytesIO(blob)
             state = torch.load(stream, weights_only=True, map_location=device)
             model.load_state_dict(state, strict=True)

@@ -5,44 +5,41 @@
 """
 from __future__ import annotations
 
-import contextlib
 import copy
-import datetime as dt
 import functools
 import hashlib
 import json
 import logging
 import platform
-import signal
 import sys
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, Optional
+from typing import Any, Callable, Literal, Optional
 
 import torch
 from torch import nn
 
 from erasure import __version__
-from erasure.config import Builder, ConfigError, Problem, Slot, registry, suggest, sweeps
-from erasure.config.checks import ParameterValueError, at_least
 from erasure.cache import ModelCache, cache_folder, cache_key
+from erasure.config import (
+    Builder,
+    ConfigError,
+    Problem,
+    Slot,
+    registry,
+    suggest,
+    sweeps,
+)
+from erasure.config.checks import ParameterValueError, at_least
 from erasure.data import Data, DatasetManager
 from erasure.data.graph import Graph
 from erasure.measures import Evaluator, MeasureContext, OutputStore
-from erasure.models import Predictor
-from erasure.models import acceleration
+from erasure.models import Predictor, acceleration
 from erasure.models.graph import use_graph
 from erasure.profiling import peak_memory
-from erasure.results import (
-    RESULTS_FILE,
-    check_writable,
-    choose_run_folder,
-    write_json_atomic,
-)
 from erasure.seeding import derive_seed, generator, seeded
 from erasure.unlearners import Unlearner, UnlearningContext
 
@@ -395,11 +392,16 @@ class Session:
         tick = time.perf_counter()
         # taken before reading: a file edited while loading then misses the cache next time
         self._data_fingerprint = self.plan.data.DataSource.fingerprint()
-        self.data = acceleration.prepare_data(self.plan.data.load(self.seed, self.device))
+        self.data = self._read_data()
         self.timings["load_data"] = time.perf_counter() - tick
         check_data(self.plan, self.data)
         log.info("data: %s on %s", self.data.sizes(), self.device)
         return self.data
+
+    def _read_data(self) -> Data:
+        """The samples and partitions on the device, laid out for the hardware settings."""
+        return acceleration.prepare_data(self.plan.data.load(self.seed, self.device),
+                                         self.acceleration)
 
     @_accelerated
     def train_models(self) -> None:
@@ -526,7 +528,7 @@ class Session:
             record.update(status="failed", error="the unlearner modified the shared data in place "
                                                  "(ctx.data); the data was reloaded for the rest")
             log.warning("unlearner %s modified the shared data; reloading it", name)
-            self.data = self.plan.data.load(self.seed, self.device)
+            self.data = self._read_data()
             self._graphs.clear()
             self._reset_outputs()
         if record["status"] == "failed":
@@ -549,4 +551,4 @@ class Session:
         return record
 
 
-from erasure.runner import Interrupted, run  # noqa: E402  (the runner drives a Session)
+from erasure.runner import Interrupted, run  # noqa: E402, F401  (re-exported; the runner drives a Session)

@@ -187,7 +187,7 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
     document: dict[str, Any] | None = previous
     with _signals_as_interrupts(), _run_log() as run_log:
         try:
-            todo = [key for key in order if key not in done]
+            todo = {key for key in order if key not in done}
             bar = None  # drawn once the data and models are ready (a data error shows alone)
             for seed in seeds:
                 indices = [i for i, name in enumerate(plan.names) if (name, seed) in todo]

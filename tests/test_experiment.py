@@ -355,3 +355,22 @@ def test_shared_objects_are_built_once_and_a_fork_starts_its_own_store():
     assert torch.equal(fresh, first)  # built from the stream seeded by its key: the same values
     assert other.shared_builds == ["key"] and session.shared_builds == ["key"]
     assert other.original is session.original and other.data is session.data
+
+
+def test_data_reloaded_after_a_write_keeps_the_hardware_layout():
+    """The reload after a damaging unlearner lays the data out as the first load did
+    (channels-last images stay channels-last)."""
+    cfg = config([fx.component("WritesData"), {"class": "Identity"}], epochs=1,
+                 model={"class": "SmallCNN"})
+    cfg["data"]["parameters"]["DataSource"] = {"class": "TorchVisionDataSource", "parameters": {
+        "dataset": "FakeData", "options": {"size": 120, "image_size": [3, 8, 8], "num_classes": 3}}}
+    cfg["globals"]["channels_last"] = True
+    session = Session(prepare(cfg))
+    session.load_data()
+    nhwc = (192, 1, 24, 3)  # the strides of 3×8×8 images stored channels-last
+    assert session.data.x.stride() == nhwc
+    session.train_models()
+    writer = session.unlearn(0)
+    assert writer["status"] == "failed" and "modified the shared data" in writer["error"]
+    assert session.data.x.stride() == nhwc
+    assert session.unlearn(1)["status"] == "finished"

@@ -261,10 +261,6 @@ def select_metrics(rows: dict[str, Row] | Iterable[Row],
     return list(metrics)
 
 
-def seed_count(document: dict[str, Any]) -> int:
-    return len(seeds_of(document))
-
-
 # --- CSV ----------------------------------------------------------------------------------
 
 

@@ -19,6 +19,13 @@ def only_problem(error: ConfigError):
     return error.problems[0]
 
 
+def load_problem(path):
+    """The one problem that loading ``path`` reports (it must raise ConfigError)."""
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    return only_problem(e.value)
+
+
 # -- parsing ---------------------------------------------------------------------------------
 
 def test_missing_comma_reports_line_and_column():
@@ -200,9 +207,7 @@ def test_top_level_include_with_overrides(tmp_path):
 
 def test_missing_include_file(tmp_path):
     path = write(tmp_path / "cfg.jsonc", '{"predictor": {"model": {"include": "nets/mlp.jsonc"}}}')
-    with pytest.raises(ConfigError) as e:
-        load_config(path)
-    problem = only_problem(e.value)
+    problem = load_problem(path)
     assert problem.path == "predictor.model.include"
     assert "in included file nets/mlp.jsonc" in problem.message
     assert "config file not found" in problem.message
@@ -212,9 +217,7 @@ def test_missing_include_file(tmp_path):
 def test_malformed_included_file_reports_its_line(tmp_path):
     write(tmp_path / "snip.jsonc", '{\n\n  "a": 1\n  "b": 2\n}')
     path = write(tmp_path / "cfg.jsonc", '{"x": {"include": "snip.jsonc"}}')
-    with pytest.raises(ConfigError) as e:
-        load_config(path)
-    problem = only_problem(e.value)
+    problem = load_problem(path)
     assert problem.path == "x.include"
     assert "snip.jsonc" in problem.message
     assert "line 4" in problem.message
@@ -224,18 +227,14 @@ def test_include_cycle_names_the_cycle(tmp_path):
     write(tmp_path / "a.jsonc", '{"x": {"include": "b.jsonc"}}')
     write(tmp_path / "b.jsonc", '{"y": {"include": "a.jsonc"}}')
     path = write(tmp_path / "cfg.jsonc", '{"top": {"include": "a.jsonc"}}')
-    with pytest.raises(ConfigError) as e:
-        load_config(path)
-    problem = only_problem(e.value)
+    problem = load_problem(path)
     assert problem.path == "top.include"
     assert "include cycle: cfg.jsonc -> a.jsonc -> b.jsonc -> a.jsonc" in problem.message
 
 
 def test_a_file_including_itself(tmp_path):
     path = write(tmp_path / "self.jsonc", '{"a": {"include": "self.jsonc"}}')
-    with pytest.raises(ConfigError) as e:
-        load_config(path)
-    problem = only_problem(e.value)
+    problem = load_problem(path)
     assert problem.path == "a.include"
     assert problem.message == "include cycle: self.jsonc -> self.jsonc"
 
@@ -243,9 +242,7 @@ def test_a_file_including_itself(tmp_path):
 @pytest.mark.parametrize("value, kind", [("3", "int"), ('["a.jsonc"]', "list"), ("null", "NoneType")])
 def test_include_value_must_be_a_string(tmp_path, value, kind):
     path = write(tmp_path / "cfg.jsonc", '{"data": {"include": %s}}' % value)
-    with pytest.raises(ConfigError) as e:
-        load_config(path)
-    problem = only_problem(e.value)
+    problem = load_problem(path)
     assert problem.path == "data.include"
     assert problem.message == f"an include names a file (a string), not {kind}"
 
@@ -253,9 +250,7 @@ def test_include_value_must_be_a_string(tmp_path, value, kind):
 def test_extra_keys_beside_an_array_include_are_rejected(tmp_path):
     write(tmp_path / "list.jsonc", '[{"class": "Identity"}]')
     path = write(tmp_path / "cfg.jsonc", '{"unlearners": {"include": "list.jsonc", "name": "x"}}')
-    with pytest.raises(ConfigError) as e:
-        load_config(path)
-    problem = only_problem(e.value)
+    problem = load_problem(path)
     assert problem.path == "unlearners.include"
     assert "list.jsonc holds a list" in problem.message
     assert "only an object snippet can take extra keys beside 'include'" in problem.message
@@ -302,9 +297,7 @@ def test_nesting_too_deep_is_a_config_error():
 
 def test_an_include_name_with_a_nul_byte(tmp_path):
     path = write(tmp_path / "main.jsonc", '{"a": {"include": "x\\u0000.jsonc"}}')
-    with pytest.raises(ConfigError) as e:
-        load_config(path)
-    problem = only_problem(e.value)
+    problem = load_problem(path)
     assert problem.path == "a.include"
     assert "cannot use 'x\\x00.jsonc' as a file name" in problem.message
 
@@ -313,9 +306,7 @@ def test_nested_include_failures_name_the_path_once(tmp_path):
     write(tmp_path / "a.jsonc", '{"include": "b.jsonc"}')
     write(tmp_path / "b.jsonc", '{"include": "a.jsonc"}')
     path = write(tmp_path / "main.jsonc", '{"p": {"include": "a.jsonc"}}')
-    with pytest.raises(ConfigError) as e:
-        load_config(path)
-    problem = only_problem(e.value)
+    problem = load_problem(path)
     assert problem.path == "p.include"
     assert problem.message == ("in included file a.jsonc: in included file b.jsonc: include cycle: "
                                "main.jsonc -> a.jsonc -> b.jsonc -> a.jsonc")
