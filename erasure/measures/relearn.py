@@ -19,17 +19,36 @@ from erasure.seeding import generator as make_generator
 from .base import Measure, MeasureContext, NotApplicable, Outputs, Targets, as_list
 
 
-def correct_count(model: nn.Module, data: Data, partition: str) -> int:
-    """How many samples of ``partition`` the model classifies correctly (batched, inference
-    mode; a small forget set is one batch)."""
-    model.eval()
-    with torch.inference_mode():
-        hits = sum((model(x).argmax(1) == y).sum() for x, y in data.batches(partition))
-    return int(hits)
-
-
 def correct(outputs: Outputs) -> int:
     return int((outputs.predictions == outputs.labels).sum())
+
+
+#: Samples counted first after each relearning step: when the misses among them already rule the
+#: goal out (a model that forgot, early in relearning), the rest of the partition is not run.
+FIRST_CHUNK = 32
+
+
+def correct_bounds(model: nn.Module, data: Data, partition: str, needed: float
+                   ) -> tuple[int, int]:
+    """``(low, high)`` bounds on how many samples of ``partition`` the model classifies
+    correctly, exact (``low == high``) unless counting stopped early because even
+    ``high`` — the hits so far plus every sample not yet run — is below ``needed``.
+
+    The first :data:`FIRST_CHUNK` samples run alone, the rest in evaluation batches (inference
+    mode). ``needed`` ≤ 0 always counts everything."""
+    index = data[partition]
+    chunks = [index[:FIRST_CHUNK]]
+    if len(index) > FIRST_CHUNK:
+        chunks += index[FIRST_CHUNK:].split(data.eval_batch_size)
+    model.eval()
+    hits, left = 0, len(index)
+    with torch.inference_mode():
+        for chunk in chunks:
+            hits += int((model(data.x[chunk]).argmax(1) == data.y[chunk]).sum())
+            left -= len(chunk)
+            if hits + left < needed:
+                break
+    return hits, hits + left
 
 
 def endless_batches(data: Data, partition: str, batch_size: int, generator: torch.Generator
@@ -40,10 +59,17 @@ def endless_batches(data: Data, partition: str, batch_size: int, generator: torc
 
 
 class Relearning:
-    """Fine-tuning a copy of a model on ``partition``, one optimizer step at a time, remembering
-    how many samples of the partition it classifies correctly after each step — so one run
-    answers "how many steps to reach N correct" for every N (RelearnTime and AIN with other
-    α share it), and resumes where it stopped when a higher N is asked later.
+    """Fine-tuning a copy of a model on ``partition``, one optimizer step at a time, answering
+    "how many steps until at least N samples of the partition are classified correctly" — for
+    every N from one run (RelearnTime and AIN with other α share it), resuming where it stopped
+    when a higher N is asked later.
+
+    After each step it keeps bounds on the correct count rather than the count: counting stops
+    as soon as the goal asked is out of reach (:func:`correct_bounds`), which on a model that
+    forgot is after the first few samples instead of the whole partition. A later, lower goal
+    that the bounds cannot decide at some step replays the run from the start — the same batches,
+    RNG and arithmetic, so the same weights at every step — and counts that step in full. The
+    answer is always the exact first step whose count reaches the goal.
 
     Args:
         model: left untouched (a deep copy is trained, created only when a step is needed).
@@ -59,9 +85,13 @@ class Relearning:
         self.model, self.data, self.partition = model, data, partition
         self.optimizer, self.loss_fn = optimizer, loss_fn
         self.batch_size, self.max_steps, self.seed = batch_size, max_steps, seed
-        #: correct count before any step (index 0) and after each step taken so far
-        self.counts = [correct_count(model, data, partition) if start is None else start]
+        first = correct_bounds(model, data, partition, 0)[0] if start is None else start
+        #: bounds on the correct count before any step (index 0) and after each step taken
+        self.low, self.high = [first], [first]
         self._student: nn.Module | None = None
+        self._taken = 0  # steps the student has taken
+        #: times the run was replayed from the start to decide a step for a lower goal
+        self.replays = 0
 
     def steps_to(self, needed: float) -> tuple[int, bool]:
         """``(steps, capped)``: the steps until at least ``needed`` samples are correct (0 when
@@ -70,36 +100,55 @@ class Relearning:
         Raises:
             Diverged: the relearning loss became NaN or infinite.
         """
-        for step, count in enumerate(self.counts):
-            if count >= needed:
+        step = 0
+        while step <= self.max_steps:
+            if step == len(self.low) or self.low[step] < needed <= self.high[step]:
+                self._count_at(step, needed)  # a new step, or one the bounds cannot decide
+                continue
+            if self.low[step] >= needed:
                 return step, False
-        if len(self.counts) > self.max_steps:
-            return self.max_steps, True
-        if self._student is None:
-            self._student = copy.deepcopy(self.model).requires_grad_(True)
-            self._opt = self.optimizer(self._student.parameters())
-            self._batches = endless_batches(self.data, self.partition, self.batch_size,
-                                            make_generator(self.seed, "relearn batches"))
-            with seeded(self.seed, "relearn"):
-                self._rng = torch.get_rng_state()
+            step += 1
+        return self.max_steps, True
+
+    def _count_at(self, step: int, needed: float) -> None:
+        """Brings the student to ``step`` (training on, or replaying from the start when it is
+        already past it) and bounds its correct count there for the goal ``needed``."""
+        if self._student is None or self._taken > step:
+            self._restart()
         with torch.random.fork_rng(devices=[]):
             torch.set_rng_state(self._rng)
             try:
-                while len(self.counts) <= self.max_steps:
-                    step = len(self.counts)
-                    x, y = next(self._batches)
-                    self._student.train()
-                    self._opt.zero_grad(set_to_none=True)
-                    loss = self.loss_fn(self._student(x), y)
-                    loss.backward()
-                    self._opt.step()
-                    check_finite(loss.detach(), f"while relearning, at step {step}")
-                    self.counts.append(correct_count(self._student, self.data, self.partition))
-                    if self.counts[-1] >= needed:
-                        return step, False
+                while self._taken < step:
+                    self._train_step()
             finally:
                 self._rng = torch.get_rng_state()
-        return self.max_steps, True
+        low, high = correct_bounds(self._student, self.data, self.partition, needed)
+        if step == len(self.low):
+            self.low.append(low)
+            self.high.append(high)
+        else:
+            self.low[step], self.high[step] = low, high
+
+    def _restart(self) -> None:
+        if self._student is not None:
+            self.replays += 1
+        self._student = copy.deepcopy(self.model).requires_grad_(True)
+        self._opt = self.optimizer(self._student.parameters())
+        self._batches = endless_batches(self.data, self.partition, self.batch_size,
+                                        make_generator(self.seed, "relearn batches"))
+        with seeded(self.seed, "relearn"):
+            self._rng = torch.get_rng_state()
+        self._taken = 0
+
+    def _train_step(self) -> None:
+        x, y = next(self._batches)
+        self._student.train()
+        self._opt.zero_grad(set_to_none=True)
+        loss = self.loss_fn(self._student(x), y)
+        loss.backward()
+        self._opt.step()
+        self._taken += 1
+        check_finite(loss.detach(), f"while relearning, at step {self._taken}")
 
 
 @dataclass(kw_only=True)

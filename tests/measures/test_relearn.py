@@ -1,5 +1,6 @@
 """Relearn time and AIN (Chundawat et al., "Zero-Shot Machine Unlearning", IEEE TIFS 2023):
 steps of fine-tuning on the forget set until (1 − α) × the original's forget accuracy returns."""
+import copy
 import math
 
 import pytest
@@ -228,3 +229,84 @@ def test_one_relearning_run_serves_every_alpha_of_a_recipe(monkeypatch):
     gold = session.shared(f"relearn/gold/retain/{ain.recipe()}", lambda: None)  # the stored run
     assert metrics["ain.forget.unlearned"] == strict_steps / gold.steps_to(
         0.999 * module.correct(session._original_outputs("forget")))[0]
+
+
+def full_counts(model, data, steps: int, seed: int) -> list[int]:
+    """The reference: the correct count on the forget set before and after every step of the
+    default recipe (SGD 0.01, batch 32), each counted in full."""
+    from erasure.measures.relearn import endless_batches
+    from erasure.seeding import generator, seeded
+
+    student = copy.deepcopy(model).requires_grad_(True)
+    opt = torch.optim.SGD(student.parameters(), lr=0.01)
+    batches = endless_batches(data, "forget", 32, generator(seed, "relearn batches"))
+
+    def count():
+        student.eval()
+        with torch.no_grad():
+            return int((student(data.x[data["forget"]]).argmax(1) == data.y[data["forget"]]).sum())
+
+    counts = [count()]
+    with torch.random.fork_rng(devices=[]), seeded(seed, "relearn"):
+        for _ in range(steps):
+            x, y = next(batches)
+            student.train()
+            opt.zero_grad()
+            nn.functional.cross_entropy(student(x), y).backward()
+            opt.step()
+            counts.append(count())
+    return counts
+
+
+def test_counting_stops_early_yet_every_goal_gets_the_exact_first_step():
+    """After each step, counting stops once the goal is out of reach; a lower goal asked later
+    replays the run where the bounds cannot decide. Every answer equals the first step of a run
+    that counts the whole forget set after every step, whatever order the goals come in."""
+    from erasure.measures.relearn import Relearning
+
+    session = fx.session("class", [{"class": "NegGrad"}])
+    _, model = fx.unlearn(session, 1)  # the gold model: it never saw a 3
+    data, n = session.data, len(session.data["forget"])
+    reference = full_counts(model, data, 60, seed=5)
+    # measured: 0 of the 146 forgotten 3s right for 7 steps, 139 after 16, all 146 after 46
+    assert reference[0] == 0 and reference[-1] == n
+
+    def first(goal):
+        return next((s for s, c in enumerate(reference) if c >= goal), None)
+
+    goals = [n, 0.95 * n, 0.9 * n, 0.999 * n]  # strictest first: the worst order
+    run = Relearning(model, data, "forget", spec_sgd(), nn.CrossEntropyLoss(), 32, 60, 5)
+    for goal in goals:
+        steps, capped = run.steps_to(goal)
+        assert (steps, capped) == ((first(goal), False) if first(goal) is not None else (60, True))
+    assert run.replays >= 1  # the looser goals needed steps the strict pass left undecided
+    # in the usual order (loosest first, as RelearnTime before AIN) nothing is replayed
+    ordered = Relearning(model, data, "forget", spec_sgd(), nn.CrossEntropyLoss(), 32, 60, 5)
+    assert [ordered.steps_to(g)[0] for g in sorted(goals)] == [
+        first(g) if first(g) is not None else 60 for g in sorted(goals)]
+    assert ordered.replays == 0
+
+
+def spec_sgd():
+    return lambda params: torch.optim.SGD(params, lr=0.01)
+
+
+def test_a_model_that_forgot_is_counted_on_a_few_samples_per_step():
+    from erasure.measures.relearn import FIRST_CHUNK, Relearning
+
+    session = fx.session("class", [{"class": "NegGrad"}])
+    _, model = fx.unlearn(session, 0)
+    data, n = session.data, len(session.data["forget"])
+    with torch.no_grad():  # forgot for good: class 0 wins every forget sample (all 3s) by 100s
+        head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+        head.weight.zero_()
+        head.bias.copy_(torch.arange(head.bias.numel(), 0, -1).float() * 100)
+    evaluated = []
+    model.register_forward_hook(
+        lambda module, inputs, out: evaluated.append(len(out)) if not module.training else None)
+    run = Relearning(model, data, "forget", spec_sgd(), nn.CrossEntropyLoss(), 32, 10, 0)
+    assert run.steps_to(0.95 * n) == (10, True)
+    # after each of the 10 steps: FIRST_CHUNK samples counted, all wrong, and the other n − 32
+    # could not reach the goal; the start count (in full) and the deep copies' hooks aside
+    assert run.low == [0] * 11 and run.high == [0] + [n - FIRST_CHUNK] * 10
+    assert evaluated.count(FIRST_CHUNK) >= 10 and sum(evaluated) <= n + 10 * FIRST_CHUNK
