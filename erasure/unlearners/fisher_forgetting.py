@@ -13,7 +13,7 @@ from erasure.config.checks import at_least
 from erasure.models import check_finite
 
 from .base import Unlearner, UnlearningContext
-from .importance import diagonal_fisher, per_sample_batch_size
+from .importance import diagonal_fisher
 
 
 @dataclass(kw_only=True)
@@ -63,8 +63,8 @@ class FisherForgetting(Unlearner):
             the unlearner's stream); ``None`` uses all of D_r, as the paper does. The cost grows
             with |D_r| × classes.
         batch_size: samples per vectorised per-sample-gradient call; ``None`` picks the largest
-            (up to 512) whose per-sample gradients fit in 1 GiB and, on a CPU, whose gradients
-            and activations stay cache-sized
+            (up to 512) whose per-sample gradients (one per class) fit in 1 GiB and, on a CPU,
+            whose gradients and activations stay cache-sized
             (:func:`~erasure.unlearners.importance.per_sample_batch_size`).
 
     Raises:
@@ -89,9 +89,8 @@ class FisherForgetting(Unlearner):
     def fisher(self, model: nn.Module, ctx: UnlearningContext) -> dict[str, torch.Tensor]:
         """The diagonal Fisher information of D_r (or of a sample of it) at ``model``."""
         fisher = diagonal_fisher(model, ctx.data, self.ref_data_retain, labels="expected",
-                                 batch_size=self.batch_size
-                                 or per_sample_batch_size(model, sample=ctx.data.x[:1]),
-                                 max_samples=self.max_samples, generator=ctx.generator)
+                                 batch_size=self.batch_size, max_samples=self.max_samples,
+                                 generator=ctx.generator)
         check_finite(sum(f.sum() for f in fisher.values()),
                      "in the Fisher information of the retain set")
         return fisher

@@ -12,7 +12,7 @@ from erasure.config.checks import at_least
 from erasure.models import check_finite
 
 from .base import Unlearner, UnlearningContext
-from .importance import diagonal_fisher, per_sample_batch_size
+from .importance import fisher_sum
 
 
 @dataclass(kw_only=True)
@@ -30,10 +30,11 @@ class SSD(Unlearner):
 
     Importances here are exact per-sample squared gradients (``torch.func`` per-sample gradients,
     batched; see :func:`~erasure.unlearners.importance.diagonal_fisher`), with the model in eval
-    mode. The authors' code instead squares *mini-batch* gradients (mean over batches of
-    (∇ mean-batch-loss)²), which is smaller wherever the samples of a batch pull in different
-    directions — much smaller on D, whose batches mix classes, than on a one-class D_f. That is
-    why the paper's α = 10 does not carry over: with exact per-sample importances,
+    mode, each sample's computed once (see :meth:`importances`). The authors' code instead
+    squares *mini-batch* gradients (mean over batches of (∇ mean-batch-loss)²), which is smaller
+    wherever the samples of a batch pull in different directions — much smaller on D, whose
+    batches mix classes, than on a one-class D_f. That is why the paper's α = 10 does not carry
+    over: with exact per-sample importances,
     I_D ≥ (|D_f|/|D|)·I_f for every weight (D contains D_f and each term is a non-negative
     square), so nothing can be selected once α ≥ |D|/|D_f| (≈ 10 for a 10% forget set; the
     largest ratio I_f/I_D measured on digits is exactly that bound, reached by weights only the
@@ -64,8 +65,8 @@ class SSD(Unlearner):
             to 0.28–0.40 at every α from 1.75 to 2.75); λ = 0.2 works too but costs retain
             accuracy at α ≤ 2 (up to 7.7 points).
         labels: which Fisher. ``"expected"`` (default): the Fisher proper,
-            E_x Σ_c p(c|x)(∇ log p(c|x))², label-free and exact over all classes (one
-            per-sample-gradient pass per class). ``"true"``: the empirical Fisher with each
+            E_x Σ_c p(c|x)(∇ log p(c|x))², label-free and exact over all classes (one forward
+            and one backward per class and sample). ``"true"``: the empirical Fisher with each
             sample's own label — what the authors' code squares. Measured on digits (seeds
             0–11): with ``"true"`` no (α, λ) on the grid above met the class-forgetting target
             on every seed (best 11/12, at λ = 0.2, α = 2.25, with retain down 10 points on
@@ -73,8 +74,8 @@ class SSD(Unlearner):
             average (up to 22 on one seed): a few high-loss samples dominate the empirical
             importance of a small forget set, and the weights they use get dampened.
         batch_size: samples per vectorised per-sample-gradient call; ``None`` picks the largest
-            (up to 512) whose per-sample gradients fit in 1 GiB and, on a CPU, whose gradients
-            and activations stay cache-sized
+            (up to 512) whose per-sample gradients (one per class for ``"expected"``) fit in
+            1 GiB and, on a CPU, whose gradients and activations stay cache-sized
             (:func:`~erasure.unlearners.importance.per_sample_batch_size`).
     """
 
@@ -90,12 +91,19 @@ class SSD(Unlearner):
 
     def importances(self, model: nn.Module, ctx: UnlearningContext
                     ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        """(I_D, I_f): the importances over the training data and over the forget set."""
-        size = self.batch_size or per_sample_batch_size(model, sample=ctx.data.x[:1])
-        full = diagonal_fisher(model, ctx.data, ctx.predictor.training_set, labels=self.labels,
-                               batch_size=size)
-        forget = diagonal_fisher(model, ctx.data, self.ref_data_forget, labels=self.labels,
-                                 batch_size=size)
+        """(I_D, I_f): the importances over the training data and over the forget set.
+
+        D_f lies inside D (checked before any work), so each sample's gradients are computed
+        once: with S_f and S_r the sums over D_f and over the rest of D, I_D = (S_f + S_r)/|D|
+        and I_f = S_f/|D_f|.
+        """
+        data = ctx.data
+        train, forget_set = data[ctx.predictor.training_set], data[self.ref_data_forget]
+        on_forget, on_rest = (fisher_sum(model, data, index, labels=self.labels,
+                                         batch_size=self.batch_size)
+                              for index in (forget_set, train[~torch.isin(train, forget_set)]))
+        full = {name: (s + on_rest[name]) / len(train) for name, s in on_forget.items()}
+        forget = {name: s / len(forget_set) for name, s in on_forget.items()}
         for where, importance in (("training data", full), ("forget set", forget)):
             check_finite(sum(t.sum() for t in importance.values()),
                          f"in the importance over the {where}")
