@@ -6,7 +6,6 @@ from typing import Optional
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from erasure.config import PartitionName
@@ -14,6 +13,7 @@ from erasure.config.checks import at_least
 from erasure.models import fit
 
 from .base import Measure, MeasureContext, NotApplicable, OutputStore, Targets, as_list
+from .ranking import roc_auc
 
 
 def scaled_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -203,7 +203,7 @@ class LiRA(Measure):
                 phi = torch.cat([self._phi(ctx.output(target, p))[pick] for p, pick in picks])
                 scores = lira_scores(phi, shadow_phi, inside, offline=self.offline,
                                      fixed_variance=self.fixed_variance)
-                return float(roc_auc_score(labels, scores.numpy()))
+                return roc_auc(labels, scores.numpy())
 
             # the original's AUC is the same in every record: computed once per experiment
             out[f"lira.{self.partition}.{target}"] = ctx.per_target(target, "auc", auc)

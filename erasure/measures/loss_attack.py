@@ -5,11 +5,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 
 from erasure.config import PartitionName
 
 from .base import Measure, Targets, as_list, balanced_pick
+from .ranking import roc_auc
 
 
 @dataclass(kw_only=True)
@@ -23,7 +23,7 @@ class LossAttack(Measure):
     (test) set — ``min(|forget|, |test|)`` of each, drawn once from the measure's own stream and
     used for every target. The score of a sample is −(its cross-entropy loss), and
 
-        loss_auc = P(score(member) > score(non-member)) + ½ P(tie)   (``roc_auc_score``).
+        loss_auc = P(score(member) > score(non-member)) + ½ P(tie)   (the ROC AUC, exactly).
 
     0.5 means the forget set's losses are indistinguishable from unseen data's — what the
     retrained model gives on a random forget set; 1.0 means every forget sample has a lower loss
@@ -57,7 +57,7 @@ class LossAttack(Measure):
             def auc(target: str = target) -> float:
                 losses = torch.cat([ctx.output(target, self.partition).losses.cpu()[pick_members],
                                     ctx.output(target, self.reference).losses.cpu()[pick_others]])
-                return float(roc_auc_score(labels, -losses.double().numpy()))
+                return roc_auc(labels, -losses.double().numpy())
 
             out[f"loss_auc.{self.partition}.{target}"] = ctx.per_target(target, "auc", auc)
         return out

@@ -11,7 +11,6 @@ from typing import Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.svm import SVC
 
 from erasure.config import PartitionName
 from erasure.seeding import generator as make_generator
@@ -76,6 +75,9 @@ def svc_efficacy(retain: Outputs, test: Outputs, forget: Outputs,
     x = np.concatenate([attack_features(retain, features)[members.numpy()],
                         attack_features(test, features)[others.numpy()]])
     y = np.r_[np.ones(len(members)), np.zeros(len(others))]
+    # imported here: scikit-learn takes about a second to import, which runs without it skip
+    from sklearn.svm import SVC
+
     attacker = SVC(C=C, gamma=gamma, kernel="rbf").fit(x, y)
     return float(1.0 - attacker.predict(attack_features(forget, features)).mean())
 

@@ -7,23 +7,30 @@ from functools import partial
 from typing import Callable, Optional
 
 import numpy as np
-import sklearn.metrics
 
 from erasure.config import PartitionNames, suggest
 
 from .base import Measure, Targets, as_list
 
-#: scikit-learn's classification metrics this measure can compute: those comparing labels with
-#: predicted labels, and those comparing labels with predicted probabilities (``y_proba`` /
-#: ``y_score``), which get the softmax of the logits.
-CLASSIFICATION_METRICS = tuple(name for name in (
+#: scikit-learn's classification metrics this measure can compute (those the installed version
+#: has): those comparing labels with predicted labels, and those comparing labels with predicted
+#: probabilities (``y_proba`` / ``y_score``), which get the softmax of the logits.
+CLASSIFICATION_METRICS = (
     "accuracy_score", "balanced_accuracy_score", "brier_score_loss", "cohen_kappa_score",
     "d2_brier_score", "d2_log_loss_score", "f1_score", "fbeta_score", "hamming_loss",
     "jaccard_score", "log_loss", "matthews_corrcoef", "precision_score", "recall_score",
     "roc_auc_score", "top_k_accuracy_score", "zero_one_loss",
-) if hasattr(sklearn.metrics, name))
+)
 
 _SCORE_INPUTS = ("y_proba", "y_prob", "y_score")
+
+
+def sklearn_metrics():
+    """``sklearn.metrics``, imported when a config uses this measure: importing scikit-learn
+    costs about a second and 150 MB, which no other built-in measure needs."""
+    import sklearn.metrics
+
+    return sklearn.metrics
 
 
 def _second_argument(function: Callable) -> str:
@@ -64,9 +71,10 @@ class SklearnMetric(Measure):
     target: Targets = ("original", "unlearned")
 
     def __post_init__(self) -> None:
-        if self.metric not in CLASSIFICATION_METRICS:
+        available = [name for name in CLASSIFICATION_METRICS if hasattr(sklearn_metrics(), name)]
+        if self.metric not in available:
             raise ValueError(f"unknown scikit-learn classification metric '{self.metric}'. "
-                             + suggest(self.metric, CLASSIFICATION_METRICS, "metrics"))
+                             + suggest(self.metric, available, "metrics"))
         accepted = list(inspect.signature(self.function).parameters)[2:]
         for name in self.kwargs or {}:
             if name not in accepted:
@@ -77,7 +85,7 @@ class SklearnMetric(Measure):
 
     @property
     def function(self) -> Callable:
-        return getattr(sklearn.metrics, self.metric)
+        return getattr(sklearn_metrics(), self.metric)
 
     def measure(self, ctx):
         kwargs = dict(self.kwargs or {})

@@ -5,12 +5,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedShuffleSplit, cross_val_score
 
 from erasure.config import PartitionName
 from erasure.config.checks import at_least
+from erasure.seeding import generator as make_generator
 
 from .base import Measure, MeasureContext, Targets, as_list, balanced_pick
 
@@ -65,10 +63,7 @@ def umia_scores(ctx: MeasureContext, partition: str, reference: str, targets: li
                          f"and '{reference}', got {members} and {others}")
     pick_members, pick_others = balanced_pick(members, others, ctx.generator)
     labels = np.r_[np.ones(n), np.zeros(n)]
-    # 10% held out, but at least one member and one non-member (sklearn's minimum)
-    cv = StratifiedShuffleSplit(n_splits=n_splits, test_size=max(0.1, 1 / n),
-                                random_state=ctx.seed % 2**32)
-    splits = list(cv.split(np.zeros((2 * n, 1)), labels))
+    splits = stratified_splits(n, n_splits, make_generator(ctx.seed, "umia splits"))
 
     def score(target: str) -> float:
         losses = torch.cat([
@@ -79,6 +74,28 @@ def umia_scores(ctx: MeasureContext, partition: str, reference: str, targets: li
     return {target: ctx.per_target(target, f"umia/{partition}/{reference}/{n_splits}",
                                    lambda target=target: score(target))
             for target in targets}
+
+
+def stratified_splits(n: int, n_splits: int, generator: torch.Generator
+                      ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n_splits`` random ``(train, test)`` splits of ``n`` members (positions ``0 … n−1``) and
+    ``n`` non-members (``n … 2n−1``), stratified like scikit-learn's ``StratifiedShuffleSplit``
+    with 10% held out: each split holds out ⌈n / 10⌉ members and as many non-members (so at
+    least one of each) and trains on the rest; drawn from ``generator``.
+
+    Args:
+        n: members, and non-members; at least 2 (one to hold out and one to train on).
+    """
+    held_out = max(1, -(-n // 10))
+    order = torch.rand(n_splits, 2, n, generator=generator).argsort(2).numpy()
+    order[:, 1] += n  # the non-members' positions
+    return [(split[:, held_out:].ravel(), split[:, :held_out].ravel()) for split in order]
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^−z), without overflow for large |z|."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def logistic_cv_accuracy(x: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]],
@@ -97,7 +114,7 @@ def logistic_cv_accuracy(x: np.ndarray, y: np.ndarray, splits: list[tuple[np.nda
     w, b = np.zeros(len(splits)), np.zeros(len(splits))
     step = np.inf
     for _ in range(iterations):
-        p = expit(w[:, None] * x + b[:, None])
+        p = sigmoid(w[:, None] * x + b[:, None])
         r, h = train * (p - y), train * p * (1.0 - p)
         gw, gb = w + C * (r * x).sum(1), C * r.sum(1)
         hww, hwb, hbb = 1.0 + C * (h * x * x).sum(1), C * (h * x).sum(1), C * h.sum(1)
@@ -108,6 +125,10 @@ def logistic_cv_accuracy(x: np.ndarray, y: np.ndarray, splits: list[tuple[np.nda
         if not step > 1e-12:  # converged (or NaN: then scikit-learn decides below)
             break
     if not (np.isfinite(w).all() and np.isfinite(b).all() and step < 1e-6):
+        # imported here: scikit-learn takes about a second to import, needed only on this path
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import cross_val_score
+
         return float(cross_val_score(LogisticRegression(), x.reshape(-1, 1), y, cv=splits,
                                      scoring="accuracy").mean())
     accuracies = [np.mean(((w[s] * x[test] + b[s]) > 0) == y[test]) for s, (_, test) in enumerate(splits)]

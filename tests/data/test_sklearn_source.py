@@ -1,11 +1,13 @@
 """SklearnDataSource: scikit-learn's bundled datasets, offline, as float features and long labels."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from erasure.config import ConfigError
 from erasure.data import SklearnDataSource
+from erasure.data.sources.sklearn import read_bundled
 from erasure.experiment import prepare
 from tests.helpers import digits_config
 
@@ -34,13 +36,30 @@ def test_digits_image_shape(digits):
     assert torch.equal(image.y, digits.y)
 
 
-def test_digits_matches_scikit_learn():
-    from sklearn.datasets import load_digits
+@pytest.mark.parametrize("name", ["digits", "iris", "wine", "breast_cancer"])
+def test_read_from_the_data_files_exactly_as_scikit_learn_loads_them(name):
+    """Read without importing scikit-learn, yet equal to its loader: data, target, names."""
+    from sklearn import datasets
 
-    bunch = load_digits()
-    samples = SklearnDataSource(name="digits").load()
-    assert torch.allclose(samples.x, torch.tensor(bunch.data, dtype=torch.float32) / 16)
-    assert samples.y.tolist() == bunch.target.tolist()
+    bunch = getattr(datasets, f"load_{name}")()
+    data, target, names = read_bundled(name)
+    assert data.dtype == bunch.data.dtype and np.array_equal(data, bunch.data)
+    assert target.dtype == bunch.target.dtype and np.array_equal(target, bunch.target)
+    assert names == [str(n) for n in bunch.target_names]
+    samples = SklearnDataSource(name=name).load()
+    scale = 16 if name == "digits" else 1
+    assert torch.equal(samples.x, torch.tensor(bunch.data, dtype=torch.float32) / scale)
+    assert torch.equal(samples.y, torch.tensor(bunch.target))
+
+
+def test_a_data_file_not_where_expected_is_loaded_by_scikit_learn(monkeypatch):
+    from erasure.data.sources import sklearn as source
+
+    expected = read_bundled("wine")
+    monkeypatch.setitem(source._FILES, "wine", "no-such-file.csv")
+    data, target, names = read_bundled("wine")
+    assert np.array_equal(data, expected[0]) and np.array_equal(target, expected[1])
+    assert names == expected[2]
 
 
 @pytest.mark.parametrize("name, n, features, counts, names", [

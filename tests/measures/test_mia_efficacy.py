@@ -6,7 +6,6 @@ import math
 import pytest
 import torch
 
-import erasure.measures.mia_efficacy as mia_module  # registers MIAEfficacy for configs
 from erasure.config import ConfigError
 from erasure.experiment import prepare
 from erasure.measures import Outputs
@@ -102,14 +101,16 @@ def test_identical_member_and_non_member_features_give_the_base_rate():
 
 
 def test_attacker_trains_on_equal_numbers_of_members_and_non_members(monkeypatch):
+    import sklearn.svm
+
     seen = []
 
-    class Spy(mia_module.SVC):
+    class Spy(sklearn.svm.SVC):
         def fit(self, x, y, *args, **kwargs):
             seen.append((x.copy(), y.copy()))
             return super().fit(x, y, *args, **kwargs)
 
-    monkeypatch.setattr(mia_module, "SVC", Spy)
+    monkeypatch.setattr(sklearn.svm, "SVC", Spy)  # imported when the attack runs
     # 400 members, 50 non-members, one distribution: unbalanced, "always member" would win
     data = margin_data(retain=normal(400, 1, 1.0), test=normal(50, 2, 1.0), forget=normal(40, 3, 1.0))
     efficacy(data)
@@ -123,7 +124,7 @@ def test_attacker_trains_on_equal_numbers_of_members_and_non_members(monkeypatch
     assert (members[:, None] - retain_conf[None]).abs().min(1).values.max() < 1e-6
     # the reported number is the share of forget samples the attacker calls non-members
     spy = seen[0]
-    attacker = mia_module.SVC(C=3, gamma="auto").fit(*spy)
+    attacker = sklearn.svm.SVC(C=3, gamma="auto").fit(*spy)
     forget_conf = torch.sigmoid(normal(40, 3, 1.0)).double().numpy().reshape(-1, 1)
     assert efficacy(data) == pytest.approx(1 - attacker.predict(forget_conf).mean())
 
@@ -134,23 +135,23 @@ def test_mia_efficacy_is_deterministic_for_a_seed():
     assert len({efficacy(data, seed=s) for s in range(6)}) > 1  # the seed drives the sample
 
 
-def test_mia_efficacy_and_avg_gaps_mia_term_are_one_attack():
+def test_mia_efficacy_and_avg_gaps_mia_term_are_one_attack(monkeypatch):
     """Same parameters, same attacker sample: AvgGap's MIA term is MIA-Efficacy's number, and
     the unlearned model's SVC is trained once per record for both."""
+    import sklearn.svm
+
     from erasure.measures import AvgGap
 
     data = margin_data(retain=normal(100, 1, 1.5), test=normal(80, 2, 1.0), forget=normal(60, 3, 1.2))
     ctx = fx.measure_context(data, {"unlearned": Logits()}, seed=3)
     fits = []
-    real = mia_module.SVC.fit
-    mia_module.SVC.fit = lambda self, *a, **k: fits.append(1) or real(self, *a, **k)
-    try:
-        (value,) = MIAEfficacy(target="unlearned").measure(ctx).values()
-        ctx.seed += 1  # another measure: its own stream, the same attacker sample
-        mia_term = AvgGap(target="unlearned").attack(ctx, "unlearned",
-                                                     lambda p: ctx.output("unlearned", p))
-    finally:
-        mia_module.SVC.fit = real
+    real = sklearn.svm.SVC.fit
+    monkeypatch.setattr(sklearn.svm.SVC, "fit",
+                        lambda self, *a, **k: fits.append(1) or real(self, *a, **k))
+    (value,) = MIAEfficacy(target="unlearned").measure(ctx).values()
+    ctx.seed += 1  # another measure: its own stream, the same attacker sample
+    mia_term = AvgGap(target="unlearned").attack(ctx, "unlearned",
+                                                 lambda p: ctx.output("unlearned", p))
     assert mia_term == value and len(fits) == 1
 
 

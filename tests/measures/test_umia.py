@@ -114,14 +114,40 @@ def test_umia_on_digits_class_forgetting_needs_a_same_class_reference():
     assert mean_umia("test_3", session.original) <= 0.7
 
 
+def test_splits_hold_out_a_tenth_of_members_and_of_non_members():
+    """Like scikit-learn's StratifiedShuffleSplit with test_size 0.1, on n members (0 … n−1) and
+    n non-members (n … 2n−1): ⌈n / 10⌉ of each held out (at least one), the rest trained on."""
+    for n, held in [(2, 1), (9, 1), (10, 1), (11, 2), (30, 3), (145, 15)]:
+        splits = umia_module.stratified_splits(n, 7, torch.Generator().manual_seed(n))
+        assert len(splits) == 7
+        for train, test in splits:
+            assert sorted(train.tolist() + test.tolist()) == list(range(2 * n))
+            assert (test < n).sum() == (test >= n).sum() == held
+    # the generator decides, and only it
+    again = [umia_module.stratified_splits(30, 3, torch.Generator().manual_seed(s)) for s in (0, 0, 1)]
+    assert all((a[0] == b[0]).all() and (a[1] == b[1]).all() for a, b in zip(again[0], again[1]))
+    assert any(not (a[1] == b[1]).all() for a, b in zip(again[0], again[2]))
+
+
+def test_sigmoid_is_exact_and_never_overflows():
+    import numpy as np
+
+    z = np.array([-1000.0, -30.0, -1.0, 0.0, 1.0, 30.0, 1000.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        p = umia_module.sigmoid(z)
+    assert p[3] == 0.5 and p[0] == 0.0 and p[-1] == 1.0
+    assert p[1:-1] == pytest.approx(1 / (1 + np.exp(-z[1:-1])), rel=1e-15)
+    assert p + umia_module.sigmoid(-z) == pytest.approx(np.ones(7), rel=1e-15)
+
+
 def test_the_exact_logistic_fit_equals_scikit_learns_on_every_split():
     """U-MIA's Newton solver is scikit-learn's LogisticRegression (L2, C=1, free intercept),
     fitted to its optimum: held-out accuracies equal a tightly converged scikit-learn fit."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedShuffleSplit, cross_val_score
+    from sklearn.model_selection import cross_val_score
 
-    from erasure.measures.umia import logistic_cv_accuracy
+    from erasure.measures.umia import logistic_cv_accuracy, stratified_splits
 
     rng = np.random.default_rng(0)
     for trial in range(12):
@@ -129,13 +155,12 @@ def test_the_exact_logistic_fit_equals_scikit_learns_on_every_split():
         scale = rng.uniform(0.1, 20)
         x = np.r_[rng.exponential(0.3, n), rng.exponential(rng.uniform(0.3, 3), n)] * scale
         y = np.r_[np.ones(n), np.zeros(n)]
-        splits = list(StratifiedShuffleSplit(n_splits=10, test_size=max(0.1, 1 / n),
-                                             random_state=trial).split(x.reshape(-1, 1), y))
+        splits = stratified_splits(n, 10, torch.Generator().manual_seed(trial))
         reference = cross_val_score(LogisticRegression(tol=1e-12, max_iter=10_000),
                                     x.reshape(-1, 1), y, cv=splits).mean()
         assert logistic_cv_accuracy(x, y, splits) == pytest.approx(reference, abs=1e-12), trial
     # perfectly separable members: still the regularised optimum, no overflow
     x = np.r_[np.zeros(20), np.full(20, 50.0)]
     y = np.r_[np.ones(20), np.zeros(20)]
-    splits = list(StratifiedShuffleSplit(n_splits=5, test_size=0.1, random_state=0).split(x.reshape(-1, 1), y))
+    splits = stratified_splits(20, 5, torch.Generator().manual_seed(0))
     assert logistic_cv_accuracy(x, y, splits) == 1.0
