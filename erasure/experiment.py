@@ -17,7 +17,7 @@ import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional
+from typing import Any, Callable, Literal, Optional, Union
 
 import torch
 from torch import nn
@@ -77,7 +77,9 @@ class Globals:
             ``~/.cache/erasure/models``).
         precision: ``fp32`` (default) or ``bf16``: every network's forward runs under bf16
             autocast, its outputs cast back to fp32 (see :mod:`erasure.models.acceleration`).
-        channels_last: store convolution weights and image data channels-last (NHWC).
+        channels_last: store convolution weights and image data channels-last (NHWC): ``true``,
+            ``false``, or ``auto`` (default): on a CPU, off elsewhere (see
+            :func:`erasure.models.acceleration.channels_last_for`).
         compile: run every network through ``torch.compile`` (falls back, with a warning,
             where compiling does not work).
     """
@@ -93,7 +95,7 @@ class Globals:
     cache_dir: Optional[str] = None
     # hardware settings (erasure.models.acceleration); all off: bit-identical to not having them
     precision: Literal["fp32", "bf16"] = "fp32"
-    channels_last: bool = False
+    channels_last: Union[bool, Literal["auto"]] = "auto"
     compile: bool = False
 
     def __post_init__(self) -> None:
@@ -365,7 +367,8 @@ class Session:
             torch.set_num_threads(plan.settings.threads)
         #: hardware settings in force for every stage (compile dropped where it cannot work)
         self.acceleration = acceleration.resolve(acceleration.Acceleration(
-            precision=plan.settings.precision, channels_last=plan.settings.channels_last,
+            precision=plan.settings.precision,
+            channels_last=acceleration.channels_last_for(plan.settings.channels_last, self.device),
             compile=plan.settings.compile), self.device)
         self.timings: dict[str, float] = {}
         self.data: Data | None = None

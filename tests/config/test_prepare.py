@@ -78,7 +78,7 @@ def test_resolved_config_shows_every_default():
     assert plan.resolved["globals"] == {"seed": 0, "device": "cpu", "output": None, "paths": [],
                                        "threads": None, "allowed_modules": None,
                                        "seeds": None, "cache": True, "cache_dir": None,
-                                       "precision": "fp32", "channels_last": False,
+                                       "precision": "fp32", "channels_last": "auto",
                                        "compile": False}
     unlearner = plan.resolved["unlearners"][0]
     assert unlearner["class"] == "erasure.unlearners.finetuning.Finetuning"

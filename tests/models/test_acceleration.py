@@ -18,7 +18,8 @@ from erasure.data import DatasetManager, PercentageSplit, SklearnDataSource
 from erasure.experiment import Session, prepare
 from erasure.measures import OutputStore
 from erasure.models import MLP, SmallCNN, acceleration, fit
-from erasure.models.acceleration import OFF, Acceleration, is_prepared, prepare_model, using
+from erasure.models.acceleration import (OFF, Acceleration, channels_last_for, is_prepared,
+                                         prepare_model, using)
 from erasure.seeding import seeded
 from tests.helpers import accuracy, digits_config
 
@@ -87,12 +88,22 @@ def test_options_off_train_bit_identical_weights(image):
     assert torch.equal(plain_out, off_out)
 
 
-def test_session_with_defaults_prepares_nothing():
-    s = session(epochs=2)
-    assert s.acceleration == OFF
+def test_session_with_defaults_on_a_cpu_only_lays_cnns_out_channels_last():
+    s = session(epochs=2)  # the MLP: no convolution, nothing to lay out
+    assert s.acceleration == Acceleration(channels_last=True)
     assert not is_prepared(s.original)
-    record = s.unlearn(0)
-    assert record["status"] == "finished"
+    assert all(p.is_contiguous() for p in s.original.parameters())
+    assert s.unlearn(0)["status"] == "finished"
+    cnn = session(image=True, model={"class": "SmallCNN"}, epochs=1)
+    assert cnn.original.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert cnn.data.x.is_contiguous(memory_format=torch.channels_last)
+    assert session(epochs=1, channels_last=False).acceleration == OFF
+
+
+def test_channels_last_auto_is_on_for_cpus_only():
+    assert channels_last_for("auto", "cpu") and channels_last_for("auto", torch.device("cpu"))
+    assert not channels_last_for("auto", "cuda")
+    assert channels_last_for(True, "cuda") and not channels_last_for(False, "cpu")
 
 
 # -- bf16 -------------------------------------------------------------------------------------
