@@ -225,10 +225,12 @@ class RelearnTime(_Relearning):
 
     The recipe is small and fixed so that numbers compare across unlearners: a deep copy of the
     target (never the model itself) is trained with ``optimizer`` on shuffled mini-batches of D_f
-    (``batch_size``, cycling through D_f), with the predictor's loss; after every step the whole
-    forget set is evaluated in one batched forward. The batch order is the recipe's own seeded
-    stream, the same for every record and target, so the count is deterministic — and a
-    RelearnTime and an AIN with the same recipe share one relearning run per record. A target that
+    (``batch_size``, cycling through D_f), with the predictor's loss; after every step the forget
+    set's correct count is taken (in growing batches, stopping as soon as the goal is out of
+    reach — see :class:`Relearning`; the answer is the same as counting all of it). The batch
+    order is the recipe's own seeded stream, the same for every record and target, so the count
+    is deterministic — and a RelearnTime and an AIN with the same recipe share one relearning run
+    per record. A target that
     already reaches the accuracy scores 0 (the original always does).
 
     Args:
