@@ -28,8 +28,9 @@ convolutions.
   ``torch.compile``. One compiled function serves every network of the experiment (the same
   architecture compiles once, not once per copy). Compiling needs a working toolchain (a C++
   compiler on CPU, Triton on GPU); it is checked once per process with a tiny network, and where
-  it fails the run goes on uncompiled with a warning — it never stops a run. Inside
-  ``torch.func`` transforms (per-sample gradients of Fisher and SSD) the forward runs eagerly.
+  it fails the run goes on uncompiled with a warning — it never stops a run. The
+  per-sample gradients of Fisher and SSD always run the forward eagerly (inside ``torch.func``
+  transforms, and in their closed form, whose layer hooks would split a compiled graph).
 """
 from __future__ import annotations
 

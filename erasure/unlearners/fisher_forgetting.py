@@ -25,8 +25,9 @@ class FisherForgetting(Unlearner):
     Deep Networks", CVPR 2020.
 
     F is the Fisher proper, E_x Σ_c p(c|x)(∇ log p(c|x))² — exact over all classes, as the
-    authors' code computes it — from exact per-sample gradients (``torch.func``, batched; see
-    :func:`~erasure.unlearners.importance.diagonal_fisher`) with the model in eval mode. The noise
+    authors' code computes it — from exact per-sample gradients (batched, in closed form for
+    linear/convolution/batch-norm networks, ``torch.func`` otherwise; see
+    :func:`~erasure.unlearners.importance.fisher_sum`) with the model in eval mode. The noise
     is drawn from the unlearner's own generator on the CPU and moved to the weights' device.
 
     Differences from the authors' code, which also (a) replaces each weight matrix's variances by
@@ -62,10 +63,9 @@ class FisherForgetting(Unlearner):
         max_samples: estimate F from a random sample of this many retain samples (drawn from
             the unlearner's stream); ``None`` uses all of D_r, as the paper does. The cost grows
             with |D_r| × classes.
-        batch_size: samples per vectorised per-sample-gradient call; ``None`` picks the largest
-            (up to 512) whose per-sample gradients (one per class) fit in 1 GiB and, on a CPU,
-            whose gradients and activations stay cache-sized
-            (:func:`~erasure.unlearners.importance.per_sample_batch_size`).
+        batch_size: samples per batch of the importance computation; ``None`` picks one that
+            fits in 1 GiB and, on a CPU, stays cache-sized
+            (:func:`~erasure.unlearners.importance.fisher_sum`).
 
     Raises:
         Diverged: the Fisher or the perturbed weights are NaN or infinite (e.g. an absurd α).

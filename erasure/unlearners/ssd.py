@@ -28,9 +28,9 @@ class SSD(Unlearner):
     θ_i ← min(λ·I_D,i / I_f,i, 1)·θ_i; every other weight is left bit-identical. Batch-norm running
     statistics (buffers, not weights) are not touched.
 
-    Importances here are exact per-sample squared gradients (``torch.func`` per-sample gradients,
-    batched; see :func:`~erasure.unlearners.importance.diagonal_fisher`), with the model in eval
-    mode, each sample's computed once (see :meth:`importances`). The authors' code instead
+    Importances here are exact per-sample squared gradients (batched, in closed form for
+    linear/convolution/batch-norm networks, ``torch.func`` otherwise; see
+    :func:`~erasure.unlearners.importance.fisher_sum`), with the model in eval mode, each sample's computed once (see :meth:`importances`). The authors' code instead
     squares *mini-batch* gradients (mean over batches of (∇ mean-batch-loss)²), which is smaller
     wherever the samples of a batch pull in different directions — much smaller on D, whose
     batches mix classes, than on a one-class D_f. That is why the paper's α = 10 does not carry
@@ -73,10 +73,9 @@ class SSD(Unlearner):
             one seed), and on random 10% forget sets it cost 2–10 points of retain accuracy on
             average (up to 22 on one seed): a few high-loss samples dominate the empirical
             importance of a small forget set, and the weights they use get dampened.
-        batch_size: samples per vectorised per-sample-gradient call; ``None`` picks the largest
-            (up to 512) whose per-sample gradients (one per class for ``"expected"``) fit in
-            1 GiB and, on a CPU, whose gradients and activations stay cache-sized
-            (:func:`~erasure.unlearners.importance.per_sample_batch_size`).
+        batch_size: samples per batch of the importance computation; ``None`` picks one that
+            fits in 1 GiB and, on a CPU, stays cache-sized
+            (:func:`~erasure.unlearners.importance.fisher_sum`).
     """
 
     selection_weighting: float = 2.25
