@@ -310,3 +310,20 @@ def test_a_model_that_forgot_is_counted_on_a_few_samples_per_step():
     # could not reach the goal; the start count (in full) and the deep copies' hooks aside
     assert run.low == [0] * 11 and run.high == [0] + [n - FIRST_CHUNK] * 10
     assert evaluated.count(FIRST_CHUNK) >= 10 and sum(evaluated) <= n + 10 * FIRST_CHUNK
+
+
+def test_the_samples_last_found_wrong_are_counted_first():
+    from erasure.measures.relearn import Relearning
+
+    session = fx.session("class", [{"class": "NegGrad"}])
+    _, model = fx.unlearn(session, 1)  # the gold model: it never saw a 3
+    data, n = session.data, len(session.data["forget"])
+    run = Relearning(model, data, "forget", spec_sgd(), nn.CrossEntropyLoss(), 32, 10, 5)
+    assert run.steps_to(n) == (10, True)
+    low, high = run._count(run._student, 0)  # a full count of the student after 10 steps
+    assert low == high and 0 < low < n  # measured: 107 of the 146 right
+    assert sorted(run._order.tolist()) == sorted(data["forget"].tolist())
+    run._student.eval()
+    with torch.no_grad():
+        right = (run._student(data.x[run._order]).argmax(1) == data.y[run._order]).tolist()
+    assert right == [False] * (n - low) + [True] * low  # the wrong ones lead the next count
