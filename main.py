@@ -1,5 +1,5 @@
 """Run an experiment: ``python main.py configs/example.jsonc``. See ``--help``."""
-from erasure.cli import main
+from erasure.cli import command
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    command()

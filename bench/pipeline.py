@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import benchutil
 
@@ -55,7 +56,7 @@ MARK = "PIPELINE-RESULT "
 
 # -- the child: one run of one config --------------------------------------------------------
 
-def child(args) -> int:
+def child(args) -> NoReturn:
     started = time.perf_counter()
     import torch
 
@@ -138,7 +139,9 @@ def child(args) -> int:
               "epochs": plan.predictor.epochs, "threads": torch.get_num_threads(),
               "device": document.get("device")}
     print(MARK + json.dumps(result))
-    return 0
+    from erasure.cli import exit_now
+
+    exit_now(0)  # as the command line ends a run: without the interpreter's teardown
 
 
 # -- the parent ----------------------------------------------------------------------------------

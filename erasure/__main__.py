@@ -1,3 +1,3 @@
-from erasure.cli import main
+from erasure.cli import command
 
-raise SystemExit(main())
+command()

