@@ -174,7 +174,8 @@ def torch_floor_mb() -> float:
     """Peak RSS (MB) of a fresh Python process that imports torch and takes one optimizer step
     on a 3-weight network — the floor of any training run: building a torch optimizer imports
     ``torch._dynamo`` (``Optimizer.add_param_group`` is wrapped by ``torch._disable_dynamo``),
-    which on this project's machine adds 1.4 s and 150 MB to ``import torch``'s 1.6 s and 646 MB."""
+    which on this project's machine adds 1.1 s and 158 MB to ``import torch``'s 1.2 s and 508 MB
+    (in-process peaks)."""
     code = ("import resource, sys, torch; m = torch.nn.Linear(2, 1); "
             "o = torch.optim.SGD(m.parameters(), lr=0.1); m(torch.ones(1, 2)).sum().backward(); "
             "o.step(); scale = 1 if sys.platform == 'darwin' else 1024; "
