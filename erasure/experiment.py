@@ -94,6 +94,7 @@ class Globals:
     cache: bool = True
     cache_dir: Optional[str] = None
     # hardware settings (erasure.models.acceleration); all off: bit-identical to not having them
+    # (channels_last's default, auto, is on for a CPU)
     precision: Literal["fp32", "bf16"] = "fp32"
     channels_last: Union[bool, Literal["auto"]] = "auto"
     compile: bool = False

@@ -23,8 +23,9 @@ def correct(outputs: Outputs) -> int:
     return int((outputs.predictions == outputs.labels).sum())
 
 
-#: Samples counted first after each relearning step; each further chunk is twice the previous
-#: one (up to the evaluation batch size). Counting stops when the misses so far rule the goal out.
+#: Samples counted first after each relearning step (or the evaluation batch size, if smaller);
+#: each further chunk is twice the previous one (up to the evaluation batch size). Counting stops
+#: when the misses so far rule the goal out.
 FIRST_CHUNK = 32
 
 
@@ -35,10 +36,11 @@ def correct_bounds(model: nn.Module, data: Data, index: torch.Tensor, needed: fl
     hits so far plus every sample not yet run — is below ``needed`` (``needed`` ≤ 0 always counts
     everything); and the samples found wrong.
 
-    Samples run in ``index`` order, in growing chunks (:data:`FIRST_CHUNK`, twice that, … up to
-    the evaluation batch size), in inference mode."""
+    Samples run in ``index`` order, in growing chunks (:data:`FIRST_CHUNK`, twice that, … never
+    more than the evaluation batch size), in inference mode."""
     model.eval()
-    hits, left, start, size, wrong = 0, len(index), 0, FIRST_CHUNK, []
+    largest = data.eval_batch_size
+    hits, left, start, size, wrong = 0, len(index), 0, min(FIRST_CHUNK, largest), []
     with torch.inference_mode():
         while left and hits + left >= needed:
             chunk = index[start:start + size]
@@ -46,7 +48,7 @@ def correct_bounds(model: nn.Module, data: Data, index: torch.Tensor, needed: fl
             hits += int(right.sum())
             wrong.append(chunk[~right])
             left -= len(chunk)
-            start, size = start + len(chunk), min(2 * size, max(data.eval_batch_size, FIRST_CHUNK))
+            start, size = start + len(chunk), min(2 * size, largest)
     return hits, hits + left, torch.cat(wrong) if wrong else index[:0]
 
 
@@ -70,10 +72,10 @@ class Relearning:
     predictions). On the original ERASURE's example (``bench/erasure_digits28.jsonc``) the
     relearning runs counted 21,568 forget samples in all, against 146,880 counting every sample
     after every step and 56,896 stopping early in the partition's own order — with the same
-    answers. A later, lower goal
-    that the bounds cannot decide at some step replays the run from the start — the same batches,
-    RNG and arithmetic, so the same weights at every step — and counts that step in full. The
-    answer is always the exact first step whose count reaches the goal.
+    answers. A later, lower goal that the bounds cannot decide at some step replays the run from
+    the start — the same batches, RNG and arithmetic, so the same weights at every step — and
+    counts that step again, for that goal. The answer is always the exact first step whose count
+    reaches the goal.
 
     Args:
         model: left untouched (a deep copy is trained, created only when a step is needed).

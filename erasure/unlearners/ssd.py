@@ -30,18 +30,19 @@ class SSD(Unlearner):
 
     Importances here are exact per-sample squared gradients (batched, in closed form for
     linear/convolution/batch-norm networks, ``torch.func`` otherwise; see
-    :func:`~erasure.unlearners.importance.fisher_sum`), with the model in eval mode, each sample's computed once (see :meth:`importances`). The authors' code instead
-    squares *mini-batch* gradients (mean over batches of (∇ mean-batch-loss)²), which is smaller
-    wherever the samples of a batch pull in different directions — much smaller on D, whose
-    batches mix classes, than on a one-class D_f. That is why the paper's α = 10 does not carry
-    over: with exact per-sample importances,
-    I_D ≥ (|D_f|/|D|)·I_f for every weight (D contains D_f and each term is a non-negative
-    square), so nothing can be selected once α ≥ |D|/|D_f| (≈ 10 for a 10% forget set; the
-    largest ratio I_f/I_D measured on digits is exactly that bound, reached by weights only the
-    forget samples touch). α must lie below |D|/|D_f| to do anything. (For comparison, measured
-    on digits, seeds 0–4: the mini-batch estimator, batch 64, with the paper's α = 10 and λ = 1
-    forgot digit 3 on 4 of 5 seeds; on seed 0 forget accuracy stayed 0.34 and retain fell 9.5
-    points.)
+    :func:`~erasure.unlearners.importance.fisher_sum`), with the model in eval mode, each
+    sample's computed once (see :meth:`importances`). The authors' code instead squares
+    *mini-batch* gradients (mean over batches of (∇ mean-batch-loss)²), which is smaller wherever
+    the samples of a batch pull in different directions — much smaller on D, whose batches mix
+    classes, than on a one-class D_f. That is why the paper's α = 10 does not carry over: with
+    exact per-sample importances, I_D ≥ (|D_f|/|D|)·I_f for every weight (D contains D_f and
+    each term is a non-negative square), so nothing can be selected once α ≥ |D|/|D_f| (≈ 10 for
+    a 10% forget set; the largest ratio I_f/I_D measured on digits is exactly that bound, reached
+    by weights only the forget samples touch — at α exactly |D|/|D_f| such a weight may still
+    pass by the rounding of the two divisions). α must lie below |D|/|D_f| to do anything. (For
+    comparison, measured on digits, seeds 0–4: the mini-batch estimator, batch 64, with the
+    paper's α = 10 and λ = 1 forgot digit 3 on 4 of 5 seeds; on seed 0 forget accuracy stayed
+    0.34 and retain fell 9.5 points.)
 
     Raises:
         Diverged: an importance is NaN or infinite (the model's loss overflows).

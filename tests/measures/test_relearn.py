@@ -327,3 +327,26 @@ def test_the_samples_last_found_wrong_are_counted_first():
     with torch.no_grad():
         right = (run._student(data.x[run._order]).argmax(1) == data.y[run._order]).tolist()
     assert right == [False] * (n - low) + [True] * low  # the wrong ones lead the next count
+
+
+def test_counting_never_runs_more_than_the_evaluation_batch_size():
+    """A small ``data.batch_size`` (evaluation) bounds every counting forward, the first chunk
+    included, and the answers stay those of counting everything."""
+    from erasure.measures.relearn import FIRST_CHUNK, Relearning
+
+    session = fx.session("class", [{"class": "NegGrad"}])
+    _, gold = fx.unlearn(session, 1)  # the gold model: it never saw a 3
+    data = copy.copy(session.data)
+    data.eval_batch_size = 8
+    assert data.eval_batch_size < FIRST_CHUNK
+    n = len(data["forget"])
+    reference = full_counts(gold, data, 30, seed=5)
+    model = copy.deepcopy(gold)
+    evaluated = []
+    model.register_forward_hook(
+        lambda module, inputs, out: evaluated.append(len(out)) if not module.training else None)
+    run = Relearning(model, data, "forget", spec_sgd(), nn.CrossEntropyLoss(), 32, 30, 5)
+    for goal in (0.5 * n, 0.95 * n, 0.3 * n):
+        first = next((s for s, c in enumerate(reference) if c >= goal), None)
+        assert run.steps_to(goal) == ((first, False) if first is not None else (30, True)), goal
+    assert evaluated and max(evaluated) <= 8
