@@ -292,7 +292,7 @@ def spec_sgd():
 
 
 def test_a_model_that_forgot_is_counted_on_a_few_samples_per_step():
-    from erasure.measures.relearn import FIRST_CHUNK, Relearning
+    from erasure.measures.relearn import Relearning
 
     session = fx.session("class", [{"class": "NegGrad"}])
     _, model = fx.unlearn(session, 0)
@@ -306,10 +306,12 @@ def test_a_model_that_forgot_is_counted_on_a_few_samples_per_step():
         lambda module, inputs, out: evaluated.append(len(out)) if not module.training else None)
     run = Relearning(model, data, "forget", spec_sgd(), nn.CrossEntropyLoss(), 32, 10, 0)
     assert run.steps_to(0.95 * n) == (10, True)
-    # after each of the 10 steps: FIRST_CHUNK samples counted, all wrong, and the other n − 32
-    # could not reach the goal; the start count (in full) and the deep copies' hooks aside
-    assert run.low == [0] * 11 and run.high == [0] + [n - FIRST_CHUNK] * 10
-    assert evaluated.count(FIRST_CHUNK) >= 10 and sum(evaluated) <= n + 10 * FIRST_CHUNK
+    # after each of the 10 steps: k = ⌊n − 0.95·n⌋ + 1 samples counted, all wrong, and the other
+    # n − k could not reach the goal; the start count (in full) and the deep copies' hooks aside
+    k = math.floor(n - 0.95 * n) + 1
+    assert n == 146 and k == 8
+    assert run.low == [0] * 11 and run.high == [0] + [n - k] * 10
+    assert evaluated.count(k) >= 10 and sum(evaluated) <= n + 10 * k
 
 
 def test_the_samples_last_found_wrong_are_counted_first():
@@ -332,14 +334,14 @@ def test_the_samples_last_found_wrong_are_counted_first():
 def test_counting_never_runs_more_than_the_evaluation_batch_size():
     """A small ``data.batch_size`` (evaluation) bounds every counting forward, the first chunk
     included, and the answers stay those of counting everything."""
-    from erasure.measures.relearn import FIRST_CHUNK, Relearning
+    from erasure.measures.relearn import Relearning, first_chunk
 
     session = fx.session("class", [{"class": "NegGrad"}])
     _, gold = fx.unlearn(session, 1)  # the gold model: it never saw a 3
     data = copy.copy(session.data)
     data.eval_batch_size = 8
-    assert data.eval_batch_size < FIRST_CHUNK
     n = len(data["forget"])
+    assert first_chunk(n, 0.3 * n, 10 ** 6) > 8  # the loosest goal's first chunk exceeds it
     reference = full_counts(gold, data, 30, seed=5)
     model = copy.deepcopy(gold)
     evaluated = []
@@ -350,3 +352,18 @@ def test_counting_never_runs_more_than_the_evaluation_batch_size():
         first = next((s for s, c in enumerate(reference) if c >= goal), None)
         assert run.steps_to(goal) == ((first, False) if first is not None else (30, True)), goal
     assert evaluated and max(evaluated) <= 8
+
+
+def test_the_first_chunk_is_the_fewest_samples_whose_misses_rule_the_goal_out():
+    from erasure.measures.relearn import first_chunk
+
+    # RelearnTime's default goal on 288 forget samples all right before: 0.95 x 288 = 273.6, so
+    # 15 misses (273 right at most) rule it out and 14 do not (274 ≥ 273.6)
+    assert first_chunk(288, 0.95 * 288, 256) == 15
+    assert 288 - 15 < 0.95 * 288 <= 288 - 14
+    assert first_chunk(288, 0.999 * 288, 256) == 1  # AIN's α = 0.001: one miss is enough
+    assert first_chunk(288, 288, 256) == 1
+    assert first_chunk(288, 300, 256) == 1  # out of reach whatever is counted
+    assert first_chunk(288, 0.5 * 288, 256) == 145
+    assert first_chunk(288, 0.5 * 288, 64) == 64  # never above the evaluation batch size
+    assert first_chunk(288, 0, 256) == 256 and first_chunk(288, -1, 64) == 64  # count it all

@@ -1,6 +1,8 @@
 """Built-in networks: output shapes for the image sizes they promise, and constructor checks."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -58,6 +60,41 @@ def test_small_cnn_channels_and_hidden():
     assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 4), (4, 8)]
     assert (model.head[1].in_features, model.head[1].out_features) == (8 * 2 * 2, 12)
     assert model.head[-1].out_features == 10
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("shape", [(1, 8, 8), (3, 32, 32)])
+def test_small_cnn_pooling_before_relu_trains_bit_for_bit_like_relu_before_pooling(shape,
+                                                                                     channels_last):
+    """SmallCNN pools before its ReLU (cheaper); the textbook order conv → BN → ReLU → pool,
+    built from the same modules, gives the same logits and the same weights after 20 Adam steps,
+    bit for bit (negative and tied windows included: the inputs are centred noise)."""
+    torch.manual_seed(0)
+    ours = SmallCNN(input_shape=shape, num_classes=10)
+    assert [type(m) for m in ours.features[:4]] == [nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d,
+                                                    nn.ReLU]
+    textbook = copy.deepcopy(ours)
+    blocks = list(textbook.features)
+    for start in range(0, len(blocks), 4):
+        blocks[start + 2], blocks[start + 3] = blocks[start + 3], blocks[start + 2]
+    textbook.features = nn.Sequential(*blocks)
+    assert isinstance(textbook.features[2], nn.ReLU)
+    initial = ours.features[0].weight.detach().clone()
+    x, y = torch.randn(32, *shape), torch.randint(0, 10, (32,))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+        ours, textbook = (m.to(memory_format=torch.channels_last) for m in (ours, textbook))
+    for model in (ours, textbook):
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        for _ in range(20):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+        model.eval()
+    for (name, a), b in zip(ours.state_dict().items(), textbook.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert torch.equal(ours(x), textbook(x))
+    assert not torch.equal(ours.features[0].weight, initial)  # it did train
 
 
 @pytest.mark.parametrize("cls", [MLP, SmallCNN])
