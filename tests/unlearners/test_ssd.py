@@ -117,6 +117,42 @@ def test_ssd_changes_nothing_when_the_forget_set_is_a_random_sample_and_alpha_is
         assert accuracy(model, data, partition) >= accuracy(original, data, partition) - 0.01
 
 
+def test_ssd_skips_the_importances_where_alpha_can_select_nothing(monkeypatch, caplog):
+    """From α = |D|/|D_f|·(1 + 1e-6) on, SSD returns the model untouched with a warning and
+    computes no importance — the very weights the full computation gives there; just below the
+    bound it computes both importances."""
+    import erasure.unlearners.ssd as ssd_module
+
+    session = fx.session("random", [])
+    data, original = session.data, session.original
+    bound = len(data["train"]) / len(data["forget"])  # 1438 / 144 = 9.99
+    calls = []
+    real_fisher_sum = ssd_module.fisher_sum
+    monkeypatch.setattr(ssd_module, "fisher_sum",
+                        lambda *a, **k: calls.append(1) or real_fisher_sum(*a, **k))
+    ctx = fx.context(session, seed=0)
+
+    above = fx.build_unlearner({"class": "SSD",
+                                "parameters": {"selection_weighting": bound * (1 + 2e-6)}})
+    assert above.selects_nothing(ctx)
+    with caplog.at_level("WARNING", logger="erasure.unlearners.ssd"):
+        skipped = above.unlearn(copy.deepcopy(original), ctx)
+    assert calls == []
+    assert "no weight can be selected" in caplog.text and "1438/144" in caplog.text
+    assert fx.same_weights(skipped, original)
+    # what the computation gives at that α: the same, bit for bit
+    computed = above.dampen(copy.deepcopy(original), *above.importances(original, ctx))
+    assert len(calls) == 2 and fx.same_weights(computed, skipped)
+
+    calls.clear()
+    below = fx.build_unlearner({"class": "SSD", "parameters": {"selection_weighting": 0.9 * bound}})
+    assert not below.selects_nothing(ctx)
+    assert not fx.same_weights(below.unlearn(copy.deepcopy(original), ctx), original)
+    assert len(calls) == 2  # D_f and the rest of D
+    assert not fx.build_unlearner({"class": "SSD", "parameters": {
+        "selection_weighting": bound}}).selects_nothing(ctx)  # the bound itself: computed
+
+
 @pytest.mark.parametrize("params, message", [
     ({"selection_weighting": -1.0}, "selection_weighting must be at least 0"),
     ({"dampening_constant": -0.5}, "dampening_constant must be at least 0"),
