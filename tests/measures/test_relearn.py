@@ -306,10 +306,11 @@ def test_a_model_that_forgot_is_counted_on_a_few_samples_per_step():
         lambda module, inputs, out: evaluated.append(len(out)) if not module.training else None)
     run = Relearning(model, data, "forget", spec_sgd(), nn.CrossEntropyLoss(), 32, 10, 0)
     assert run.steps_to(0.95 * n) == (10, True)
-    # after each of the 10 steps: k = ⌊n − 0.95·n⌋ + 1 samples counted, all wrong, and the other
-    # n − k could not reach the goal; the start count (in full) and the deep copies' hooks aside
-    k = math.floor(n - 0.95 * n) + 1
-    assert n == 146 and k == 8
+    # after each of the 10 steps: ⌈1.5·k⌉ samples counted (k = ⌊n − 0.95·n⌋ + 1 misses rule the
+    # goal out), all wrong, and the other n − that could not reach the goal; the start count (in
+    # full) and the deep copies' hooks aside
+    k = math.ceil(1.5 * (math.floor(n - 0.95 * n) + 1))
+    assert n == 146 and k == 12
     assert run.low == [0] * 11 and run.high == [0] + [n - k] * 10
     assert evaluated.count(k) >= 10 and sum(evaluated) <= n + 10 * k
 
@@ -334,14 +335,14 @@ def test_the_samples_last_found_wrong_are_counted_first():
 def test_counting_never_runs_more_than_the_evaluation_batch_size():
     """A small ``data.batch_size`` (evaluation) bounds every counting forward, the first chunk
     included, and the answers stay those of counting everything."""
-    from erasure.measures.relearn import Relearning, first_chunk
+    from erasure.measures.relearn import Relearning, next_chunk
 
     session = fx.session("class", [{"class": "NegGrad"}])
     _, gold = fx.unlearn(session, 1)  # the gold model: it never saw a 3
     data = copy.copy(session.data)
     data.eval_batch_size = 8
     n = len(data["forget"])
-    assert first_chunk(n, 0.3 * n, 10 ** 6) > 8  # the loosest goal's first chunk exceeds it
+    assert next_chunk(0, 0, 0, n, 0.3 * n, 10 ** 6) > 8  # the loosest goal's first chunk exceeds it
     reference = full_counts(gold, data, 30, seed=5)
     model = copy.deepcopy(gold)
     evaluated = []
@@ -354,16 +355,25 @@ def test_counting_never_runs_more_than_the_evaluation_batch_size():
     assert evaluated and max(evaluated) <= 8
 
 
-def test_the_first_chunk_is_the_fewest_samples_whose_misses_rule_the_goal_out():
-    from erasure.measures.relearn import first_chunk
+def test_chunks_are_sized_to_the_misses_that_rule_the_goal_out():
+    from erasure.measures.relearn import next_chunk
+
+    def first(n, needed, largest=256):
+        return next_chunk(0, 0, 0, n, needed, largest)
 
     # RelearnTime's default goal on 288 forget samples all right before: 0.95 x 288 = 273.6, so
-    # 15 misses (273 right at most) rule it out and 14 do not (274 ≥ 273.6)
-    assert first_chunk(288, 0.95 * 288, 256) == 15
+    # k = 15 misses (273 right at most) rule it out and 14 do not (274 ≥ 273.6); ⌈1.5·k⌉ first
+    assert first(288, 0.95 * 288) == 23
     assert 288 - 15 < 0.95 * 288 <= 288 - 14
-    assert first_chunk(288, 0.999 * 288, 256) == 1  # AIN's α = 0.001: one miss is enough
-    assert first_chunk(288, 288, 256) == 1
-    assert first_chunk(288, 300, 256) == 1  # out of reach whatever is counted
-    assert first_chunk(288, 0.5 * 288, 256) == 145
-    assert first_chunk(288, 0.5 * 288, 64) == 64  # never above the evaluation batch size
-    assert first_chunk(288, 0, 256) == 256 and first_chunk(288, -1, 64) == 64  # count it all
+    assert first(288, 0.999 * 288) == 2  # AIN's α = 0.001: one miss is enough
+    assert first(288, 288) == 2
+    assert first(288, 300) == 1  # out of reach whatever is counted
+    assert first(288, 0.5 * 288) == 218  # k = 145
+    assert first(288, 0.5 * 288, largest=64) == 64  # never above the evaluation batch size
+    assert first(288, 0) == 256 and first(288, -1, largest=64) == 64  # count it all
+    # 15 counted, 12 of them wrong: 3 more misses needed at a rate of 12/15 -> 4 samples
+    assert next_chunk(15, 12, 3, 273, 0.95 * 288, 256) == 4
+    assert math.floor(3 + 273 - 0.95 * 288) + 1 == 3
+    # 15 counted, all right: the rest (at most the evaluation batch size)
+    assert next_chunk(15, 0, 15, 273, 0.95 * 288, 256) == 256
+    assert next_chunk(15, 0, 15, 100, 0.5 * 115, 256) == 100
