@@ -30,7 +30,8 @@ convolutions.
   compiler on CPU, Triton on GPU); it is checked once per process with a tiny network, and where
   it fails the run goes on uncompiled with a warning — it never stops a run. The
   per-sample gradients of Fisher and SSD always run the forward eagerly (inside ``torch.func``
-  transforms, and in their closed form, whose layer hooks would split a compiled graph).
+  transforms, and in their closed form, whose layer hooks would split a compiled graph); the
+  ``torch.func`` ones also in fp32 (:func:`full_precision`).
 """
 from __future__ import annotations
 
@@ -124,6 +125,22 @@ def using(settings: Acceleration | None) -> Iterator[Acceleration]:
         _active.reset(token)
 
 
+_fp32_only: contextvars.ContextVar[bool] = contextvars.ContextVar("fp32_only", default=False)
+
+
+@contextlib.contextmanager
+def full_precision() -> Iterator[None]:
+    """Within the block, prepared networks run their forward in fp32 whatever their
+    ``precision`` (no bf16 autocast); compile and channels-last are unaffected. For computations
+    bf16 autocast cannot run: the ``torch.func`` per-sample gradients of Fisher and SSD (batch
+    norm under ``vmap`` and autocast gets bf16 inputs with fp32 weights and fails)."""
+    token = _fp32_only.set(True)
+    try:
+        yield
+    finally:
+        _fp32_only.reset(token)
+
+
 # -- compile availability ---------------------------------------------------------------------
 
 #: why compiling does not work here, by device type ("" when it does); checked once per process
@@ -193,7 +210,7 @@ def _device_type(module: nn.Module, args: tuple) -> str:
 def _run(module: nn.Module, *args, **kwargs):
     """The module's own ``forward`` under the module's precision setting."""
     settings: Acceleration = getattr(module, _ATTRIBUTE)
-    if settings.precision == "bf16":
+    if settings.precision == "bf16" and not _fp32_only.get():
         with torch.autocast(_device_type(module, args), dtype=torch.bfloat16):
             return type(module).forward(module, *args, **kwargs)
     return type(module).forward(module, *args, **kwargs)

@@ -27,6 +27,7 @@ from torch.autograd.graph import get_gradient_edge
 from torch.func import functional_call, vjp, vmap
 
 from erasure.data import Data
+from erasure.models.acceleration import full_precision
 
 #: Floats the per-sample gradients of one vectorised call may hold when the batch size is chosen
 #: automatically (2**28 floats = 1 GiB in float32).
@@ -227,7 +228,9 @@ def squared_gradient_sum(model: nn.Module, data: Data, index: torch.Tensor,
     Σ_c p(c|x)(∇ log p(c|x))² (``expected``), ``batch_size`` samples per vectorised call.
 
     Per sample, one forward pass gives the logits z and p = softmax(z), and the vector-Jacobian
-    product of each row of :func:`cotangents` gives one gradient, squared.
+    product of each row of :func:`cotangents` gives one gradient, squared. A network prepared
+    for bf16 runs in fp32 here (:func:`~erasure.models.acceleration.full_precision`): batch norm
+    under ``vmap`` and bf16 autocast fails in torch.
     """
     params = {name: p.detach() for name, p in model.named_parameters()}
     buffers = {name: b.detach() for name, b in model.named_buffers()}
@@ -246,9 +249,10 @@ def squared_gradient_sum(model: nn.Module, data: Data, index: torch.Tensor,
     was_training = model.training
     model.eval()
     try:
-        for x, y in data.index_batches(index, batch_size):
-            for name, g in per_sample(params, x, y).items():
-                total[name] += g.sum(0)
+        with full_precision():
+            for x, y in data.index_batches(index, batch_size):
+                for name, g in per_sample(params, x, y).items():
+                    total[name] += g.sum(0)
     finally:
         model.train(was_training)
     return total

@@ -2,6 +2,8 @@
 exact against a per-sample, per-class autograd loop; the closed form equal to the ``torch.func``
 path wherever it serves, which serves every other network; sums depend on the set of samples and
 add up over disjoint sets."""
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -174,14 +176,34 @@ def test_the_closed_form_equals_the_torch_func_path(make, labels):
 
 @pytest.mark.parametrize("make", [tiny_cnn_28, tiny_resnet])
 def test_bf16_networks_with_batch_norm_take_the_closed_form(make):
-    # (the torch.func path fails on them: batch norm under vmap and autocast gets bf16 inputs
-    # and fp32 weights)
+    # in bf16 (the torch.func path runs in fp32: batch norm under vmap and autocast gets bf16
+    # inputs and fp32 weights and fails — see the next test)
     model, data = make()
     fp32 = fisher_sum(model, data, data["all"], labels="expected")
     bf16 = fisher_sum(prepare_model(model, Acceleration(precision="bf16")), data, data["all"],
                       labels="expected")
     assert all(t.dtype == torch.float32 for t in bf16.values())
     assert relative_error(bf16, fp32) < 0.15  # bf16's 8-bit mantissa: measured 0.049, 0.021
+
+
+def test_bf16_networks_outside_the_closed_form_compute_their_importances_in_fp32():
+    """A batch norm behind a grouped convolution takes the torch.func path, where bf16 autocast
+    under vmap fails in torch; it runs in fp32 there, giving the fp32 network's importances, while
+    the network's ordinary forward stays bf16."""
+    torch.manual_seed(0)
+    model = with_running_statistics(nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1, groups=2), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+        nn.Linear(4 * 8 * 8, CLASSES)))
+    data = data_of(torch.randn(30, 2, 8, 8))
+    assert importance.closed_form_layers(model, data.x[:2]) is None
+    fp32 = fisher_sum(model, data, data["all"], labels="expected")
+    with torch.no_grad():
+        plain = model.eval()(data.x)
+    bf16_model = prepare_model(copy.deepcopy(model), Acceleration(precision="bf16"))
+    bf16 = fisher_sum(bf16_model, data, data["all"], labels="expected")
+    assert all(torch.equal(bf16[name], fp32[name]) for name in fp32)
+    with torch.no_grad():
+        assert not torch.equal(bf16_model.eval()(data.x), plain)  # bf16 outside
 
 
 class Twice(nn.Module):
