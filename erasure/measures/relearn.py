@@ -32,13 +32,17 @@ def correct_bounds(model: nn.Module, data: Data, index: torch.Tensor, needed: fl
     everything); and the samples found wrong.
 
     Samples run in ``index`` order, in inference mode, in chunks sized by :func:`next_chunk`
-    (never more than the evaluation batch size)."""
+    (never more than the evaluation batch size) — except on a node-level graph, where every
+    forward pass propagates over the whole graph whatever the chunk, so each chunk is as large
+    as the evaluation batch size allows."""
     model.eval()
     largest = data.eval_batch_size
+    whole_graph = data.graph is not None and data.graph.node_level
     hits, left, start, wrong = 0, len(index), 0, []
     with torch.inference_mode():
         while left and hits + left >= needed:
-            size = next_chunk(start, start - hits, hits, left, needed, largest)
+            size = (largest if whole_graph
+                    else next_chunk(start, start - hits, hits, left, needed, largest))
             chunk = index[start:start + size]
             right = model(data.x[chunk]).argmax(1) == data.y[chunk]
             hits += int(right.sum())

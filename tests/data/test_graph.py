@@ -253,3 +253,40 @@ def test_every_built_in_unlearner_runs_on_a_graph_or_says_why_not(tmp_path):
                                "which have none"}
     assert records["GoldModel"]["metrics"]["accuracy.forget.unlearned"] < \
         records["Identity"]["metrics"]["accuracy.forget.unlearned"]
+
+
+def test_relearning_counts_a_node_level_graph_in_one_forward_per_step(karate_session):
+    """Every forward of a node-level GCN propagates over the whole graph, so the relearning
+    count runs all forget nodes in one forward per step rather than in growing chunks; the
+    answers are those of counting everything."""
+    from torch import nn
+
+    from erasure.measures.relearn import Relearning
+
+    session = karate_session
+    data, gold = session.data, session.golds["retain"]
+    forget = data["forget"]
+    n = len(forget)
+    sgd = lambda params: torch.optim.SGD(params, lr=0.05)  # noqa: E731
+    reference = []  # the correct count after every step, counting everything, by hand
+    twin = Relearning(copy.deepcopy(gold), data, "forget", sgd, nn.CrossEntropyLoss(), 4, 15, 3)
+    twin._restart()
+    with torch.random.fork_rng(devices=[]):
+        torch.set_rng_state(twin._rng)
+        for step in range(16):
+            twin._student.eval()
+            with torch.no_grad():
+                reference.append(int((twin._student(data.x[forget]).argmax(1)
+                                      == data.y[forget]).sum()))
+            if step < 15:
+                twin._train_step()
+    goal = max(reference)
+    assert reference[0] < goal < n  # measured: 4 of 10 at first, 8 at most (step 9)
+    model = copy.deepcopy(gold)
+    forwards = []
+    model.register_forward_hook(
+        lambda module, inputs, out: forwards.append(len(out)) if not module.training else None)
+    run = Relearning(model, data, "forget", sgd, nn.CrossEntropyLoss(), 4, 15, 3)
+    steps, capped = run.steps_to(goal)
+    assert (steps, capped) == (reference.index(goal), False)
+    assert forwards == [n] * (steps + 1)  # the start count, then one forward per step
