@@ -2,14 +2,16 @@
 
 A model is determined by the data section, the predictor section, the seed, the partition it is
 trained on, the settings that change training (device type, and any training-related globals),
-and the framework version. Changing an unlearner or a measure changes none of these, so a re-run
-trains nothing. Weights are stored as a plain state dict (``torch.save``) and read back with
+the framework version, the source of the framework's modules that train models
+(:func:`code_fingerprint`) and the torch version. Changing an unlearner or a measure — in the
+config or in their code — changes none of these, so a re-run trains nothing. Weights are stored as a plain state dict (``torch.save``) and read back with
 ``weights_only=True`` — never unpickling objects — after checking the file's SHA-256 against the
 one recorded beside it; a file that does not match, or does not load into the network, is
 reported, removed and retrained.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -37,9 +39,32 @@ def cache_folder(command_line: Optional[str] = None, config: Optional[str] = Non
     return Path(chosen).expanduser()
 
 
+#: The framework's modules, relative to the package, whose code determines a trained model: data
+#: loading and splits, networks and the training loop, seeding, and the training stage.
+TRAINING_CODE = ("data", "models", "seeding.py", "experiment.py")
+PACKAGE = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=None)
+def code_fingerprint(root: Path = PACKAGE) -> str:
+    """A SHA-256 of the source of :data:`TRAINING_CODE` under ``root`` (file names and bytes),
+    so that editing the framework's training code — not only its version — retrains cached
+    models rather than reusing ones the old code trained. Your own modules (a network of your
+    own) are not covered: clear the cache after editing them."""
+    digest = hashlib.sha256()
+    for entry in TRAINING_CODE:
+        path = root / entry
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.relative_to(root).as_posix().encode("utf-8") + b"\0")
+            digest.update(file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def cache_key(parts: dict[str, Any]) -> str:
-    """A SHA-256 of the canonical JSON of ``parts`` (and the framework version)."""
-    text = json.dumps({**parts, "erasure": __version__}, sort_keys=True, separators=(",", ":"),
+    """A SHA-256 of the canonical JSON of ``parts``, the framework version, the fingerprint of
+    its training code and the torch version."""
+    text = json.dumps({**parts, "erasure": __version__, "code": code_fingerprint(),
+                       "torch": torch.__version__}, sort_keys=True, separators=(",", ":"),
                       default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

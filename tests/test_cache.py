@@ -173,3 +173,43 @@ def test_editing_a_data_file_misses_the_cache(tmp_path, trainings):
     doc = results(config, tmp_path / "c")
     assert trainings == ["train_original", "train_original"]
     assert doc["models"]["0"]["original"]["cached"] is False
+
+
+def test_editing_the_framework_s_training_code_or_torch_misses(tmp_path, trainings, monkeypatch):
+    """The key holds a fingerprint of the framework's training code and the torch version: a
+    model the old code (or another torch) trained is not reused."""
+    import erasure.cache as cache
+
+    config = experiment(tmp_path, [{"class": "Identity"}])
+    results(config, tmp_path / "a")
+    trainings.clear()
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "edited")
+    results(config, tmp_path / "b")
+    assert trainings == ["train_original"]
+    trainings.clear()
+    monkeypatch.setattr(torch, "__version__", "0.0.1")
+    results(config, tmp_path / "c")
+    assert trainings == ["train_original"]
+
+
+def test_the_code_fingerprint_covers_training_code_and_not_measures(tmp_path):
+    import shutil
+
+    from erasure.cache import PACKAGE, code_fingerprint
+
+    copy = tmp_path / "erasure"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    first = code_fingerprint(copy)
+    assert first == code_fingerprint.__wrapped__(PACKAGE) and len(first) == 64
+    measure = copy / "measures" / "accuracy.py"  # a measure: models stay valid
+    measure.write_text(measure.read_text() + "\n# edited\n")
+    unlearner = copy / "unlearners" / "neggrad.py"
+    unlearner.write_text(unlearner.read_text() + "\n# edited\n")
+    assert code_fingerprint.__wrapped__(copy) == first
+    for training in ("models/networks.py", "data/splits.py", "seeding.py", "experiment.py"):
+        path = copy / training
+        original = path.read_text()
+        path.write_text(original + "\n# edited\n")
+        assert code_fingerprint.__wrapped__(copy) != first, training
+        path.write_text(original)
+    assert code_fingerprint.__wrapped__(copy) == first
