@@ -32,12 +32,12 @@ def correct_bounds(model: nn.Module, data: Data, index: torch.Tensor, needed: fl
     everything); and the samples found wrong.
 
     Samples run in ``index`` order, in inference mode, in chunks sized by :func:`next_chunk`
-    (never more than the evaluation batch size) — except on a node-level graph, where every
-    forward pass propagates over the whole graph whatever the chunk, so each chunk is as large
-    as the evaluation batch size allows."""
+    (never more than the evaluation batch size) — except on graph data, where a graph network's
+    every forward pass propagates over the whole graph (or collection of graphs) whatever the
+    chunk, so each chunk is as large as the evaluation batch size allows."""
     model.eval()
     largest = data.eval_batch_size
-    whole_graph = data.graph is not None and data.graph.node_level
+    whole_graph = data.graph is not None
     hits, left, start, wrong = 0, len(index), 0, []
     with torch.inference_mode():
         while left and hits + left >= needed:

@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 
 #: How far (relative) α must lie above |D|/|D_f| for :meth:`SSD.selects_nothing`: beyond the
 #: float rounding of the importances' divisions and of α·I_D (a few units of 2⁻²⁴ ≈ 6e-8), so that
-#: the computation, had it run, would have selected nothing either.
+#: the computation, had it run, would have selected nothing either — for importances in float32's
+#: normal range. A weight whose forget-set sum is subnormal (below 1.2e-38) can pass the test by
+#: the coarser rounding there (and be zeroed); the skip gives the exact-arithmetic answer.
 BOUND_MARGIN = 1e-6
 
 

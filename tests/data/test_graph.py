@@ -290,3 +290,25 @@ def test_relearning_counts_a_node_level_graph_in_one_forward_per_step(karate_ses
     steps, capped = run.steps_to(goal)
     assert (steps, capped) == (reference.index(goal), False)
     assert forwards == [n] * (steps + 1)  # the start count, then one forward per step
+
+
+def test_relearning_counts_a_graph_collection_in_one_forward():
+    """A graph-classification GCN also propagates over every graph of the collection at each
+    forward: the count takes one forward, with the same bounds as counting by hand."""
+    from types import SimpleNamespace
+
+    from erasure.measures.relearn import correct_bounds
+
+    samples = fake().load()
+    torch.manual_seed(0)
+    model = GCN(samples.graph, 2, hidden=[8], dropout=0.0)
+    data = SimpleNamespace(x=samples.x, y=samples.y, graph=samples.graph, eval_batch_size=256)
+    forwards = []
+    model.register_forward_hook(lambda module, inputs, out: forwards.append(len(out)))
+    index = torch.arange(40)
+    with torch.no_grad():
+        truth = int((model.eval()(index).argmax(1) == samples.y).sum())
+    forwards.clear()
+    low, high, wrong = correct_bounds(model, data, index, 0.5 * 40)
+    assert forwards == [40]
+    assert low == high == truth and len(wrong) == 40 - truth

@@ -140,7 +140,8 @@ def test_ssd_skips_the_importances_where_alpha_can_select_nothing(monkeypatch, c
     assert calls == []
     assert "no weight can be selected" in caplog.text and "1438/144" in caplog.text
     assert fx.same_weights(skipped, original)
-    # what the computation gives at that α: the same, bit for bit
+    # what the computation gives at that α on these (normal-range) importances: the same, bit for
+    # bit
     computed = above.dampen(copy.deepcopy(original), *above.importances(original, ctx))
     assert len(calls) == 2 and fx.same_weights(computed, skipped)
 
