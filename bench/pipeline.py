@@ -18,9 +18,10 @@ that run's alone, ``--repeats`` times, interleaved; the tables give medians.
    (``train_original`` ÷ epochs).
 4. The comparison with the original ERASURE (``--erasure-config``, default
    ``bench/erasure_digits28.jsonc``: its example config on the 1,797 digits upscaled to 28×28
-   with a small CNN), where the original took 1 min 49 s and 2.4 GB on a 2-core CPU with torch's
-   default threads (one per core) — so this run keeps the config's own thread setting (none:
-   torch's default) unless ``--erasure-threads`` says otherwise. The process wall time includes
+   with a small CNN; its stages and evaluation are printed as in 1 and 3), where the original
+   took 1 min 49 s and 2.4 GB on a 2-core CPU with torch's default threads (one per core) — so
+   this run keeps the config's own thread setting (none: torch's default) unless
+   ``--erasure-threads`` says otherwise. The process wall time includes
    starting Python and importing torch; the peak RSS of a process that only imports torch and
    takes one optimizer step is printed beside it, as the floor no training run can go below.
 
@@ -215,6 +216,24 @@ def print_stages(result: dict) -> None:
     print()
 
 
+def print_evaluation(result: dict) -> None:
+    """Issue target 2: what all measures of one unlearned model cost, against one epoch."""
+    evals = [r["evaluate"] for r in result["records"][1:]]
+    outs = [r["outputs"] for r in result["records"][1:]]
+    epoch = result["timings"]["train_original"] / result["epochs"]
+    per_record = benchutil.median(evals) if evals else result["records"][0]["evaluate"]
+    per_outputs = benchutil.median(outs) if outs else result["records"][0]["outputs"]
+    print(benchutil.table(
+        ["evaluation of one unlearned model", "seconds", "÷ one epoch"],
+        [("all measures, median record", per_record, per_record / epoch),
+         ("  of which model outputs (forward passes)", per_outputs, per_outputs / epoch),
+         ("all measures, first record (+ shared builds)", result["records"][0]["evaluate"],
+          result["records"][0]["evaluate"] / epoch),
+         ("one training epoch (train_original ÷ epochs)", epoch, 1.0)]))
+    print("issue target 2: all measures of one model < one epoch (ratio < 1)")
+    print()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each config (median)")
@@ -256,20 +275,7 @@ def main(argv=None) -> int:
 
     print_stages(every)
 
-    evals = [r["evaluate"] for r in every["records"][1:]]
-    outs = [r["outputs"] for r in every["records"][1:]]
-    epoch = every["timings"]["train_original"] / every["epochs"]
-    per_record = benchutil.median(evals) if evals else every["records"][0]["evaluate"]
-    per_outputs = benchutil.median(outs) if outs else every["records"][0]["outputs"]
-    print(benchutil.table(
-        ["evaluation of one unlearned model", "seconds", "÷ one epoch"],
-        [("all measures, median record", per_record, per_record / epoch),
-         ("  of which model outputs (forward passes)", per_outputs, per_outputs / epoch),
-         ("all measures, first record (+ shared builds)", every["records"][0]["evaluate"],
-          every["records"][0]["evaluate"] / epoch),
-         ("one training epoch (train_original ÷ epochs)", epoch, 1.0)]))
-    print("issue target 2: all measures of one model < one epoch (ratio < 1)")
-    print()
+    print_evaluation(every)
 
     rows = [("all unlearners", len(every["records"]), every["wall"], every["run"], every["peak_mb"]),
             (f"one ({args.one})", len(one["records"]), one["wall"], one["run"], one["peak_mb"])]
@@ -279,6 +285,7 @@ def main(argv=None) -> int:
         print(f"{args.erasure_config}: {len(erasure['records'])} unlearners, predictor "
               f"{erasure['epochs']} epochs, {erasure['threads']} torch threads")
         print_stages(erasure)
+        print_evaluation(erasure)
         rows.append((f"ERASURE config ({Path(args.erasure_config).name})", len(erasure["records"]),
                      erasure["wall"], erasure["run"], erasure["peak_mb"]))
         rows.append(("original ERASURE, same experiment", len(erasure["records"]), ERASURE_SECONDS,
