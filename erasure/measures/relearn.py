@@ -103,9 +103,10 @@ class Relearning:
     (:func:`next_chunk`). On the original ERASURE's example
     (``bench/erasure_digits28.jsonc``, one run) the relearning runs counted 18,732 forget samples
     in all, against 159,264 counting every sample after every step and 23,392 starting every
-    count with 32 samples and doubling — with the same answers in all three. A later, lower goal that the bounds cannot decide at some step replays the run from
-    the start — the same batches, RNG and arithmetic, so the same weights at every step — and
-    counts that step again, for that goal. The answer is always the exact first step whose count
+    count with 32 samples and doubling — with the same answers in all three. A later, lower goal
+    that the bounds cannot decide at some step replays the run from the start — the same
+    batches, RNG and arithmetic, so the same weights at every step — and counts that step again,
+    for that goal. The answer is always the exact first step whose count
     reaches the goal.
 
     Args:
@@ -269,8 +270,8 @@ class RelearnTime(_Relearning):
     The recipe is small and fixed so that numbers compare across unlearners: a deep copy of the
     target (never the model itself) is trained with ``optimizer`` on shuffled mini-batches of D_f
     (``batch_size``, cycling through D_f), with the predictor's loss; after every step the forget
-    set's correct count is taken (in growing batches, stopping as soon as the goal is out of
-    reach — see :class:`Relearning`; the answer is the same as counting all of it). The batch
+    set's correct count is taken (in chunks, stopping as soon as the goal is out of reach — see
+    :class:`Relearning`; the answer is the same as counting all of it). The batch
     order is the recipe's own seeded stream, the same for every record and target, so the count
     is deterministic — and a RelearnTime and an AIN with the same recipe share one relearning run
     per record. A target that

@@ -257,7 +257,7 @@ def test_every_built_in_unlearner_runs_on_a_graph_or_says_why_not(tmp_path):
 
 def test_relearning_counts_a_node_level_graph_in_one_forward_per_step(karate_session):
     """Every forward of a node-level GCN propagates over the whole graph, so the relearning
-    count runs all forget nodes in one forward per step rather than in growing chunks; the
+    count runs all forget nodes in one forward per step rather than in chunks; the
     answers are those of counting everything."""
     from torch import nn
 
