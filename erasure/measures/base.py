@@ -139,6 +139,17 @@ class MeasureContext:
         the unlearned model."""
         return compute() if target != "original" else self.once(f"original/{key}", compute)
 
+    def common(self, key: str, compute: Callable[[], Any], *, unlearned: bool) -> Any:
+        """``compute()`` once for every measure that asks for ``key`` (unlike :meth:`once`, which
+        is one measure's own): once per record when the value is of this record's unlearned
+        model (``unlearned``; kept in :attr:`record`), else once per experiment (:attr:`shared`:
+        the original's and the gold models' values)."""
+        if not unlearned:
+            return self.shared(key, compute)
+        if key not in self.record:
+            self.record[key] = compute()
+        return self.record[key]
+
     def gold_output(self, retain: str, partition: str) -> Outputs:
         """Outputs of the gold model retrained on ``retain``, on ``partition``."""
         return self.gold_outputs[retain](partition)

@@ -119,11 +119,7 @@ class SvcAttackMeasure(Measure):
                                 outputs(self.partition), pick, features=self.features,
                                 C=self.C, gamma=self.gamma)
 
-        if model != "unlearned":
-            return ctx.shared(key, compute)
-        if key not in ctx.record:
-            ctx.record[key] = compute()
-        return ctx.record[key]
+        return ctx.common(key, compute, unlearned=model == "unlearned")
 
 
 @dataclass(kw_only=True)

@@ -237,13 +237,8 @@ class _Relearning(Measure):
         def build() -> Relearning:
             return self.relearning(ctx, ctx.models[target], self.start(ctx, target))
 
-        if target == "original":
-            run = ctx.shared(f"relearn/original/{self.recipe()}", build)
-        else:
-            key = ("relearn", target, self.recipe())
-            if key not in ctx.record:
-                ctx.record[key] = build()
-            run = ctx.record[key]
+        run = ctx.common(f"relearn/{target}/{self.recipe()}", build,
+                         unlearned=target != "original")
         return run.steps_to(needed)
 
     def gold_steps(self, ctx: MeasureContext, retain: str, needed: float) -> tuple[int, bool]:
