@@ -40,13 +40,15 @@ GRADIENT_BUDGET = 2 ** 28
 #: random order) for the expected Fisher (10 gradients a sample) through ``torch.func``: the MLP
 #: (9.6k weights) is fastest at 40–48 samples a call, and 56 takes 3× as long; SmallCNN on 8×8
 #: images (14k weights) at 24–32, 40 taking 1.7× as long; SmallCNN on 28×28 images (106k weights)
-#: at 3–4, 2 and 6 taking 1.2× and 1.4× as long. This constant picks 45, 26 and 3. For the
-#: empirical Fisher (one gradient) it picks 445, 207 and 22, where the fastest measured were
+#: at 3–4, 2 and 6 taking 1.2× and 1.4× as long. This constant picks 45, 27 and 3. For the
+#: empirical Fisher (one gradient) it picks 445, 225 and 25, where the fastest measured were
 #: 256–512, 128–384 and 16–32. In closed form (1 and 2 threads, the expected Fisher): SmallCNN
 #: 8×8 fastest at 256–512 (128 taking 1.1–1.2× as long), 28×28 at 32–64 (16 taking 1.1–1.3×, 128
-#: 1.15–1.25×), the MLP from 1024 on (512 taking 1.15–1.35×); it picks 456, 48 and 1024 (the
+#: 1.15–1.25×), the MLP from 1024 on (512 taking 1.15–1.35×); it picks 516, 57 and 1024 (the
 #: largest), within 3% of the fastest each but the MLP's at 2 threads (2048: 0.9×); for the
-#: empirical Fisher, 28×28 is fastest at 32–128.
+#: empirical Fisher, 28×28 is fastest at 32–128. (Measured with SmallCNN's ReLU before its
+#: pooling, where the picks were 26, 207, 22, 456 and 48; pooling first leaves fewer activations
+#: to count. Re-timed at 1 thread in closed form: 516 and 57 within 2% of 456 and 48.)
 CPU_WORKING_SET = 9 * 10 ** 6
 
 #: The smallest batch :func:`closed_form_batch_size` picks on a CPU: where one sample's floats
@@ -83,11 +85,21 @@ def per_sample_batch_size(model: nn.Module, budget: int = GRADIENT_BUDGET,
 def activation_floats(model: nn.Module, sample: torch.Tensor) -> int:
     """How many values the leaf modules of ``model`` output for ``sample`` (eval mode, no
     gradients); 0 when the probe fails (the caller then counts weights only)."""
+    probe = leaf_calls(model, sample)
+    return 0 if probe is None else outputs_size(probe)
+
+
+def leaf_calls(model: nn.Module, sample: torch.Tensor
+               ) -> dict[nn.Module, list[tuple[tuple, object]]] | None:
+    """The (inputs, output) of every call of each leaf module (one without children) in a
+    forward pass of ``model`` on ``sample`` (see :func:`module_calls`); ``None`` when it fails."""
     leaves = [m for m in model.modules() if next(m.children(), None) is None]
     probe = module_calls(model, sample, leaves)
-    if probe is None:
-        return 0
-    _, calls = probe
+    return None if probe is None else probe[1]
+
+
+def outputs_size(calls: dict[nn.Module, list[tuple[tuple, object]]]) -> int:
+    """How many values the calls recorded by :func:`leaf_calls` output."""
     return sum(output.numel() for seen in calls.values() for _, output in seen
                if isinstance(output, torch.Tensor))
 
@@ -362,19 +374,21 @@ def closed_form_batch_size(model: nn.Module, layers: dict[str, nn.Module], sampl
     per sample, the leaf modules' outputs twice (kept for the backward passes, and one backward
     pass's gradients), what each layer needs from its input (:func:`closed_form_features`: the
     unfolded patches of a convolution) and the largest layer's per-sample weight gradients (one
-    layer's at a time). 1024 samples (the largest) for the MLP on digits, 456 for SmallCNN on 8×8
-    images, 48 on 28×28, 4 for ResNet-18 on 32×32 (one sample: 11M floats).
+    layer's at a time). 1024 samples (the largest) for the MLP on digits, 516 for SmallCNN on 8×8
+    images, 57 on 28×28, 4 for ResNet-18 on 32×32 (one sample: 11M floats).
     """
     features, gradients = 0, 0
-    _, calls = module_calls(model, sample[:1], list(layers.values()))
-    for module, [(inputs, output)] in calls.items():
+    # one probe for both: the layers are leaf modules
+    calls = leaf_calls(model, sample[:1])
+    for module in layers.values():
+        (inputs, output), = calls[module]
         if isinstance(module, nn.Conv2d):
             features += module.weight[0].numel() * output[0, 0].numel()
         else:
             features += inputs[0].numel()
         if isinstance(module, nn.Conv2d) or isinstance(module, nn.Linear) and inputs[0].ndim > 2:
             gradients = max(gradients, module.weight.numel())
-    per_sample = max(2 * activation_floats(model, sample[:1]) + features + gradients, 1)
+    per_sample = max(2 * outputs_size(calls) + features + gradients, 1)
     size = max(1, min(largest, budget // per_sample))
     if sample.device.type == "cpu":
         size = min(size, max(CLOSED_FORM_SMALLEST, CPU_WORKING_SET // per_sample))
