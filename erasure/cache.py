@@ -4,10 +4,11 @@ A model is determined by the data section, the predictor section, the seed, the 
 trained on, the settings that change training (device type, and any training-related globals),
 the framework version, the source of the framework's modules that train models
 (:func:`code_fingerprint`) and the torch version. Changing an unlearner or a measure — in the
-config or in their code — changes none of these, so a re-run trains nothing. Weights are stored as a plain state dict (``torch.save``) and read back with
-``weights_only=True`` — never unpickling objects — after checking the file's SHA-256 against the
-one recorded beside it; a file that does not match, or does not load into the network, is
-reported, removed and retrained.
+config or in their code — changes none of these, so a re-run trains nothing. Weights are stored
+as a plain state dict (``torch.save``) and read back with ``weights_only=True`` — never
+unpickling objects — after checking the file's SHA-256 against the one recorded beside it; a
+file that does not match, or does not load into the network, is reported, removed and
+retrained.
 """
 from __future__ import annotations
 

@@ -139,14 +139,16 @@ class SSD(Unlearner):
         """Whether α ≥ |D|/|D_f|·(1 + :data:`BOUND_MARGIN`), where no weight can be selected:
         I_D = (S_f + S_r)/|D| with S_r ≥ 0 gives I_f = S_f/|D_f| ≤ (|D|/|D_f|)·I_D for every
         weight (see the class docstring)."""
-        n_full = len(ctx.data[ctx.predictor.training_set])
-        n_forget = len(ctx.data[self.ref_data_forget])
+        n_full, n_forget = self.sizes(ctx)
         return n_forget > 0 and self.selection_weighting >= n_full / n_forget * (1 + BOUND_MARGIN)
+
+    def sizes(self, ctx: UnlearningContext) -> tuple[int, int]:
+        """(|D|, |D_f|): the predictor's training set and the forget set."""
+        return len(ctx.data[ctx.predictor.training_set]), len(ctx.data[self.ref_data_forget])
 
     def unlearn(self, model, ctx):
         if self.selects_nothing(ctx):
-            n_full = len(ctx.data[ctx.predictor.training_set])
-            n_forget = len(ctx.data[self.ref_data_forget])
+            n_full, n_forget = self.sizes(ctx)
             log.warning("SSD: selection_weighting %g is at least |D|/|D_f| = %d/%d = %.4g, where "
                         "no weight can be selected (each importance is a sum of squares and D "
                         "contains D_f): the model is returned unchanged. Choose an alpha below "
