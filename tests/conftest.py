@@ -1,17 +1,73 @@
+import os
+import random
 import sys
+import tempfile
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# tiny networks run fastest on one thread; more only adds synchronisation on 2 cores
-torch.set_num_threads(1)
+# tiny networks run fastest on one thread; more only adds synchronisation on 2 cores.
+# ERASURE_TEST_THREADS runs the suite at another count (bench/suite_stability.py uses 1 and 2).
+THREADS = int(os.environ.get("ERASURE_TEST_THREADS", "1"))
+torch.set_num_threads(THREADS)
 
 # trained models are cached in a folder of this test session, never in the user's home
-import os  # noqa: E402
-import tempfile  # noqa: E402
-
 os.environ["ERASURE_CACHE_DIR"] = tempfile.mkdtemp(prefix="erasure-test-cache-")
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads():
+    """A test that runs a config with ``globals.threads`` leaves the count as it found it."""
+    yield
+    if torch.get_num_threads() != THREADS:
+        torch.set_num_threads(THREADS)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--shuffle", nargs="?", const="random", default=None, metavar="SEED",
+                     help="run the test modules in a random order, and the tests inside each "
+                          "module (class) in a random order; SEED repeats an order")
+
+
+def _shuffle_seed(config) -> int | None:
+    value = config.getoption("--shuffle")
+    if value is None:
+        return None
+    if not hasattr(config, "_shuffle_seed"):
+        config._shuffle_seed = random.randrange(10**6) if value == "random" else int(value)
+    return config._shuffle_seed
+
+
+def pytest_report_header(config):
+    seed = _shuffle_seed(config)
+    order = "file order" if seed is None else f"shuffled (--shuffle {seed} repeats it)"
+    return f"erasure tests: torch threads {THREADS}; order: {order}"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest groups the tests of parametrized fixtures
+def pytest_collection_modifyitems(session, config, items):
+    """With ``--shuffle``: modules in a random order, then classes, then tests — grouped, so a
+    module-scoped fixture is still built once."""
+    seed = _shuffle_seed(config)
+    if seed is None:
+        return
+    rng = random.Random(seed)
+    groups: dict = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        owner = item.cls.__qualname__ if item.cls is not None else ""
+        groups.setdefault(module, {}).setdefault(owner, []).append(item)
+    modules = list(groups.values())
+    rng.shuffle(modules)
+    items[:] = []
+    for owners in modules:
+        blocks = list(owners.values())
+        rng.shuffle(blocks)
+        for block in blocks:
+            rng.shuffle(block)
+            items.extend(block)

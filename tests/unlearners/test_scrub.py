@@ -79,11 +79,12 @@ def test_the_teacher_is_an_independent_frozen_copy_of_the_original(monkeypatch):
     assert accuracy(teacher, session.data, "forget") == 1.0  # still the original
     assert not fx.same_weights(model, session.original)
     # max, min, max, min, min; the student moves away from the teacher on D_f: the first max
-    # pass starts at the KL's minimum (mean KL·T² measured 2.6e-7, moved by weight decay only),
-    # the second after a min pass (measured 1.17)
+    # pass starts at the KL's minimum (mean KL·T² measured 2.6e-7, moved by weight decay only;
+    # rounding can put it just below zero: -8.2e-8 seen on another machine), the second after
+    # a min pass (measured 1.17)
     assert [maximise for maximise, _ in seen["passes"]] == [True, False, True, False, False]
     (_, first), (_, second) = [p for p in seen["passes"] if p[0]]
-    assert second > 0.1 and second > 1000 * first > 0
+    assert abs(first) < 1e-4 and second > 0.1
 
 
 def test_a_teacher_sharing_the_students_parameters_is_caught_and_is_mere_finetuning(monkeypatch):
