@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from erasure import __version__
+from erasure.logs import console_filter
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -76,8 +77,8 @@ def exit_now(status: int) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python main.py`` and the ``erasure`` command. Returns the exit status:
-    0 done; 1 with ``--strict`` when a record or a measure failed; 2 a problem with the config
-    (nothing was trained or written); 130/143 stopped by SIGINT/SIGTERM (finished records kept)."""
+    0 done; 1 with ``--strict`` when a record or a measure failed, or when the results could not
+    be written (disk full…); 2 a problem with the config (nothing was trained or written); 130/143 stopped by SIGINT/SIGTERM (finished records kept)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["report"]:
         return report(argv[1:])
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(level)  # the run's log file still gets INFO, whatever the console shows
+    console.addFilter(console_filter)  # tracebacks of failed records: in run.log only
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         handlers=[console])
     from erasure import progress
@@ -92,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from erasure.config.overrides import apply_overrides
     from erasure.experiment import Interrupted, prepare, run
     from erasure.results import summary_table
+    from erasure.runner import OutputFailed
 
     try:
         config = apply_overrides(load_config(args.config), args.sets)
@@ -116,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nresults so far: {e.results}")
         print(f"{e}", file=sys.stderr)
         return e.exit_status
+    except OutputFailed as e:
+        kept = f"; the last results written are in {e.results}" if e.results else ""
+        print(f"error: {e}{kept}", file=sys.stderr)
+        return EXIT_FAILED
     document = json.loads(Path(results).read_text())
     print(summary_table(document, references=True))
     print(f"\nresults: {results}")

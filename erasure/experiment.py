@@ -11,9 +11,7 @@ import hashlib
 import json
 import logging
 import platform
-import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -36,6 +34,7 @@ from erasure.config import (
 from erasure.config.checks import ParameterValueError, at_least
 from erasure.data import Data, DatasetManager
 from erasure.data.graph import Graph
+from erasure.logs import USER_ERRORS, log_failure
 from erasure.measures import Evaluator, MeasureContext, OutputStore
 from erasure.models import Predictor, acceleration
 from erasure.models.graph import use_graph
@@ -59,8 +58,9 @@ class Globals:
     Args:
         seed: drives every random choice (splits, initialisation, batch order, attacks).
         device: ``cpu``, ``cuda``, or ``auto`` (cuda when available).
-        output: results folder, relative to the working directory (default
-            ``output/<config file name>``); ``--output`` overrides it.
+        output: results folder, relative to the config file (default
+            ``output/<config file name>`` in the working folder); ``--output`` (relative to the
+            working folder) overrides it.
         paths: folders, relative to the config file, from which your own modules are imported
             (the config file's own folder always is).
         threads: CPU threads torch may use (``null``: torch's default, one per core). Small
@@ -73,8 +73,8 @@ class Globals:
             aggregates over them (mean, standard deviation, 95% confidence interval).
         cache: reuse trained originals and gold models from the model cache (see
             :mod:`erasure.cache`); results say which model came from it.
-        cache_dir: the cache folder (``--cache-dir`` wins; else ``$ERASURE_CACHE_DIR``; else
-            ``~/.cache/erasure/models``).
+        cache_dir: the cache folder, relative to the config file (``--cache-dir`` wins; else
+            ``$ERASURE_CACHE_DIR``; else ``~/.cache/erasure/models``).
         precision: ``fp32`` (default) or ``bf16``: every network's forward runs under bf16
             autocast, its outputs cast back to fp32 (see :mod:`erasure.models.acceleration`).
         channels_last: store convolution weights and image data channels-last (NHWC): ``true``,
@@ -175,8 +175,8 @@ def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | 
         raw_globals.pop("seeds", None)
     if seeds is not None:
         raw_globals["seeds"] = seeds
-    if cache_dir is not None:
-        raw_globals["cache_dir"] = cache_dir
+    if cache_dir is not None:  # relative to where the command runs, not to the config
+        raw_globals["cache_dir"] = str(Path(cache_dir).expanduser().resolve())
     if device is not None:
         raw_globals["device"] = device
     before = len(builder.problems)
@@ -188,13 +188,13 @@ def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | 
         except ValueError as e:
             builder.fail(f"globals.{getattr(e, 'parameter', '')}".rstrip("."), str(e))
     base_dir = Path(config_file).resolve().parent if config_file else Path.cwd()
-    _extend_import_path(base_dir, settings.paths)
+    folders = [base_dir, *((base_dir / p).resolve() for p in settings.paths)]
     if settings.device == "cuda" and not torch.cuda.is_available():
         builder.fail("globals.device", "device 'cuda' was asked for, but this machine has no CUDA "
                                        "GPU", "Use 'cpu', or 'auto' to take a GPU when there is one.")
 
     allowed = allow_modules if allow_modules is not None else settings.allowed_modules
-    with registry.allowed_modules(allowed):
+    with registry.allowed_modules(allowed), registry.user_folders(folders):
         return _build(config, builder, settings, resolved_globals, config_file)
 
 
@@ -254,13 +254,6 @@ def _written_names(node: Any) -> set[str] | None:
         return None
 
 
-def _extend_import_path(base_dir: Path, paths: list[str]) -> None:
-    for folder in [base_dir, *(base_dir / p for p in paths)]:
-        text = str(folder.resolve())
-        if text not in sys.path:
-            sys.path.insert(0, text)
-
-
 def _record_names(nodes: list[dict], suffixes: list[str]) -> list[str]:
     """A record name per unlearner: its ``name`` or its class's short name, then its sweep point
     (``Finetuning[epochs=5]``); repeats get ``#2``…"""
@@ -273,10 +266,19 @@ def _record_names(nodes: list[dict], suffixes: list[str]) -> list[str]:
 
 
 def default_output(config_file: Path | None, settings: Globals) -> Path:
+    """``globals.output`` (relative to the config file, like every path in it), else
+    ``output/<config name>`` in the working folder."""
     if settings.output:
-        return Path(settings.output)
+        return config_path(config_file, settings.output)
     stem = config_file.stem if config_file else "experiment"
     return Path("output") / stem
+
+
+def config_path(config_file: Path | None, value: str) -> Path:
+    """A path written in a config: ``~`` expanded, relative to the config file's folder (to the
+    working folder for a config that is not a file)."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() or config_file is None else Path(config_file).parent / path
 
 
 def resolve_device(name: str) -> torch.device:
@@ -337,6 +339,12 @@ def check_data(plan: Plan, data: Data) -> None:
         raise ConfigError(problems)
 
 
+def not_finite(model: nn.Module) -> list[str]:
+    """The names of ``model``'s floating-point parameters and buffers holding NaN or infinity."""
+    tensors = [*model.named_parameters(), *model.named_buffers()]
+    return [n for n, t in tensors if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+
+
 def _accelerated(stage: Callable) -> Callable:
     """Runs a :class:`Session` stage with the session's hardware settings active (bf16,
     channels-last, compile: :mod:`erasure.models.acceleration`), so that every network built and
@@ -385,7 +393,8 @@ class Session:
         #: how many times each model was trained (the original and each gold model: once)
         self.trainings: dict[str, int] = {}
         settings = plan.settings
-        self.cache = ModelCache(cache_folder(config=settings.cache_dir)) if settings.cache else None
+        chosen = config_path(plan.config_file, settings.cache_dir) if settings.cache_dir else None
+        self.cache = ModelCache(cache_folder(config=chosen)) if settings.cache else None
         #: per trained model ("original", "gold.retain"): whether it came from the cache, its key
         self.models: dict[str, dict[str, Any]] = {}
         self._data_fingerprint: str | None = None
@@ -521,10 +530,8 @@ class Session:
         try:
             with peak_memory(self.device) as memory, seeded(useed):
                 unlearned = unlearner.unlearn(model, ctx)
-        except Exception as e:  # recorded, never fatal: the other unlearners still run
-            record.update(status="failed", error=f"{type(e).__name__}: {e}")
-            log.warning("unlearner %s failed: %s", name, record["error"])
-            log.debug("%s", traceback.format_exc())
+        except USER_ERRORS as e:  # recorded, never fatal: the other unlearners still run
+            record.update(status="failed", error=log_failure(log, f"unlearner {name}", e))
             unlearned = None
         elapsed = time.perf_counter() - tick
         if self.data.versions() != versions:
@@ -540,6 +547,13 @@ class Session:
         if not isinstance(unlearned, nn.Module):
             record.update(status="failed", error=f"unlearn() returned {type(unlearned).__name__}, "
                                                  "not a torch.nn.Module")
+            return record
+        broken = not_finite(unlearned)
+        if broken:
+            record.update(status="failed", error=f"the weights are not finite (NaN or infinite) "
+                                                 f"in {', '.join(broken[:3])}"
+                                                 f"{' …' if len(broken) > 3 else ''}")
+            log.warning("unlearner %s failed: %s", name, record["error"])
             return record
         unlearned.eval()
         timings = {k: v for k, v in self.timings.items() if k.startswith(("train_original", "retrain"))}

@@ -19,12 +19,8 @@ from typing import Any, Iterator
 from erasure import __version__, progress
 from erasure.config import ConfigError
 from erasure.experiment import Globals, Plan, Session, default_output, versions
-from erasure.results import (
-    RESULTS_FILE,
-    check_writable,
-    choose_run_folder,
-    write_json_atomic,
-)
+from erasure.results import RESULTS_FILE, check_writable, write_json_atomic
+from erasure.results.claim import FolderBusy, claim_run_folder
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +72,37 @@ class _RunLog(logging.Handler):
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         self.pending: list[logging.LogRecord] = []
         self.file: logging.FileHandler | None = None
+        self.broken = False
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self.broken:
+            return
         if self.file is None:
             self.pending.append(record)
         else:
             self.file.emit(record)
 
     def open(self, path: Path) -> None:
-        if self.file is None:
-            self.file = logging.FileHandler(path, encoding="utf-8")
+        if self.file is None and not self.broken:
+            try:
+                self.file = logging.FileHandler(path, encoding="utf-8")
+            except OSError as e:
+                self.broken = True
+                log.warning("the run's log cannot be written to %s: %s", path, e.strerror or e)
+                return
             self.file.setFormatter(self.formatter)
+            self.file.handleError = self._failed
             for record in self.pending:
                 self.file.emit(record)
             self.pending.clear()
+
+    def _failed(self, record: logging.LogRecord) -> None:
+        # a full disk: the results report the failure that matters; the log stops quietly
+        self.broken = True
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            self.file = None
 
     def close(self) -> None:
         if self.file is not None:
@@ -147,11 +160,24 @@ def for_seed(plan: Plan, seed: int) -> Plan:
     return dataclasses.replace(plan, settings=dataclasses.replace(plan.settings, seed=seed))
 
 
+class OutputFailed(Exception):
+    """The results could not be written (disk full, folder removed, permissions changed…).
+
+    Attributes:
+        results: the results file holding the last records written, or None when none was.
+    """
+
+    def __init__(self, message: str, results: Path | None = None) -> None:
+        super().__init__(message)
+        self.results = results
+
+
 def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False,
         resume: bool = False, report: bool = False) -> Path:
     """Runs a prepared experiment — every seed in ``globals.seeds`` (else ``globals.seed``) —
     and writes its results.
 
+    The run claims its folder first (:mod:`erasure.results.claim`): two runs never write into one.
     Every finished record is written at once (atomically), so an interrupted run keeps what it
     finished. A failing unlearner or measure is recorded with its reason and the rest go on.
 
@@ -166,25 +192,52 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
         The path of the results file.
 
     Raises:
-        ConfigError: the output folder is not writable, the data fails a check (before any
-            training), or ``resume`` finds results of another config.
+        ConfigError: the output folder is not writable or another live run writes to it (with
+            ``overwrite``/``resume``), the data fails a check (before any training), or
+            ``resume`` finds results of another config.
         Interrupted: SIGINT or SIGTERM arrived; the results file (if one was started) is
             complete JSON with status ``interrupted`` and the missing records listed.
+        OutputFailed: writing the results failed; the last records written are kept.
     """
     started = time.perf_counter()
     folder = Path(output) if output else default_output(plan.config_file, plan.settings)
     reason = check_writable(folder)
     if reason:
         raise ConfigError.single("globals.output", f"cannot write results: {reason}")
+    try:
+        folder, claim = claim_run_folder(folder, overwrite=overwrite, resume=resume)
+    except FolderBusy as e:
+        raise ConfigError.single("--output", str(e), "Wait for it to finish, or write to another "
+                                                      "folder.") from None
+    except OSError as e:
+        raise ConfigError.single("globals.output", f"cannot write results: {e}") from None
+    try:
+        return _run(plan, folder, resume, report, started)
+    finally:
+        claim.release()
+
+
+def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -> Path:
     results = folder / RESULTS_FILE
     previous = _previous(results, plan) if resume else None
-    if previous is None:
-        folder = choose_run_folder(folder, overwrite)
-        results = folder / RESULTS_FILE
     seeds = plan.settings.all_seeds()
     done = {(r["name"], r.get("seed", seeds[0])): r for r in (previous or {}).get("records", [])}
     order = [(name, seed) for seed in seeds for name in plan.names]
     document: dict[str, Any] | None = previous
+    written: Path | None = results if previous is not None else None
+    on_disk = previous["status"] if previous is not None else None  # the status written last
+
+    def save() -> None:
+        nonlocal written, on_disk
+        try:
+            write_json_atomic(results, document)
+        except OSError as e:
+            raise OutputFailed(f"cannot write {results}: {e.strerror or e}", written) from e
+        written, on_disk = results, document["status"]
+
+    def missing() -> list[str]:
+        return [f"{n} (seed {s})" if len(seeds) > 1 else n for n, s in order if (n, s) not in done]
+
     with _signals_as_interrupts(), _run_log() as run_log:
         try:
             todo = {key for key in order if key not in done}
@@ -201,7 +254,7 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
                 document["status"] = "running"
                 document["timings"][str(seed)] = session.timings
                 document["models"][str(seed)] = session.models
-                write_json_atomic(results, document)
+                save()
                 run_log.open(folder / LOG_FILE)
                 log.info("writing results to %s", results)
                 if bar is None:
@@ -212,30 +265,49 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
                     record = {**session.unlearn(index), "seed": seed}
                     done[(record["name"], seed)] = record
                     document["records"] = [done[k] for k in order if k in done]
-                    write_json_atomic(results, document)
+                    save()
                     bar.update(1)
             if bar is not None:
                 bar.close()
+            document["records"] = [done[k] for k in order]
+            for key in ("missing_records", "interrupted_by"):
+                document.pop(key, None)
+            document["timings"]["total"] = time.perf_counter() - started
+            document["status"] = "finished"
+            save()
+            if report:
+                from erasure.results.rebuild import write_reports
+
+                try:
+                    write_reports(document, folder)
+                except OSError as e:
+                    raise OutputFailed(f"cannot write the summary tables in {folder}: "
+                                       f"{e.strerror or e}", written) from e
         except Interrupted as e:
             if document is None:
                 raise
             document.update(status="interrupted", interrupted_by=e.signal_name,
-                            missing_records=[f"{n} (seed {s})" if len(seeds) > 1 else n
-                                             for n, s in order if (n, s) not in done])
-            write_json_atomic(results, document)
+                            missing_records=missing())
+            save()
             log.warning("%s: stopped after %d of %d records; results so far in %s",
                         e, len(done), len(order), results)
             raise Interrupted(e.signal_name, results) from None
-        document["records"] = [done[k] for k in order]
-        for key in ("missing_records", "interrupted_by"):
-            document.pop(key, None)
-        document["timings"]["total"] = time.perf_counter() - started
-        document["status"] = "finished"
-        write_json_atomic(results, document)
-        if report:
-            from erasure.results.rebuild import write_reports
-
-            write_reports(document, folder)
+        except OutputFailed as e:
+            if document is not None and on_disk != "finished":
+                # the last valid file stays; mark it interrupted if the disk still takes that
+                document.update(status="interrupted", interrupted_by="OutputFailed",
+                                missing_records=missing())
+                with contextlib.suppress(OSError):
+                    write_json_atomic(results, document)
+            log.error("%s", e)
+            raise
+        except BaseException as e:  # anything else stops the run: what it finished is kept
+            if document is not None and not isinstance(e, ConfigError):
+                document.update(status="interrupted", interrupted_by=type(e).__name__,
+                                missing_records=missing())
+                with contextlib.suppress(OSError):
+                    write_json_atomic(results, document)
+            raise
     return results
 
 

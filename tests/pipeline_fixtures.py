@@ -149,3 +149,47 @@ class EmptySplit(Splitter):
     def split(self, index, samples, generator):
         nothing = index[:0]
         return [nothing, index] if self.empty == "first" else [index, nothing]
+
+
+@dataclass(kw_only=True)
+class Exits(Unlearner):
+    """Ends the process the way careless code does: ``sys.exit(3)``, or raises
+    ``KeyboardInterrupt`` itself (no signal involved)."""
+
+    how: Literal["exit", "keyboard"] = "exit"
+
+    def unlearn(self, model, ctx):
+        if self.how == "exit":
+            raise SystemExit(3)  # what sys.exit(3) does
+        raise KeyboardInterrupt
+
+
+@dataclass(kw_only=True)
+class ExitingMeasure(Measure):
+    """A measure that calls ``sys.exit(4)``."""
+
+    name = "exiting"
+
+    def measure(self, ctx):
+        raise SystemExit(4)
+
+
+@dataclass(kw_only=True)
+class NanWeights(Unlearner):
+    """Returns its model with NaN in the first layer's weights (a diverged update)."""
+
+    def unlearn(self, model, ctx):
+        with torch.no_grad():
+            next(model.parameters())[0, 0] = float("nan")
+        return model
+
+
+@dataclass(kw_only=True)
+class LongErrorMeasure(Measure):
+    """Fails the way scikit-learn does: a message of many lines (here 40)."""
+
+    name = "long_error"
+
+    def measure(self, ctx):
+        raise ValueError("All the 5 fits failed.\n" + "\n".join(f"  line {i} of the details"
+                                                                for i in range(39)))

@@ -2,7 +2,9 @@
 valid results with the missing records named, and a config imports only what it is allowed to."""
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -130,3 +132,200 @@ def test_no_code_is_evaluated_from_configs_or_files():
             if re.search(pattern, text):
                 offenders.append(f"{path.relative_to(ROOT)}: {pattern}")
     assert offenders == []
+
+
+# --- hardening, round two -------------------------------------------------------------------
+
+
+def test_sys_exit_and_keyboard_interrupt_raised_by_code_fail_the_record_not_the_run(tmp_path, capsys):
+    config = write(tmp_path / "exits.json", digits_config(
+        epochs=2,
+        unlearners=[component("Exits"), component("Exits", how="keyboard"), {"class": "Identity"}],
+        measures=[{"class": "Accuracy", "parameters": {"partition": "test"}},
+                  component("ExitingMeasure")]))
+    out = tmp_path / "out"
+    assert main([str(config), "--output", str(out), "--quiet"]) == 0
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["status"] == "finished" and "missing_records" not in doc
+    records = {r["name"]: r for r in doc["records"]}
+    assert records["Exits"]["status"] == "failed" and records["Exits"]["error"] == "SystemExit: 3"
+    assert records["Exits#2"]["error"] == "KeyboardInterrupt"
+    identity = records["Identity"]
+    assert identity["status"] == "finished"
+    assert identity["failed_measures"] == {"ExitingMeasure[1]": "SystemExit: 4"}
+    assert 0.5 < identity["metrics"]["accuracy.test.unlearned"] <= 1.0
+
+
+def test_non_finite_weights_fail_the_record_and_long_errors_keep_one_line(tmp_path, capsys):
+    config = write(tmp_path / "nan.json", digits_config(
+        epochs=2, unlearners=[component("NanWeights"), {"class": "Identity"}],
+        measures=[{"class": "Accuracy", "parameters": {"partition": "test"}},
+                  component("LongErrorMeasure")]))
+    out = tmp_path / "out"
+    assert main([str(config), "--output", str(out)]) == 0
+    records = {r["name"]: r for r in json.loads((out / "results.json").read_text())["records"]}
+    assert records["NanWeights"]["status"] == "failed"
+    assert records["NanWeights"]["error"] == ("the weights are not finite (NaN or infinite) in "
+                                              "layers.1.weight")
+    assert records["NanWeights"]["metrics"] == {}
+    reason = records["Identity"]["failed_measures"]["LongErrorMeasure[1]"]
+    assert reason == "ValueError: All the 5 fits failed. …"
+    captured = capsys.readouterr()
+    assert "line 38 of the details" not in captured.out + captured.err  # not on the console
+    assert "Traceback" not in captured.err
+    log = (out / "run.log").read_text()
+    assert "line 38 of the details" in log and "Traceback (most recent call last)" in log
+
+
+def test_a_full_disk_stops_the_run_with_one_message_and_keeps_the_last_results(
+        tmp_path, capsys, monkeypatch):
+    import errno
+
+    from erasure import runner
+
+    config = write(tmp_path / "disk.json", digits_config(
+        epochs=2, unlearners=[{"class": "Identity"}, {"name": "second", "class": "Identity"},
+                              {"name": "third", "class": "Identity"}],
+        measures=[{"class": "Accuracy", "parameters": {"partition": "test"}}]))
+    writes = []
+    real = runner.write_json_atomic
+
+    def fill_up(path, document):  # the header and the first record fit; then the disk is full
+        writes.append(document["status"])
+        if len(writes) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, document)
+
+    monkeypatch.setattr(runner, "write_json_atomic", fill_up)
+    out = tmp_path / "out"
+    assert main([str(config), "--output", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    results = out / "results.json"
+    assert err == (f"error: cannot write {results}: No space left on device; the last results "
+                   f"written are in {results}\n")
+    doc = json.loads(results.read_text())
+    assert doc["status"] == "running"  # the last valid file: marking it failed too
+    assert [r["name"] for r in doc["records"]] == ["Identity"]
+    assert not list(out.glob(".*.tmp")) and not (out / ".erasure-run.lock").exists()
+
+
+def test_a_disk_that_takes_the_mark_gets_the_results_marked_interrupted(tmp_path, monkeypatch):
+    import errno
+
+    from erasure import runner
+    from erasure.runner import OutputFailed
+
+    writes = []
+    real = runner.write_json_atomic
+
+    def third_write_fails(path, document):
+        writes.append(document["status"])
+        if len(writes) == 3:
+            raise OSError(errno.EIO, "Input/output error")
+        real(path, document)
+
+    monkeypatch.setattr(runner, "write_json_atomic", third_write_fails)
+    plan = prepare(digits_config(epochs=2, unlearners=[{"class": "Identity"},
+                                                       {"name": "b", "class": "Identity"}]))
+    with pytest.raises(OutputFailed) as e:
+        runner.run(plan, output=tmp_path / "out")
+    assert str(e.value) == f"cannot write {tmp_path / 'out' / 'results.json'}: Input/output error"
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["status"] == "interrupted" and doc["interrupted_by"] == "OutputFailed"
+    # the record whose write failed is in the marked file; the run's end is not
+    assert doc["missing_records"] == [] and [r["name"] for r in doc["records"]] == ["Identity", "b"]
+
+
+def test_two_runs_into_one_output_never_share_it(tmp_path):
+    """Started at the same moment into the same --output: one keeps the folder, the other goes
+    beside it; both finish with every record, and neither log holds the other's lines."""
+    config = write(tmp_path / "twin.json", digits_config(
+        epochs=2, unlearners=[{"class": "tests.unlearners.fixtures.Sleepy",
+                               "parameters": {"seconds": 0.3}}, {"class": "Identity"}],
+        measures=[{"class": "Accuracy", "parameters": {"partition": "test"}}]))
+    out = tmp_path / "out"
+    command = [sys.executable, "main.py", str(config), "--output", str(out), "--quiet"]
+    runs = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(2)]
+    finished = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], finished
+    paths = {line.split(": ", 1)[1] for stdout, _ in finished
+             for line in stdout.splitlines() if line.startswith("results: ")}
+    assert paths == {str(out / "results.json"), str(tmp_path / "out-2" / "results.json")}
+    for path in paths:
+        doc = json.loads(Path(path).read_text())
+        assert doc["status"] == "finished"
+        assert [r["name"] for r in doc["records"]] == ["Sleepy", "Identity"]
+        log = (Path(path).parent / "run.log").read_text()
+        assert log.count("writing results to") == 1 and path in log
+
+
+def test_resume_or_overwrite_into_a_folder_a_live_run_holds_is_refused(tmp_path, capsys):
+    from erasure.results.claim import claim_run_folder
+
+    config = write(tmp_path / "busy.json", digits_config(epochs=1))
+    out = tmp_path / "out"
+    folder, claim = claim_run_folder(out)  # a live run (this process) holds it
+    try:
+        for flag in ("--resume", "--overwrite"):
+            assert main([str(config), "--output", str(out), "--quiet", flag]) == 2
+            assert capsys.readouterr().err == (
+                "error: 1 problem in the config:\n"
+                f"  - --output: another run (process {os.getpid()}) is writing to {out}\n"
+                "    Wait for it to finish, or write to another folder.\n")
+    finally:
+        claim.release()
+    assert not out.exists()  # the refused runs wrote nothing; the claim created the folder only
+
+
+def test_files_beside_a_config_never_shadow_installed_packages(tmp_path):
+    """A config folder holding packages named like installed ones (sklearn, torchvision) — run in
+    a fresh interpreter, where neither is imported yet — imports neither of them."""
+    for package in ("sklearn", "torchvision", "json5"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text(
+            f"import pathlib\npathlib.Path({str(tmp_path / ('ran-' + package))!r}).touch()\n")
+    config = digits_config(epochs=1, model={"class": "torchvision.models.resnet18"}, image=True)
+    config["unlearners"] = [{"class": "Identity"}]
+    path = write(tmp_path / "planted.json", config)
+    checked = subprocess.run([sys.executable, "main.py", str(path), "--validate",
+                              "--allow-module", "nothing"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=120)
+    config["predictor"]["parameters"]["model"] = {"class": "MLP"}
+    config["data"]["parameters"]["DataSource"]["parameters"]["shape"] = "flat"
+    write(path, config)
+    ran = subprocess.run([sys.executable, "main.py", str(path), "--quiet", "--allow-module", "x",
+                          "--output", str(tmp_path / "out")], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    assert sorted(p.name for p in tmp_path.glob("ran-*")) == []
+    # the torchvision class was resolved from the installed package (valid or a clean problem)
+    assert checked.returncode in (0, 2) and "Traceback" not in checked.stderr
+
+
+def test_a_user_module_is_found_beside_the_config_but_only_by_the_name_a_path_gives(tmp_path):
+    (tmp_path / "lab_helpers.py").write_text(
+        "import pathlib\npathlib.Path(__file__).with_name('helpers-ran').touch()\n")
+    (tmp_path / "lab_unlearner.py").write_text(
+        "from dataclasses import dataclass\nfrom erasure.unlearners import Unlearner\n"
+        "@dataclass(kw_only=True)\nclass Keep(Unlearner):\n"
+        "    def unlearn(self, model, ctx):\n        return model\n")
+    config = digits_config(epochs=1, unlearners=[{"class": "lab_unlearner.Keep"}])
+    plan = prepare(config, config_file=write(tmp_path / "lab.json", config))
+    assert type(plan.unlearners[0]).__module__ == "lab_unlearner"
+    assert str(tmp_path) not in sys.path
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("lab_helpers")  # not named by any path: never looked up there
+    assert not (tmp_path / "helpers-ran").exists()
+
+
+def test_a_relative_globals_output_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "work" / "here").mkdir(parents=True)
+    config = digits_config(epochs=1)
+    config["globals"]["output"] = "../results/run"
+    path = write(tmp_path / "configs" / "rel.json", config)
+    monkeypatch.chdir(tmp_path / "work" / "here")
+    assert main([str(path), "--quiet"]) == 0
+    assert (tmp_path / "results" / "run" / "results.json").exists()
+    assert sorted(p.name for p in (tmp_path / "work").rglob("*")) == ["here"]

@@ -15,8 +15,8 @@ import pytest
 
 from erasure.config import ConfigError
 from erasure.experiment import prepare, run
-from erasure.results import (RESULTS_FILE, check_writable, choose_run_folder, summary_table,
-                             write_json_atomic)
+from erasure.results import RESULTS_FILE, check_writable, summary_table, write_json_atomic
+from erasure.results.claim import FolderBusy, claim_run_folder
 from tests import pipeline_fixtures as fx
 from tests.helpers import digits_config
 
@@ -331,18 +331,42 @@ def test_interrupt_during_rename_leaves_no_temp_file(tmp_path, monkeypatch):
 # --- never overwriting, checking the folder -----------------------------------------------
 
 
-def test_choose_run_folder_never_reuses_a_folder_with_results(tmp_path):
-    folder = tmp_path / "exp"
-    assert choose_run_folder(folder) == folder  # does not exist yet
-    folder.mkdir()
-    assert choose_run_folder(folder) == folder  # exists, but holds no results
-    (folder / RESULTS_FILE).write_text("{}")
-    assert choose_run_folder(folder) == tmp_path / "exp-2"
+def test_claim_run_folder_never_reuses_a_folder_with_results(tmp_path):
+    def claim(**kwargs):
+        folder, held = claim_run_folder(tmp_path / "exp", **kwargs)
+        held.release()
+        return folder
+
+    assert claim() == tmp_path / "exp"  # does not exist yet
+    assert not (tmp_path / "exp").exists()  # released unused: what the claim created is gone
+    (tmp_path / "exp").mkdir()
+    assert claim() == tmp_path / "exp"  # exists, but holds no results
+    (tmp_path / "exp" / RESULTS_FILE).write_text("{}")
+    assert claim() == tmp_path / "exp-2"
     (tmp_path / "exp-2").mkdir()
     (tmp_path / "exp-2" / RESULTS_FILE).write_text("{}")
-    assert choose_run_folder(folder) == tmp_path / "exp-3"
-    assert choose_run_folder(folder, overwrite=True) == folder
-    assert not (tmp_path / "exp-3").exists()  # choosing creates nothing
+    assert claim() == tmp_path / "exp-3"
+    assert claim(overwrite=True) == tmp_path / "exp"
+    assert not (tmp_path / "exp-3").exists()
+    assert sorted(p.name for p in (tmp_path / "exp").iterdir()) == [RESULTS_FILE]  # no lock left
+
+
+def test_a_claimed_folder_is_skipped_or_refused_while_its_run_lives(tmp_path):
+    first, held = claim_run_folder(tmp_path / "exp")
+    try:
+        assert first == tmp_path / "exp"
+        second, other = claim_run_folder(tmp_path / "exp")  # no results yet, but claimed
+        other.release()
+        assert second == tmp_path / "exp-2"
+        for flag in ("overwrite", "resume"):
+            with pytest.raises(FolderBusy) as e:
+                claim_run_folder(tmp_path / "exp", **{flag: True})
+            assert str(e.value) == f"another run (process {os.getpid()}) is writing to {first}"
+    finally:
+        held.release()
+    again, held = claim_run_folder(tmp_path / "exp", resume=True)  # free once released
+    held.release()
+    assert again == first
 
 
 def test_run_into_a_used_folder_goes_beside_it_unless_overwrite(tmp_path):

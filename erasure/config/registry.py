@@ -3,14 +3,20 @@
 A short name (``"Scrub"``, ``"Adam"``, ``"CrossEntropyLoss"``) is looked up among the registered
 classes that fit the slot; anything with a dot is imported as ``package.module.ClassName``. A
 user's own module is importable when it lies in the config file's folder, in a folder listed in
-``globals.paths`` (relative to the config file), or anywhere on ``PYTHONPATH``.
+``globals.paths`` (relative to the config file), or anywhere on ``PYTHONPATH``. Those folders are
+searched only for the modules dotted paths name, after the installed packages: they never shadow
+one.
 """
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import importlib
+import importlib.abc
+import importlib.machinery
 import inspect
+import os
+import sys
 from collections import defaultdict
 from typing import Iterator, Optional, Sequence
 
@@ -40,6 +46,42 @@ def allowed_modules(prefixes: Optional[Sequence[str]]) -> Iterator[None]:
         yield
     finally:
         _allowed.reset(token)
+
+
+class _UserModules(importlib.abc.MetaPathFinder):
+    """Finds the top-level modules that a config's dotted paths name in the config's folders (its
+    own and ``globals.paths``). It sits last on ``sys.meta_path``: an installed package always
+    wins, and no other module is ever looked up in those folders — a ``sklearn/`` or
+    ``torchvision/`` folder beside a config is never imported."""
+
+    def __init__(self) -> None:
+        self.folders: list[str] = []
+        self.names: set[str] = set()
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> object:
+        if path is not None or fullname not in self.names or not self.folders:
+            return None  # submodules are found through their package's own __path__
+        return importlib.machinery.PathFinder.find_spec(fullname, self.folders)
+
+
+_user_modules = _UserModules()
+
+
+@contextlib.contextmanager
+def user_folders(folders: Sequence[str | os.PathLike]) -> Iterator[None]:
+    """Within the block, the top-level module of each dotted class path is looked for in
+    ``folders`` too — after every installed package (see :class:`_UserModules`)."""
+    if _user_modules not in sys.meta_path:
+        sys.meta_path.append(_user_modules)
+    saved = _user_modules.folders
+    _user_modules.folders = [os.fspath(f) for f in folders]
+    importlib.invalidate_caches()  # a module written a moment ago is found
+    try:
+        yield
+    finally:
+        _user_modules.folders = saved
+
+
 _loaded = False
 
 
@@ -144,6 +186,7 @@ def _import(dotted: str, path: str) -> object:
             path, f"'{dotted}' is outside the allowed modules ({', '.join(allowed)}): not imported",
             "If you trust that code, allow its module with --allow-module or "
             "globals.allowed_modules.")
+    _user_modules.names.add(module_name.partition(".")[0])
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:

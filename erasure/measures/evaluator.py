@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from erasure import progress
 from erasure.config import Component
+from erasure.logs import USER_ERRORS, log_failure
 from erasure.seeding import derive_seed, generator
 
 from .base import Measure, MeasureContext, NotApplicable
@@ -52,9 +53,8 @@ class Evaluator(Component):
                 writer.update(dict.fromkeys(values, key))
             except NotApplicable as e:
                 skipped[key] = str(e)
-            except Exception as e:  # recorded, never fatal: the other measures still report
-                failures[key] = f"{type(e).__name__}: {e}"
-                log.warning("measure %s failed for %s: %s", key, record, failures[key])
+            except USER_ERRORS as e:  # recorded, never fatal: the other measures still report
+                failures[key] = log_failure(log, f"measure {key} for {record}", e)
         return metrics, failures, skipped
 
 

@@ -14,9 +14,9 @@ from .tables import (
                      t_critical,
                      write_tables,
 )
-from .write import RESULTS_FILE, check_writable, choose_run_folder, write_json_atomic
+from .write import RESULTS_FILE, check_writable, write_json_atomic
 
 __all__ = ["KEY_METRICS", "RESULTS_FILE", "PlotFiles", "ResultsError", "Row", "Stat", "aggregate",
-           "check_writable", "choose_run_folder", "csv_text", "describe", "load_results",
+           "check_writable", "csv_text", "describe", "load_results",
            "markdown_table", "rebuild", "summary_table", "t_critical", "write_json_atomic",
            "write_plots", "write_reports", "write_tables"]

@@ -45,17 +45,6 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
-def choose_run_folder(folder: Path, overwrite: bool = False) -> Path:
-    """``folder`` if it holds no results yet (or ``overwrite``); otherwise the first free
-    ``folder-2``, ``folder-3``, … — an existing result is never replaced silently."""
-    if overwrite or not (folder / RESULTS_FILE).exists():
-        return folder
-    n = 2
-    while (folder.with_name(f"{folder.name}-{n}") / RESULTS_FILE).exists():
-        n += 1
-    return folder.with_name(f"{folder.name}-{n}")
-
-
 def check_writable(folder: Path) -> str | None:
     """Why results cannot be written under ``folder`` (None when they can), checked without
     creating anything."""
