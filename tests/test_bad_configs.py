@@ -115,12 +115,6 @@ def corpus_snapshot() -> dict[str, bytes]:
             for p in sorted(CORPUS.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
 
 
-@pytest.fixture(autouse=True)
-def restore_sys_path(monkeypatch):
-    """prepare() puts the config's folder (and globals.paths) on sys.path; undo it per test."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-
-
 @pytest.fixture
 def no_training(monkeypatch):
     """Every bad input must be refused before any model is trained."""

@@ -15,12 +15,6 @@ from tests.helpers import digits_config
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def restore_sys_path(monkeypatch):
-    """prepare() puts the config file's folder on sys.path; keep tmp folders off it after a test."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-
-
 def write_config(path: Path, config) -> Path:
     path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     return path

@@ -15,7 +15,6 @@ import json
 import math
 import shutil
 import string
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -147,12 +146,6 @@ def mutated_configs(draw, base: Any) -> Any:
         path = draw(st.sampled_from(node_paths(config)))
         config = mutate(config, path, draw(st.sampled_from(KINDS)), draw)
     return config
-
-
-@pytest.fixture(autouse=True)
-def restore_sys_path(monkeypatch):
-    """prepare() puts the config's folder and globals.paths on sys.path; undo it afterwards."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
 
 
 def check_prepare(config: Any, file: Path) -> None:

@@ -36,12 +36,6 @@ def no_work(monkeypatch):
     monkeypatch.setattr(Predictor, "train", forbidden)
 
 
-@pytest.fixture
-def restore_sys_path(monkeypatch):
-    """prepare() adds the config's folders to sys.path; undo it after the test."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-
-
 # -- a valid config --------------------------------------------------------------------------
 
 def test_a_valid_config_gives_a_plan_without_loading_anything(no_work):
@@ -363,7 +357,7 @@ def module_name():
     sys.modules.pop(name, None)
 
 
-def test_globals_paths_make_a_users_module_importable(tmp_path, restore_sys_path, module_name):
+def test_globals_paths_make_a_users_module_importable(tmp_path, module_name):
     project = tmp_path / "project"
     (project / "lib").mkdir(parents=True)
     (project / "lib" / f"{module_name}.py").write_text(UNLEARNER_MODULE)
@@ -379,7 +373,7 @@ def test_globals_paths_make_a_users_module_importable(tmp_path, restore_sys_path
     assert plan.config_file == config_file.resolve()
 
 
-def test_without_globals_paths_the_module_is_not_found(tmp_path, restore_sys_path, module_name):
+def test_without_globals_paths_the_module_is_not_found(tmp_path, module_name):
     project = tmp_path / "project"
     (project / "lib").mkdir(parents=True)
     (project / "lib" / f"{module_name}.py").write_text(UNLEARNER_MODULE)
@@ -390,7 +384,7 @@ def test_without_globals_paths_the_module_is_not_found(tmp_path, restore_sys_pat
     assert "globals.paths" in found[0].hint
 
 
-def test_the_config_files_folder_is_importable(tmp_path, restore_sys_path, module_name):
+def test_the_config_files_folder_is_importable(tmp_path, module_name):
     (tmp_path / f"{module_name}.py").write_text(UNLEARNER_MODULE)
     config = digits_config(unlearners=[{"class": f"{module_name}.Shrink"}])
     plan = prepare(config, config_file=tmp_path / "exp.jsonc")
