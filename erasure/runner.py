@@ -302,7 +302,7 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
             log.error("%s", e)
             raise
         except BaseException as e:  # anything else stops the run: what it finished is kept
-            if document is not None and not isinstance(e, ConfigError):
+            if document is not None:
                 document.update(status="interrupted", interrupted_by=type(e).__name__,
                                 missing_records=missing())
                 with contextlib.suppress(OSError):
