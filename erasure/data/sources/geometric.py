@@ -19,6 +19,7 @@ from erasure.seeding import seeded_value
 
 from ..graph import Graph
 from .base import DataLoadError, DataSource, Samples, encode, require
+from .unpickling import no_unpickling
 
 #: node masks PyG datasets ship, in the order a node's split is decided
 _MASKS = ("train", "val", "test")
@@ -45,6 +46,8 @@ class PyGDataSource(DataSource):
 
     Node data gets a group ``split`` — the ``train``/``val``/``test`` mask each node is in
     (``unused`` for none) — so a public split is one ``GroupSplit`` away.
+
+    Never unpickles: tensor files load weights-only, raw pickles as plain data, or are refused.
     """
 
     dataset: str
@@ -60,6 +63,15 @@ class PyGDataSource(DataSource):
             raise ValueError("give the folder as 'root', not inside 'options'")
 
     def load(self) -> Samples:
+        root = Path(self.root).expanduser()
+        with no_unpickling(f"PyGDataSource: {self.dataset}",
+                           f"If '{root}' holds your own copy of the dataset, delete its processed "
+                           "folder, or add \"force_reload\": true to options, to rebuild it from "
+                           "the raw files; otherwise fetch the raw files from the dataset's "
+                           "original source."):
+            return self._load()
+
+    def _load(self) -> Samples:
         datasets = require("torch_geometric.datasets", "graph", "PyGDataSource")
         cls = getattr(datasets, self.dataset, None)
         if not inspect.isclass(cls):

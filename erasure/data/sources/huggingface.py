@@ -27,6 +27,7 @@ import torch
 
 from .base import DataLoadError, DataSource, Samples, files_fingerprint
 from .tables import check_columns, frame_to_samples, labelled_samples
+from .unpickling import no_unpickling
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class HuggingFaceDataSource(DataSource):
             mixes sizes.
 
     Gated or private hub datasets use the token of ``hf auth login`` or ``$HF_TOKEN``.
+
+    Never unpickles: tables are read as data, tensor and numpy entries as plain data, or refused.
     """
 
     path: str
@@ -134,6 +137,11 @@ class HuggingFaceDataSource(DataSource):
         return files_fingerprint([pattern])
 
     def load(self) -> Samples:
+        with no_unpickling(self._name(), "Use data files holding plain data (csv, json, parquet, "
+                                         "arrow) or a save_to_disk folder made from them."):
+            return self._load()
+
+    def _load(self) -> Samples:
         datasets = _require_datasets()
         parts = self._read(datasets)
         columns = list(parts[0][1].column_names)

@@ -21,6 +21,7 @@ from erasure.config.errors import suggest
 from erasure.seeding import seeded_value
 
 from .base import DataLoadError, DataSource, Samples
+from .unpickling import no_unpickling
 
 #: Where datasets are looked for and downloaded to unless the config says otherwise.
 DEFAULT_ROOT = "~/.cache/erasure/torchvision"
@@ -80,6 +81,8 @@ class TorchVisionDataSource(DataSource):
     Images become float tensors ``(n, channels, height, width)``: PIL images and integer tensors
     are scaled to [0, 1]; float tensors (after ``ToTensor`` or ``Normalize``) are kept as they
     are. Labels come from the dataset, class names from its ``classes`` when it has them.
+
+    Never unpickles: tensor files load weights-only, CIFAR batches as plain data, or are refused.
     """
 
     dataset: str
@@ -130,6 +133,12 @@ class TorchVisionDataSource(DataSource):
     # -- loading ------------------------------------------------------------------------------
 
     def load(self) -> Samples:
+        with no_unpickling(self._name(), f"Replace the files in {self._root()} with the "
+                                         "dataset's original ones (set \"download\": true to "
+                                         "download them again)."):
+            return self._load()
+
+    def _load(self) -> Samples:
         splits = self.splits if self._split_argument else [None]
         parts = [self._load_split(split) for split in splits]
         shapes = {tuple(p[0].shape[1:]) for p in parts}
