@@ -35,6 +35,8 @@ class TableDataSource(DataSource):
         drop_missing: drop rows with a missing value in a used column; otherwise they are an error.
         separator: the field separator of a text table (default ``,`` for ``.csv``, a tab for
             ``.tsv``).
+
+    Never unpickles: csv and parquet are read as data (pandas' pickle reader is never used).
     """
 
     path: str
@@ -86,6 +88,8 @@ class ImageFolderDataSource(DataSource):
         drop_missing: drop rows of the labels table with a missing file name, label or group;
             otherwise they are an error.
         separator: the field separator of a text labels table (default from its extension).
+
+    Never unpickles: the labels table is read as data, the images with Pillow.
     """
 
     folder: str

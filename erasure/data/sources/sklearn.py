@@ -60,6 +60,8 @@ class SklearnDataSource(DataSource):
     Digits are scaled to [0, 1] by their known pixel range. The other datasets are returned raw;
     set the data manager's ``standardize`` to a partition (e.g. ``"train"``) to standardise with
     that partition's statistics only.
+
+    Never unpickles: the installed package's csv files are read as text, no config names a file.
     """
 
     name: Literal["digits", "iris", "wine", "breast_cancer"] = "digits"

@@ -72,6 +72,8 @@ class UCIDataSource(DataSource):
         cache_dir: where fetched datasets are kept (``~`` is expanded).
         timeout: seconds to wait on the network before giving up (per connection step), so an
             unreachable server fails in seconds, never in minutes.
+
+    Never unpickles: the cache is a csv table and a json file, read as data.
     """
 
     id: int
