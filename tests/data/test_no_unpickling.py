@@ -83,14 +83,15 @@ def test_restricted_unpickler_reads_plain_data_numpy_and_scipy(protocol):
     out = RestrictedUnpickler(io.BytesIO(data)).load()
     assert out["arrays"][0].tolist() == [[0, 1, 2], [3, 4, 5]]
     assert out["arrays"][1].dtype == np.float32 and out["arrays"][1].shape == (2, 2)
-    assert out["scalar"] == pytest.approx(2.5, abs=0.0) and out["dtype"] == np.dtype("u1")
+    assert out["scalar"] == pytest.approx(2.5, abs=1e-12) and out["dtype"] == np.dtype("u1")
     assert out["objects"].tolist() == [1, "a"]
     assert out["default"][1] == [2, 3] and out["default"]["new"] == []  # still a defaultdict
     assert (out["ordered"], out["set"], out["frozen"]) == ({"a": 1}, {1, 2}, frozenset({3}))
-    assert (out["complex"], out["bytes"], out["range"]) == (1 + 2j, b"\x00\xff", range(2, 5))
-    assert out["tuple"] == (1.5, None, True)
+    assert out["complex"] == pytest.approx(1 + 2j, abs=1e-12)
+    assert (out["bytes"], out["range"]) == (b"\x00\xff", range(2, 5))
+    assert out["tuple"][0] == pytest.approx(1.5, abs=1e-12) and out["tuple"][1:] == (None, True)
     assert isinstance(out["sparse"], scipy.sparse.csr_matrix)
-    assert out["sparse"].toarray().tolist() == [[0.0, 1.5], [2.0, 0.0]]
+    assert np.allclose(out["sparse"].toarray(), [[0.0, 1.5], [2.0, 0.0]], rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("protocol", [0, 2, 5])
@@ -127,7 +128,7 @@ def test_torch_load_is_weights_only_whatever_the_caller_asks(tmp_path, marker):
     (tmp_path / "bad.pt").write_bytes(torch_bytes(enticing(marker)))
     with no_unpickling("Test", "hint"):
         loaded = torch.load(tmp_path / "ok.pt", weights_only=False)
-    assert torch.equal(loaded["w"], torch.arange(4.0))
+    assert torch.allclose(loaded["w"], torch.arange(4.0), rtol=0, atol=1e-12)
     with pytest.raises(DataLoadError) as caught:
         with no_unpickling("Test", "Get better files."):
             torch.load(tmp_path / "bad.pt", weights_only=False, pickle_module=pickle)
@@ -177,7 +178,7 @@ def test_a_planted_model_cache_entry_is_not_unpickled(tmp_path, marker):
     assert cache.load(key, model) is None
     assert not marker.exists()
     assert cache.corrupted == [key] and not weights.exists() and not meta.exists()
-    assert torch.equal(model.weight.detach(), before)
+    assert torch.allclose(model.weight.detach(), before, rtol=0, atol=1e-12)  # untouched
 
 
 # -- PyTorch Geometric ------------------------------------------------------------------------
@@ -218,8 +219,8 @@ def tu_root(tmp_path) -> Path:
 
 def check_tu(samples) -> None:
     assert samples.y.tolist() == TU_LABELS
-    assert samples.graph.features.tolist() == [[float(i == v) for i in range(3)]
-                                               for v in TU_NODE_LABELS]
+    one_hot = torch.tensor([[float(i == v) for i in range(3)] for v in TU_NODE_LABELS])
+    assert torch.allclose(samples.graph.features, one_hot, rtol=0, atol=1e-12)
     assert samples.graph.edge_index.shape == (2, len(TU_EDGES))
 
 
@@ -297,7 +298,8 @@ def test_planetoid_raw_pickles_load_as_plain_data(tmp_path):
     for _ in range(2):  # built from the raw pickles, then read back from processed/data.pt
         samples = source.load()
         assert samples.y.tolist() == labels.tolist()
-        assert torch.allclose(samples.graph.features, torch.from_numpy(features), atol=0.0)
+        assert torch.allclose(samples.graph.features, torch.from_numpy(features), rtol=0,
+                              atol=1e-7)
         assert samples.graph.edge_index.shape == (2, 2 * (len(labels) - 1))
         split = [samples.group_values["split"][c] for c in samples.groups["split"].tolist()]
         assert split == ["train"] * 4 + ["val"] * 500 + ["unused"] * 6 + ["test"] * 10
@@ -364,7 +366,7 @@ def test_cifar_batches_load_as_plain_data(tmp_path, no_md5):
     samples = TorchVisionDataSource(dataset="CIFAR10", root=str(tmp_path)).load()
     expected = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
     assert samples.x.shape == (12, 3, 32, 32)
-    assert torch.allclose(samples.x, expected, atol=1e-7)
+    assert torch.allclose(samples.x, expected, rtol=0, atol=1e-7)
     assert samples.y.tolist() == labels
     assert samples.class_names == [f"class {c}" for c in range(10)]
     assert samples.groups["split"].tolist() == [0] * 10 + [1] * 2
