@@ -10,6 +10,8 @@ parameters changed::
 """
 from __future__ import annotations
 
+import copy
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,9 @@ def parse_text(text: str, source: str = "<config>") -> Any:
     """
     if not text.strip():
         raise ConfigError.single("", f"{source} is empty: a config is a JSON(C) object")
+    value = _parse_fast(text, source)
+    if value is not _NOT_JSON:
+        return value
     try:
         return json5.loads(text, allow_duplicate_keys=False)
     except RecursionError as e:
@@ -49,6 +54,82 @@ def parse_text(text: str, source: str = "<config>") -> Any:
         else:
             message = f"{source}: malformed JSONC: {e}"
         raise ConfigError.single("", message, hint) from e
+
+
+_NOT_JSON = object()
+#: deeper than json5 itself could parse (about 60 levels): refused as nested too deeply
+MAX_DEPTH = 64
+
+
+def _parse_fast(text: str, source: str) -> Any:
+    """Parses ``text`` with the standard ``json`` module (about 1,000× faster than json5): as it
+    is, else with comments and trailing commas removed.
+
+    Returns:
+        The value, or ``_NOT_JSON`` when neither is plain JSON: json5 then parses it (and says
+        where it is malformed).
+    """
+    value = _parse_json(text, source)
+    if value is _NOT_JSON:
+        stripped = _strip_comments(text)
+        if stripped != text:
+            value = _parse_json(stripped, source)
+    return value
+
+
+def _parse_json(text: str, source: str) -> Any:
+    duplicates: list[str] = []
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+        out = dict(pairs)
+        if len(out) != len(pairs) and not duplicates:  # the first, as json5 finds it
+            seen: set[str] = set()
+            duplicates.append(next(k for k, _ in pairs if k in seen or seen.add(k)))
+        return out
+
+    try:
+        value = json.loads(text, object_pairs_hook=unique_keys)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+    if duplicates:  # json5's message: a syntax error elsewhere would have come first
+        raise ConfigError.single("", f'{source}: malformed JSONC: Duplicate key '
+                                     f'"{duplicates[0]}" found in object')
+    if _deeper_than(value, MAX_DEPTH):
+        raise ConfigError.single("", f"{source}: malformed JSONC: nested too deeply "
+                                     f"(more than {MAX_DEPTH} levels)")
+    return value
+
+
+_CONTAINERS = {list, dict}
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    level = [value]
+    for _ in range(limit):
+        children = []
+        for node in level:
+            items = node.values() if isinstance(node, dict) else node
+            if isinstance(node, (dict, list)) and _CONTAINERS & set(map(type, items)):
+                children += [v for v in items if isinstance(v, (dict, list))]
+        if not children:
+            return False
+        level = children
+    return True
+
+
+#: what JSONC adds to JSON, outside strings: comments (a ``//`` comment ends where json5 ends it)
+#: and a comma before ``]`` or ``}``. A string is matched first, so it is kept whole; a comma
+#: right after ``[`` or ``{`` is kept too (``[,]`` is malformed JSON5, so it must stay malformed).
+_STRING = r'"[^"\\]*(?:\\[\s\S][^"\\]*)*"'
+_COMMENTS = re.compile(_STRING + r"|//[^\n\r\u2028\u2029]*|/\*[\s\S]*?\*/")
+_TRAILING_COMMAS = re.compile(_STRING + r"|[\[{]\s*,|,(?=\s*[\]}])")
+
+
+def _strip_comments(text: str) -> str:
+    """JSONC text as JSON: comments become a space, trailing commas go. Text that json5 would
+    refuse stays malformed: whatever else JSON5 allows is left as it is, and json refuses it."""
+    text = _COMMENTS.sub(lambda m: m[0] if m[0][0] == '"' else " ", text)
+    return _TRAILING_COMMAS.sub(lambda m: " " if m[0] == "," else m[0], text)
 
 
 def _only_comments(text: str) -> bool:
@@ -114,9 +195,30 @@ def load_config(path: str | Path) -> dict:
     return config
 
 
+_ATOMS = {str, int, float, bool, type(None)}
+
+
+def copy_config(node: Any) -> Any:
+    """A deep copy of a config tree (parts it shares are copied apart), where a list of numbers
+    or strings is copied in one pass: 0.07 s for 2 million ids, against ``copy.deepcopy``'s 0.5 s.
+    Anything but dicts, lists and JSON scalars goes to ``copy.deepcopy``."""
+    if type(node) is dict:
+        return {k: copy_config(v) for k, v in node.items()}
+    if type(node) is list:
+        if set(map(type, node)) <= _ATOMS:
+            return list(node)
+        return [copy_config(v) for v in node]
+    if type(node) in _ATOMS:
+        return node
+    return copy.deepcopy(node)
+
+
 def _compose(node: Any, folder: Path, stack: list[Path], where: str) -> Any:
     if isinstance(node, list):
-        return [_compose(item, folder, stack, join_path(where, i)) for i, item in enumerate(node)]
+        if not _CONTAINERS & set(map(type, node)):
+            return list(node)  # a list of numbers (ids): one pass in C, not one call an item
+        return [_compose(item, folder, stack, join_path(where, i))
+                if isinstance(item, (list, dict)) else item for i, item in enumerate(node)]
     if not isinstance(node, dict):
         return node
     if INCLUDE_KEY not in node:

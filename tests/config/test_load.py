@@ -1,11 +1,16 @@
 """Reading JSONC files and composing includes (erasure/config/load.py)."""
 from __future__ import annotations
 
+import copy
 import json
 
+import json5
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from erasure.config import ConfigError, load_config, parse_text
+from erasure.config import ConfigError, copy_config, load_config, parse_text
+from erasure.config import load as load_module
 
 
 def write(path, text):
@@ -290,9 +295,16 @@ def test_control_characters_are_escaped_in_the_message():
     assert 'Unexpected "\\x00"' in only_problem(e.value).message
 
 
-def test_nesting_too_deep_is_a_config_error():
-    with pytest.raises(ConfigError, match="nested too deeply"):
-        parse_text("[" * 5000 + "]" * 5000)
+@pytest.mark.parametrize("depth", [100, 900, 5000])
+def test_nesting_too_deep_is_a_config_error(depth):
+    # json parses 900 levels, json5 and the rest of the pipeline do not: refused on both paths
+    with pytest.raises(ConfigError) as e:
+        parse_text("[" * depth + "]" * depth)
+    assert "nested too deeply" in only_problem(e.value).message
+
+
+def test_nesting_json5_could_parse_is_accepted():
+    assert parse_text('{"a":' * 40 + "1" + "}" * 40) == json5.loads('{"a":' * 40 + "1" + "}" * 40)
 
 
 def test_an_include_name_with_a_nul_byte(tmp_path):
@@ -310,3 +322,117 @@ def test_nested_include_failures_name_the_path_once(tmp_path):
     assert problem.path == "p.include"
     assert problem.message == ("in included file a.jsonc: in included file b.jsonc: include cycle: "
                                "main.jsonc -> a.jsonc -> b.jsonc -> a.jsonc")
+
+
+# -- the fast path: json first, json5 only for what json cannot read --------------------------
+
+def json5_only(text, source="cfg.jsonc"):
+    """What parse_text gives (value, or error message and hint) with the json fast path off."""
+    real = load_module._parse_fast
+    load_module._parse_fast = lambda text, source: load_module._NOT_JSON
+    try:
+        return outcome(text, source)
+    finally:
+        load_module._parse_fast = real
+
+
+def outcome(text, source="cfg.jsonc"):
+    try:
+        return "value", json5.dumps(parse_text(text, source))  # NaN-safe equality
+    except ConfigError as e:
+        return "error", [(p.path, p.message, p.hint) for p in e.problems]
+
+
+@pytest.fixture
+def no_json5(monkeypatch):
+    """Fails a test that reaches json5."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("json5 was used")
+
+    monkeypatch.setattr(load_module.json5, "loads", refuse)
+
+
+def test_plain_json_and_jsonc_with_comments_and_trailing_commas_skip_json5(no_json5):
+    assert parse_text('{"ids": [1, 2, 3], "a": {"b": null}}') == {"ids": [1, 2, 3], "a": {"b": None}}
+    text = """// header
+    {"ids": [1, 2, 3,],  /* a block
+       comment */ "url": "http://x.org/*y*/", "c": "//", "d": "a,]",
+     "e": [ /* empty */ ], "f": {"g": 1,}, "h": "a \\" // still the string",}
+    """
+    assert parse_text(text) == {"ids": [1, 2, 3], "url": "http://x.org/*y*/", "c": "//",
+                                "d": "a,]", "e": [], "f": {"g": 1},
+                                "h": 'a " // still the string'}
+
+
+def test_an_escaped_surrogate_pair_is_one_character(no_json5):
+    # (json5 itself gives the two halves, which cannot be written as UTF-8)
+    assert parse_text('{"a": "\\ud83d\\ude00"}') == {"a": "\U0001f600"}
+
+
+@pytest.mark.parametrize("text", [
+    '{"a": "x // not a comment", "b": "/* nor this */"}',
+    '{"a": "quote \\" // then a comment", "b": 1}',
+    '{"a": [1, /* c */ 2], // c\r"b": 2}',
+    '[1, 2 /* , */, 3,]',
+    '{"a": 1} // trailing comment without newline',
+    '{"a": 1, "a": 2}',
+    '{"a": {"b": 1, "b": 2}, "c": [1, 2, 3}',  # the syntax error is reported, not the duplicate
+    '{"a": {"b": 1, "b": 2}, "a": 3}',
+    '[,]', '{,}', '[1,,]', '{"a": 1,,}', '{"a",}', '[1 /* unclosed',
+    "['//', 1]", "{a: 1, // c\n}", '{"a": 0x10,}', '{"a": .5,}', '{"a": "x\\\ny"}',
+    '{"a": "tab\tin a string",}', '{"a": NaN, "b": -Infinity,}',
+    '{"a": 1 // comment ended by a line separator\u2028}', '"\\ud83d"',
+    "// only a comment", "/* only */ // comments\n",
+])
+def test_the_fast_path_gives_what_json5_gives(text):
+    assert outcome(text) == json5_only(text)
+
+
+_FILL = st.sampled_from([" ", "\n", "// c\n", "/* c */", "/* // */", "//x\r", "//x\u2028", ""])
+_STRINGS = st.sampled_from(["a", "//", "/*", "*/", "a,]", 'x"y', "\\", "'", "\u00e9", ""])
+_SCALARS = st.one_of(_STRINGS.map(json.dumps), st.sampled_from(["1", "-2.5", "true", "null",
+                                                                 "NaN", "1e3"]))
+
+
+def _jsonc(values):
+    """JSONC texts: values with comments, whitespace and trailing commas between the tokens."""
+    def join(draw_items, opening, closing):
+        return st.tuples(draw_items, st.booleans(), _FILL).map(
+            lambda t: opening + ",".join(t[0]) + ("," if t[0] and t[1] else "") + t[2] + closing)
+    item = st.tuples(_FILL, values, _FILL).map("".join)
+    pair = st.tuples(_FILL, _STRINGS.map(json.dumps), _FILL, values, _FILL).map(
+        lambda t: f"{t[0]}{t[1]}{t[2]}:{t[3]}{t[4]}")
+    return join(st.lists(item, max_size=3), "[", "]") | join(st.lists(pair, max_size=3), "{", "}")
+
+
+JSONC = st.recursive(_SCALARS, _jsonc, max_leaves=8)
+_BREAKS = st.sampled_from([",", "[", "]", "{", "}", "/", "*", '"', "'", "\n", ":", "//", "/*",
+                           "*/", ",,", "\\"])
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(text=JSONC, edits=st.lists(st.tuples(st.integers(0, 10**6), st.booleans(), _BREAKS),
+                                  max_size=2))
+def test_the_fast_path_agrees_with_json5_on_generated_jsonc(text, edits):
+    """Valid JSONC and JSONC broken by a character or two: the same value or the same error."""
+    for at, insert, piece in edits:
+        at %= len(text) + 1
+        text = text[:at] + piece + text[at:] if insert else text[:at] + text[at + 1:]
+    if text.strip():
+        assert outcome(text) == json5_only(text), text
+
+
+def test_a_large_list_of_ids_round_trips(tmp_path, no_json5):
+    ids = list(range(200_000))
+    path = write(tmp_path / "ids.jsonc", '// ids\n{"ids": ' + json.dumps(ids) + ',}')
+    assert load_config(path) == {"ids": ids}
+
+
+def test_copy_config_is_a_deep_copy():
+    config = {"a": [1, 2.5, "x", None, True], "b": [{"c": [1]}, [2, [3]]], "d": {"e": {"f": 1}}}
+    copied = copy_config(config)
+    assert copied == config == copy.deepcopy(config)
+    assert copied["a"] is not config["a"]
+    assert copied["b"][0]["c"] is not config["b"][0]["c"]
+    assert copied["b"][1][1] is not config["b"][1][1]
+    assert copied["d"]["e"] is not config["d"]["e"]
