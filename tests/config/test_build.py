@@ -456,3 +456,48 @@ def test_the_builder_never_mutates_its_input(name):
     if isinstance(resolved, dict) and resolved is not node:
         resolved.setdefault("parameters", {})["added"] = 1
         assert node == before
+
+
+# -- lists of plain values (a list of ids is checked in one pass, with the same answers) -------
+
+def test_a_list_of_plain_values_reports_each_bad_item_at_its_index():
+    builder = Builder()
+    built, _ = builder.value([1, True, 3, "4", 5.0], list[int], "data.ids")
+    assert built == [1, INVALID, 3, INVALID, INVALID]
+    assert [(p.path, p.message) for p in builder.problems] == [
+        ("data.ids[1]", "expected an integer, got boolean True"),
+        ("data.ids[3]", "expected an integer, got string '4'"),
+        ("data.ids[4]", "expected an integer, got number 5.0")]
+
+
+def test_ints_in_a_list_of_floats_become_floats_and_are_shown_as_given():
+    builder = Builder()
+    built, shown = builder.value([1, 2.5, 3], list[float], "p")
+    assert builder.problems == []
+    assert built == [1.0, 2.5, 3.0] and [type(v) for v in built] == [float, float, float]
+    assert shown == [1, 2.5, 3] and type(shown[0]) is int
+
+
+def test_a_long_list_of_ids_is_built_as_a_copy_of_the_same_values():
+    ids = list(range(100_000))
+    node = {"class": "IdsSplit", "parameters": {"parts_names": ["forget", "retain"], "ids": ids}}
+    builder, splitter, resolved = build(node, Slot(Splitter, lazy=False), "data.parameters.partitions[0]")
+    assert builder.problems == []
+    assert splitter.ids == ids and splitter.ids is not ids
+    assert resolved["parameters"]["ids"] == ids and resolved["parameters"]["ids"] is not ids
+    builder = Builder()
+    assert builder.value((1, 2), tuple[int, ...], "p") == ((1, 2), [1, 2])
+    assert builder.value([None, "a", {}], list, "p") == ([None, "a", {}], [None, "a", {}])
+
+
+# -- checks of components built later (networks) --------------------------------------------
+
+def test_a_networks_check_parameters_runs_at_validation_at_the_parameters_path():
+    slot = Slot(torch.nn.Module, derived=("input_shape", "num_classes"))
+    problem = one_problem({"class": "MLP", "parameters": {"hidden": [16, 0]}}, slot,
+                          "predictor.parameters.model")
+    assert problem.path == "predictor.parameters.model.parameters.hidden"
+    assert problem.message == ("MLP: every width in hidden must be at least 1 (a layer of width 0 "
+                               "passes nothing on), got [16, 0]")
+    builder, factory, _ = build({"class": "MLP", "parameters": {"hidden": [16]}}, slot)
+    assert builder.problems == [] and isinstance(factory, Factory)
