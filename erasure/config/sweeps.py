@@ -7,16 +7,21 @@ An unlearner node may carry ``"sweep"``: a map from a parameter path (relative t
      "sweep": {"epochs": [1, 5], "optimizer.parameters.lr": [0.01, 0.1]}}
 
 expands to four unlearners named ``Finetuning[epochs=1,lr=0.01]`` … ``Finetuning[epochs=5,lr=0.1]``
-(the last path segment names a value unless two paths end alike).
+(the last path segment names a value unless two paths end alike). A sweep, and the unlearners
+of a config in all, are limited to ``MAX_POINTS`` records, checked before anything is expanded.
 """
 from __future__ import annotations
 
-import copy
 import itertools
 import json
+import math
 from typing import Any
 
 from .errors import ConfigError, Problem
+from .load import copy_config
+
+#: the most records one config may ask for (each is an unlearning run, evaluated and stored)
+MAX_POINTS = 10_000
 
 
 def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str]]:
@@ -48,13 +53,25 @@ def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str]]:
             problems += [Problem(f"{where}.sweep.{k}", "must be a non-empty list of values")
                          for k in bad]
             continue
+        size = math.prod(len(v) for v in grid.values())
+        if size > MAX_POINTS:
+            shown = " x ".join(f"{len(v):,}" for v in grid.values())
+            problems.append(Problem(f"{where}.sweep", f"this sweep has {size:,} points ({shown}), "
+                                    f"more than the {MAX_POINTS:,} one config may run; split it "
+                                    "into several configs, or sweep fewer values"))
+            continue
+        if len(out) + size > MAX_POINTS:
+            problems.append(Problem("unlearners", f"the sweeps give more than {MAX_POINTS:,} "
+                                    "unlearners in all, the most one config may run; split the "
+                                    "config"))
+            break
         labels = _labels(list(grid))
         base = {k: v for k, v in node.items() if k != "sweep"}
         for values in itertools.product(*grid.values()):
-            point = copy.deepcopy(base)
+            point = copy_config(base)
             try:
                 for key, value in zip(grid, values):
-                    _set(point.setdefault("parameters", {}), key.split("."), copy.deepcopy(value))
+                    _set(point.setdefault("parameters", {}), key.split("."), copy_config(value))
             except ValueError as e:
                 problems.append(Problem(f"{where}.sweep.{key}", str(e)))
                 break

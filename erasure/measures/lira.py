@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from erasure.config import PartitionName
-from erasure.config.checks import at_least
+from erasure.config.checks import at_least, iterations
 from erasure.models import fit
 
 from .base import Measure, MeasureContext, NotApplicable, OutputStore, Targets, as_list
@@ -142,7 +142,7 @@ class LiRA(Measure):
 
     def __post_init__(self) -> None:
         at_least("n_shadows", self.n_shadows, 2)
-        at_least("shadow_epochs", self.shadow_epochs, 1)
+        iterations("shadow_epochs", self.shadow_epochs)
 
     def shadow_key(self, ctx: MeasureContext) -> str:
         epochs = self.shadow_epochs or ctx.predictor.epochs

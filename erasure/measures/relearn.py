@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from erasure.config import PartitionName, spec
-from erasure.config.checks import at_least
+from erasure.config.checks import at_least, iterations
 from erasure.data import Data
 from erasure.models import OptimizerFactory, check_finite
 from erasure.seeding import derive_seed, seeded
@@ -211,7 +211,7 @@ class _Relearning(Measure):
 
     def __post_init__(self) -> None:
         at_least("batch_size", self.batch_size, 1)
-        at_least("max_steps", self.max_steps, 1)
+        iterations("max_steps", self.max_steps, steps=True)
         if not 0.0 <= self.alpha < 1.0:
             raise ValueError(f"alpha must lie in [0, 1), got {self.alpha}")
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from erasure.config import register
+from erasure.config.checks import layer_widths
 from erasure.data.graph import Graph
 
 
@@ -50,6 +51,7 @@ class GCN(nn.Module):
     def __init__(self, graph: Optional[Graph] = None, num_classes: Optional[int] = None,
                  hidden: Sequence[int] = (16,), dropout: float = 0.5) -> None:
         super().__init__()
+        self.check_parameters(hidden=hidden)
         if graph is None or num_classes is None:
             raise ValueError("GCN needs the graph data it works on (a graph data source)")
         self.graph = graph
@@ -61,6 +63,11 @@ class GCN(nn.Module):
         else:
             self.head = nn.Linear(widths[-1], num_classes)
         self.dropout = nn.Dropout(dropout)
+
+    @staticmethod
+    def check_parameters(*, hidden: Sequence[int] = (), **_: object) -> None:
+        """The checks that need no data (run by ``--validate``)."""
+        layer_widths("hidden", hidden)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         graph = self.graph

@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 from torch import nn
 
 from erasure.config import register
+from erasure.config.checks import layer_widths
 
 
 @register
@@ -28,6 +29,7 @@ class MLP(nn.Module):
                  num_classes: Optional[int] = None, hidden: Sequence[int] = (128,),
                  dropout: float = 0.0) -> None:
         super().__init__()
+        self.check_parameters(hidden=hidden)
         if input_shape is None or num_classes is None:
             raise ValueError("MLP needs input_shape and num_classes")
         layers: list[nn.Module] = [nn.Flatten()]
@@ -39,6 +41,11 @@ class MLP(nn.Module):
             width = size
         layers.append(nn.Linear(width, num_classes))
         self.layers = nn.Sequential(*layers)
+
+    @staticmethod
+    def check_parameters(*, hidden: Sequence[int] = (), **_: object) -> None:
+        """The checks that need no data (run by ``--validate``)."""
+        layer_widths("hidden", hidden)
 
     def forward(self, x):
         return self.layers(x)
@@ -66,6 +73,7 @@ class SmallCNN(nn.Module):
                  num_classes: Optional[int] = None, channels: Sequence[int] = (16, 32),
                  hidden: int = 64) -> None:
         super().__init__()
+        self.check_parameters(channels=channels, hidden=hidden)
         check_image_network("SmallCNN", input_shape, num_classes)
         blocks: list[nn.Module] = []
         width, (height, side) = input_shape[0], input_shape[1:]
@@ -76,6 +84,12 @@ class SmallCNN(nn.Module):
         self.features = nn.Sequential(*blocks)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(width * height * side, hidden),
                                   nn.ReLU(), nn.Linear(hidden, num_classes))
+
+    @staticmethod
+    def check_parameters(*, channels: Sequence[int] = (), hidden: int = 1, **_: object) -> None:
+        """The checks that need no data (run by ``--validate``)."""
+        layer_widths("channels", channels)
+        layer_widths("hidden", hidden)
 
     def forward(self, x):
         return self.head(self.features(x))

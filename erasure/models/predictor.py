@@ -9,7 +9,7 @@ from torch import nn
 
 from erasure import progress
 from erasure.config import Component, ConfigError, PartitionName, spec
-from erasure.config.checks import at_least
+from erasure.config.checks import at_least, iterations
 from erasure.data import Data
 from erasure.data.graph import Graph
 
@@ -52,7 +52,7 @@ class Predictor(Component):
     training_set: PartitionName = "train"
 
     def __post_init__(self) -> None:
-        at_least("epochs", self.epochs, 1)
+        iterations("epochs", self.epochs)
         at_least("batch_size", self.batch_size, 1)
 
     def new_model(self, data: Data, graph: Graph | None = None) -> nn.Module:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from erasure.config import register
+from erasure.config.checks import ParameterValueError, layer_widths
 
 from .networks import check_image_network
 
@@ -63,11 +64,8 @@ class ResNet18(nn.Module):
                  num_classes: Optional[int] = None, width: int = 64,
                  blocks: Sequence[int] = (2, 2, 2, 2)) -> None:
         super().__init__()
+        self.check_parameters(width=width, blocks=blocks)
         check_image_network("ResNet18", input_shape, num_classes)
-        if width < 1:
-            raise ValueError(f"width must be at least 1, got {width}")
-        if len(blocks) != 4 or any(b < 1 for b in blocks):
-            raise ValueError(f"blocks must give four stages of at least one block, got {list(blocks)}")
         self.conv1 = nn.Conv2d(input_shape[0], width, 3, stride=1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU(inplace=True)
@@ -84,6 +82,15 @@ class ResNet18(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.linear = nn.Linear(channels, num_classes)
+
+    @staticmethod
+    def check_parameters(*, width: int = 1, blocks: Sequence[int] = (1, 1, 1, 1),
+                         **_: object) -> None:
+        """The checks that need no data (run by ``--validate``)."""
+        layer_widths("width", width)
+        if len(blocks) != 4 or any(b < 1 for b in blocks):
+            raise ParameterValueError("blocks", "blocks must give four stages of at least one "
+                                                f"block, got {list(blocks)}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from erasure.config import Component, PartitionName, spec
-from erasure.config.checks import at_least
+from erasure.config.checks import at_least, iterations
 from erasure.data import Data
 from erasure.models import OptimizerFactory, Predictor
 
@@ -98,7 +98,7 @@ class TrainingUnlearner(Unlearner):
     batch_size: Optional[int] = None
 
     def __post_init__(self) -> None:
-        at_least("epochs", self.epochs, 1)
+        iterations("epochs", self.epochs)
         at_least("batch_size", self.batch_size, 1)
 
     def batches(self, ctx: UnlearningContext, partition: str

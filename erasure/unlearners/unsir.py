@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from erasure.config import spec
-from erasure.config.checks import at_least
+from erasure.config.checks import at_least, iterations
 from erasure.models import OptimizerFactory, check_finite, fit
 
 from .base import Unlearner
@@ -84,13 +84,13 @@ class UNSIR(Unlearner):
 
     def __post_init__(self) -> None:
         at_least("noise_samples", self.noise_samples, 1)
-        at_least("noise_steps", self.noise_steps, 0)
+        iterations("noise_steps", self.noise_steps, 0, steps=True)
         at_least("noise_lr", self.noise_lr, 0.0)
         at_least("noise_penalty", self.noise_penalty, 0.0)
         at_least("noise_copies", self.noise_copies, 1)
         at_least("retain_per_class", self.retain_per_class, 1)
-        at_least("impair_epochs", self.impair_epochs, 1)
-        at_least("repair_epochs", self.repair_epochs, 0)
+        iterations("impair_epochs", self.impair_epochs)
+        iterations("repair_epochs", self.repair_epochs, 0)
         at_least("batch_size", self.batch_size, 1)
 
     # -- the three steps -------------------------------------------------------------------------
