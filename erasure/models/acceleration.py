@@ -22,8 +22,11 @@ convolutions.
   without native bf16 it is usually slower than fp32 — it works there, for testing.
 - ``channels_last: true``: networks with 4-D weights (convolutions) and 4-D image tensors of the
   data are stored NHWC, the layout tensor cores and oneDNN prefer. Networks without convolutions
-  are left as they are. ``auto`` (the default) turns it on for a CPU only
-  (:func:`channels_last_for`).
+  are left as they are. A network that fails on NHWC inputs is a config error
+  (``globals.channels_last``). ``auto`` (the default) is ``"checked"`` on a CPU and off elsewhere
+  (:func:`channels_last_for`): the data stays NCHW and only networks known or checked to work
+  with NHWC weights store them so (:func:`channels_last_problem`) — a user's CNN that, say,
+  flattens with ``.view`` keeps NCHW, with one log line.
 - ``compile: true``: the forward (and, through AOTAutograd, the backward) runs through
   ``torch.compile``. One compiled function serves every network of the experiment (the same
   architecture compiles once, not once per copy). Compiling needs a working toolchain (a C++
@@ -40,16 +43,24 @@ import contextvars
 import logging
 import types
 import warnings
-from dataclasses import dataclass, replace
-from typing import Any, Iterator, Literal, Optional
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator, Literal, Optional, Union
 
 import torch
 from torch import nn
+from torch.utils._pytree import tree_flatten
 
 log = logging.getLogger(__name__)
 
 Precision = Literal["fp32", "bf16"]
 PRECISIONS = ("fp32", "bf16")
+#: ``True``, ``False``, or ``"checked"``: NHWC weights only for networks known or checked to
+#: work with them, data left NCHW (what ``globals.channels_last: "auto"`` means on a CPU)
+ChannelsLast = Union[bool, Literal["checked"]]
+
+#: A network class sets this (in its own body; subclasses do not inherit it) to ``True`` to skip
+#: the check under ``"checked"``, to ``False`` to keep NCHW there
+SAFE_ATTRIBUTE = "channels_last_safe"
 
 #: the backend ``torch.compile`` uses (tests replace it with one that fails)
 BACKEND: Any = "inductor"
@@ -63,18 +74,24 @@ class Acceleration:
 
     Args:
         precision: ``fp32`` (default) or ``bf16`` (autocast, fp32 outputs).
-        channels_last: store convolution weights and image data NHWC.
+        channels_last: ``True``: store convolution weights and image data NHWC;
+            ``"checked"``: NHWC weights only where known or checked to be safe, data NCHW.
         compile: run forward and backward through ``torch.compile``.
     """
 
     precision: Precision = "fp32"
-    channels_last: bool = False
+    channels_last: ChannelsLast = False
     compile: bool = False
+    #: network classes whose NCHW fallback was logged (once per class and settings)
+    reported: set = field(default_factory=set, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, "
                              f"got {self.precision!r}")
+        if self.channels_last not in (True, False, "checked"):
+            raise ValueError(f"channels_last must be true, false or 'checked', "
+                             f"got {self.channels_last!r}")
 
     @property
     def enabled(self) -> bool:
@@ -86,7 +103,8 @@ class Acceleration:
         return self.precision != "fp32" or self.compile
 
     def describe(self) -> str:
-        parts = [self.precision] + (["channels_last"] if self.channels_last else []) \
+        layout = {True: ["channels_last"], "checked": ["channels_last(checked)"]}
+        parts = [self.precision] + layout.get(self.channels_last, []) \
             + (["compile"] if self.compile else [])
         return "+".join(parts)
 
@@ -94,17 +112,16 @@ class Acceleration:
 OFF = Acceleration()
 
 
-def channels_last_for(setting: bool | str, device: torch.device | str) -> bool:
-    """Whether ``globals.channels_last`` (``true``, ``false`` or ``"auto"``) stores CNNs NHWC on
-    ``device``. ``auto`` is on for a CPU, where PyTorch's NHWC kernels (oneDNN) beat its NCHW
-    ones — above all max-pooling. Measured on this project's 2-core machine (torch 2.14.1,
-    median of 5; NHWC time ÷ NCHW time, 1 and 2 threads): SmallCNN training 0.77/0.90 on 8×8
-    digits, 0.58/0.50 on 28×28, 0.57/0.67 on 3×32×32 images, evaluation 0.57–0.64 and
-    0.25–0.64; ResNet-18 on 32×32 about even (training 0.97/0.96, evaluation 1.07/1.09). On
-    GPUs ``auto`` is off: not measured there yet (NHWC pays most with bf16 on tensor cores —
-    set it to ``true`` with ``precision: "bf16"``)."""
+def channels_last_for(setting: bool | str, device: torch.device | str) -> ChannelsLast:
+    """The :attr:`Acceleration.channels_last` for ``globals.channels_last`` (``true``, ``false``
+    or ``"auto"``) on ``device``. ``auto`` is ``"checked"`` on a CPU, where PyTorch's NHWC
+    kernels (oneDNN) beat its NCHW ones, above all max-pooling (SmallCNN trains 0.5–0.9× and
+    evaluates 0.25–0.64× the NCHW time; numbers in ``bench/README.md``): the built-in CNNs, and
+    a user's CNN that passes :func:`channels_last_problem`, get NHWC weights while the data
+    stays NCHW, so no user code sees NHWC tensors it did not ask for. Off on GPUs (not measured
+    there yet; set ``true`` with ``precision: "bf16"`` for tensor cores)."""
     if setting == "auto":
-        return torch.device(device).type == "cpu"
+        return "checked" if torch.device(device).type == "cpu" else False
     return bool(setting)
 
 _active: contextvars.ContextVar[Acceleration] = contextvars.ContextVar("acceleration", default=OFF)
@@ -265,10 +282,107 @@ def _accelerated_forward(self: nn.Module, *args, **kwargs):
     return _to_fp32(out)
 
 
-def prepare_model(model: nn.Module, settings: Optional[Acceleration] = None) -> nn.Module:
+class ChannelsLastError(ValueError):
+    """``channels_last: true`` on a network that fails on NHWC inputs."""
+
+
+def channels_last_problem(model: nn.Module, sample: torch.Tensor) -> str:
+    """Why ``model`` cannot take NHWC weights with inputs laid out as ``sample`` ("" when it
+    can), e.g. ``"raises RuntimeError: view size is not compatible…"``.
+
+    One forward in eval mode with NCHW weights and ``sample`` made contiguous, one with NHWC
+    weights and ``sample`` as it is, from the same random state: nothing may raise, and the
+    outputs must agree to 1e-4 of their scale (the float32 kernels of the two layouts round
+    differently). ``model`` is left with NCHW weights, in its training mode, and the global RNG
+    state unchanged. Sees what the eval-mode forward does, not a path taken in training only.
+    """
+    devices = [sample.device] if sample.device.type == "cuda" else []
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            try:
+                with torch.random.fork_rng(devices=devices):
+                    expected = tree_flatten(model(sample.contiguous()))[0]
+            except Exception as e:  # not a layout problem: the shape check reports it
+                return f"raises with NCHW weights too ({_first_line(e)})"
+            model.to(memory_format=torch.channels_last)
+            try:
+                with torch.random.fork_rng(devices=devices):
+                    got = tree_flatten(model(sample))[0]
+            except Exception as e:
+                return f"raises {_first_line(e)}"
+    finally:
+        model.to(memory_format=torch.contiguous_format)
+        model.train(was_training)
+    if len(got) != len(expected):
+        return "gives outputs of another structure"
+    for a, b in zip(expected, got):
+        if not isinstance(a, torch.Tensor) or not a.is_floating_point():
+            same = torch.equal(a, b) if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) \
+                else a == b
+            if not same:
+                return "gives other outputs"
+            continue
+        if not isinstance(b, torch.Tensor) or a.shape != b.shape or a.dtype != b.dtype:
+            return "gives outputs of another shape or type"
+        finite = a[torch.isfinite(a)]
+        scale = float(finite.abs().max()) if finite.numel() else 0.0
+        if not torch.allclose(b, a, rtol=1e-4, atol=1e-4 * scale, equal_nan=True):
+            error = float((b - a).abs().nan_to_num(float("inf")).max())
+            return f"gives outputs that differ by up to {error:.3g} (scale {scale:.3g})"
+    return ""
+
+
+def _lay_out(model: nn.Module, settings: Acceleration, sample: Optional[torch.Tensor]) -> None:
+    """Converts ``model`` to NHWC weights where ``settings.channels_last`` asks for it and it is
+    declared or checked to be safe (see :func:`prepare_model`)."""
+    if not settings.channels_last or not any(t.ndim == 4 for t in model.parameters()):
+        return
+    name = type(model).__name__
+    declared = vars(type(model)).get(SAFE_ATTRIBUTE)  # the class's own, not inherited
+    if declared is not True and sample is not None:
+        problem = "" if settings.channels_last is True or declared is not False \
+            else f"declares {SAFE_ATTRIBUTE} = False"
+        problem = (problem or channels_last_problem(model, sample)).rstrip(".")
+        if settings.channels_last is True:
+            if problem.startswith("raises ") and not problem.startswith("raises with NCHW"):
+                raise ChannelsLastError(f"{name} fails on channels-last (NHWC) weights and "
+                                        f"inputs: it {problem}")
+            if problem.startswith("gives "):
+                _report(settings, name, f"channels_last: true: {name} {problem} with NHWC "
+                        "weights; running it NHWC as asked", logging.WARNING)
+        elif problem:
+            fix = ("flatten with .reshape() or .flatten(1) rather than .view() to let it run NHWC"
+                   if problem.startswith("raises ") else
+                   f"set globals.channels_last: true (or {name}.{SAFE_ATTRIBUTE} = True) "
+                   "to run it NHWC anyway")
+            _report(settings, name, f"channels_last (auto): {name} stays NCHW: with NHWC "
+                    f"weights it {problem}; {fix}")
+            return
+    elif declared is not True and settings.channels_last == "checked":
+        _report(settings, name, f"channels_last (auto): {name} stays NCHW: no sample of the "
+                "data to check NHWC weights on")
+        return
+    model.to(memory_format=torch.channels_last)
+
+
+def _report(settings: Acceleration, name: str, message: str, level: int = logging.INFO) -> None:
+    """Logs ``message`` once per network class and settings."""
+    if name not in settings.reported:
+        settings.reported.add(name)
+        log.log(level, "%s", message)
+
+
+def prepare_model(model: nn.Module, settings: Optional[Acceleration] = None,
+                  sample: Optional[torch.Tensor] = None) -> nn.Module:
     """Applies ``settings`` (default: the :func:`active` ones) to ``model`` in place.
 
-    - channels-last: a network with 4-D weights is converted to ``torch.channels_last``;
+    - channels-last, for a network with 4-D weights: ``True`` converts it to
+      ``torch.channels_last`` (raising :class:`ChannelsLastError` where it fails on ``sample``);
+      ``"checked"`` only where its class declares ``channels_last_safe = True`` (the built-in
+      CNNs) or it passes :func:`channels_last_problem` on ``sample`` (a batch of the data, as
+      the data lays it out) — otherwise it stays NCHW, logged once per class;
     - bf16 or compile: the network's ``forward`` is replaced, on this instance only, by one that
       runs the class's ``forward`` compiled and/or under bf16 autocast and returns fp32 outputs.
       Parameters, buffers, state dicts and module names are unchanged; ``copy.deepcopy`` keeps
@@ -282,8 +396,7 @@ def prepare_model(model: nn.Module, settings: Optional[Acceleration] = None) -> 
     settings = active() if settings is None else settings
     if not settings.enabled:
         return model
-    if settings.channels_last and any(t.ndim == 4 for t in model.parameters()):
-        model.to(memory_format=torch.channels_last)
+    _lay_out(model, settings, sample)
     if settings.wraps_forward:
         own = model.__dict__.get("forward")
         if own is not None and getattr(own, "__func__", None) is not _accelerated_forward:
@@ -301,9 +414,12 @@ def is_prepared(model: nn.Module) -> bool:
 
 
 def prepare_data(data, settings: Optional[Acceleration] = None):
-    """Applies ``settings`` to loaded data in place: with channels-last, 4-D (image) samples are
-    stored NHWC once, so that batches gathered from them need no conversion. Returns ``data``."""
+    """Applies ``settings`` to loaded data in place: with ``channels_last=True``, 4-D (image)
+    samples are stored NHWC once, so that batches gathered from them need no conversion
+    (``"checked"`` leaves them NCHW: each NHWC network's first convolution converts its batch).
+    Returns ``data``."""
     settings = active() if settings is None else settings
-    if settings.channels_last and getattr(data, "x", None) is not None and data.x.ndim == 4:
+    if settings.channels_last is True and getattr(data, "x", None) is not None \
+            and data.x.ndim == 4:
         data.x = data.x.contiguous(memory_format=torch.channels_last)
     return data

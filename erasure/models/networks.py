@@ -69,6 +69,9 @@ class SmallCNN(nn.Module):
         hidden: width of the hidden linear layer.
     """
 
+    #: NHWC weights need no check under ``channels_last: auto`` (erasure.models.acceleration)
+    channels_last_safe = True
+
     def __init__(self, input_shape: Optional[Sequence[int]] = None,
                  num_classes: Optional[int] = None, channels: Sequence[int] = (16, 32),
                  hidden: int = 64) -> None:

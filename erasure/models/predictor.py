@@ -13,7 +13,7 @@ from erasure.config.checks import at_least, iterations
 from erasure.data import Data
 from erasure.data.graph import Graph
 
-from .acceleration import prepare_model
+from .acceleration import ChannelsLastError, prepare_model
 from .training import (
     LossFactory,
     NetworkFactory,
@@ -66,7 +66,7 @@ class Predictor(Component):
         Raises:
             ConfigError: the network cannot take the data's samples or does not give one logit
                 per class — both sizes are in the message; graph data with a network that takes
-                no graph.
+                no graph; ``globals.channels_last: true`` and the network fails on NHWC inputs.
         """
         accepted = inspect.signature(self.model.cls).parameters
         derived = {"input_shape": data.input_shape, "num_classes": data.num_classes}
@@ -83,10 +83,17 @@ class Predictor(Component):
         except Exception as e:
             raise ConfigError.single("predictor.parameters.model", f"cannot build the network: {e}") from e
         self._check_shapes(model, data)
-        return prepare_model(model)
+        try:
+            return prepare_model(model, sample=data.x[:8])
+        except ChannelsLastError as e:
+            raise ConfigError.single(
+                "globals.channels_last", str(e),
+                "A .view() of a convolution's output needs NCHW memory: use .reshape() or "
+                ".flatten(1) in the network, or set channels_last to \"auto\" (NHWC only where "
+                "it works) or false.") from e
 
     def _check_shapes(self, model: nn.Module, data: Data) -> None:
-        probe = data.x[:2]
+        probe = data.x[:2].contiguous()  # NCHW images: channels-last is checked on its own
         was_training = model.training
         model.eval()
         try:

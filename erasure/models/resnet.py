@@ -60,6 +60,9 @@ class ResNet18(nn.Module):
         blocks: BasicBlocks per stage (``[2, 2, 2, 2]`` is ResNet-18).
     """
 
+    #: NHWC weights need no check under ``channels_last: auto`` (erasure.models.acceleration)
+    channels_last_safe = True
+
     def __init__(self, input_shape: Optional[Sequence[int]] = None,
                  num_classes: Optional[int] = None, width: int = 64,
                  blocks: Sequence[int] = (2, 2, 2, 2)) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import sys
 import warnings
 from pathlib import Path
@@ -18,10 +19,11 @@ from erasure.data import DatasetManager, PercentageSplit, SklearnDataSource
 from erasure.experiment import Session, prepare
 from erasure.measures import OutputStore
 from erasure.models import MLP, SmallCNN, acceleration, fit
-from erasure.models.acceleration import (OFF, Acceleration, channels_last_for, is_prepared,
-                                         prepare_model, using)
+from erasure.models.acceleration import (OFF, Acceleration, channels_last_for,
+                                         channels_last_problem, is_prepared, prepare_model, using)
 from erasure.seeding import seeded
 from tests.helpers import accuracy, digits_config
+from tests.models import fixtures as user_networks
 
 ERASURE = Path(acceleration.__file__).resolve().parent.parent
 
@@ -48,6 +50,14 @@ def session(image=False, model=None, epochs=30, **globals_):
     s.load_data()
     s.train_models()
     return s
+
+
+def nhwc(model) -> bool:
+    """Whether the network's last convolution holds NHWC weights (the first one's, with one input
+    channel, are NHWC and NCHW at once)."""
+    weight = [p for p in model.parameters() if p.ndim == 4][-1]
+    assert weight.shape[1] > 1
+    return weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
 
 
 def digits(image=False):
@@ -90,20 +100,23 @@ def test_options_off_train_bit_identical_weights(image):
 
 def test_session_with_defaults_on_a_cpu_only_lays_cnns_out_channels_last():
     s = session(epochs=2)  # the MLP: no convolution, nothing to lay out
-    assert s.acceleration == Acceleration(channels_last=True)
+    assert s.acceleration == Acceleration(channels_last="checked")
     assert not is_prepared(s.original)
     assert all(p.is_contiguous() for p in s.original.parameters())
     assert s.unlearn(0)["status"] == "finished"
     cnn = session(image=True, model={"class": "SmallCNN"}, epochs=1)
-    assert cnn.original.features[0].weight.is_contiguous(memory_format=torch.channels_last)
-    assert cnn.data.x.is_contiguous(memory_format=torch.channels_last)
+    assert nhwc(cnn.original)
+    assert cnn.data.x.stride() == torch.empty(cnn.data.x.shape).stride()  # the data stays NCHW
     assert session(epochs=1, channels_last=False).acceleration == OFF
 
 
-def test_channels_last_auto_is_on_for_cpus_only():
-    assert channels_last_for("auto", "cpu") and channels_last_for("auto", torch.device("cpu"))
-    assert not channels_last_for("auto", "cuda")
-    assert channels_last_for(True, "cuda") and not channels_last_for(False, "cpu")
+def test_channels_last_auto_is_checked_on_cpus_and_off_elsewhere():
+    assert channels_last_for("auto", "cpu") == channels_last_for("auto", torch.device("cpu")) \
+        == "checked"
+    assert channels_last_for("auto", "cuda") is False
+    assert channels_last_for(True, "cuda") is True and channels_last_for(False, "cpu") is False
+    with pytest.raises(ValueError):
+        Acceleration(channels_last="auto")  # the config's word; the settings say "checked"
 
 
 # -- bf16 -------------------------------------------------------------------------------------
@@ -178,10 +191,132 @@ def test_channels_last_predicts_what_the_contiguous_network_predicts():
 def test_channels_last_session_stores_images_nhwc_and_leaves_mlps_alone():
     s = session(image=True, model={"class": "SmallCNN"}, epochs=3, channels_last=True)
     assert s.data.x.is_contiguous(memory_format=torch.channels_last)
-    assert s.original.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert nhwc(s.original)
     assert s.unlearn(0)["status"] == "finished"
     mlp = MLP(input_shape=(64,), num_classes=10)
     assert prepare_model(mlp, Acceleration(channels_last=True)) is mlp and not is_prepared(mlp)
+
+
+# -- channels_last auto: never breaks a user's network ------------------------------------------
+
+LOGGER = "erasure.models.acceleration"
+
+
+def fallbacks(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == LOGGER and "stays NCHW" in r.getMessage()]
+
+
+def user_session(network, epochs=2, **globals_):
+    """Digits as 1×8×8 images through a user's network: the original, the gold model (two
+    networks built), Finetuning and GoldModel, accuracies; ``channels_last`` as given (default:
+    auto, on the CPU ``digits_config`` asks for)."""
+    config = digits_config(image=True, epochs=epochs,
+                           model={"class": f"{user_networks.HERE}.{network}"},
+                           unlearners=[{"class": "Finetuning", "parameters": {"epochs": 1}},
+                                       {"class": "GoldModel"}])
+    config["globals"].update(cache=False, **globals_)
+    s = Session(prepare(config))
+    s.load_data()
+    s.train_models()
+    return s
+
+
+def test_a_cnn_flattening_with_view_runs_under_the_defaults_as_it_does_nchw(caplog):
+    """The issue's crash: under ``auto`` the network's ``x.view(x.size(0), -1)`` raised after
+    training had started. Now it stays NCHW, says so once, and gives the NCHW run's numbers."""
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        auto = user_session("ViewCNN")
+        records = [auto.unlearn(i) for i in range(2)]
+    assert auto.acceleration.channels_last == "checked"
+    assert [r["status"] for r in records] == ["finished", "finished"], records
+    assert not nhwc(auto.original) and not nhwc(auto.golds["retain"])
+    [line] = fallbacks(caplog)  # one line, though two networks were built
+    assert "ViewCNN" in line and "view size is not compatible" in line and ".flatten(1)" in line
+    nchw = user_session("ViewCNN", channels_last=False)
+    expected = [nchw.unlearn(i) for i in range(2)]
+    for got, want in zip(records, expected):
+        accuracies = {k: v for k, v in want["metrics"].items() if k.startswith("accuracy.")}
+        assert accuracies and {k: got["metrics"][k] for k in accuracies} == pytest.approx(
+            accuracies, abs=1e-6)
+    for name, value in nchw.original.state_dict().items():
+        assert torch.allclose(auto.original.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+
+
+def test_smallcnn_still_runs_nhwc_under_auto_with_the_weights_of_nhwc_data(caplog):
+    """The built-in CNN is trusted without a check and keeps its NHWC speed; with the data left
+    NCHW its first convolution converts each batch, to the same numbers as NHWC data."""
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        auto = session(image=True, model={"class": "SmallCNN"}, epochs=2)
+    assert nhwc(auto.original) and not fallbacks(caplog)
+    forced = session(image=True, model={"class": "SmallCNN"}, epochs=2, channels_last=True)
+    for name, value in forced.original.state_dict().items():
+        assert torch.allclose(auto.original.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+    # with three channels NCHW and NHWC images differ in memory: the same training steps
+    torch.manual_seed(0)
+    x, y = torch.randn(256, 3, 8, 8), torch.randint(0, 10, (256,))
+    start = prepare_model(SmallCNN(input_shape=(3, 8, 8), num_classes=10),
+                          Acceleration(channels_last="checked"), x[:8])
+    assert nhwc(start)
+    trained = []
+    for images in (x, x.contiguous(memory_format=torch.channels_last)):
+        model = copy.deepcopy(start)
+        optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+        for i in range(0, len(y), 64):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(images[i:i + 64]), y[i:i + 64]).backward()
+            optimizer.step()
+        trained.append(model.state_dict())
+    for name, value in trained[0].items():
+        assert torch.allclose(trained[1][name], value, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("network, layout", [
+    ("FlattenCNN", "nhwc"),  # passes the check
+    ("ViewCNN", "nchw"),  # raises under NHWC
+    ("ViewSmallCNN", "nchw"),  # a built-in's subclass is checked, not trusted
+    ("MemoryOrderCNN", "nchw"),  # runs under NHWC, but computes something else
+])
+def test_auto_gives_nhwc_weights_only_to_networks_that_pass_the_check(network, layout, caplog):
+    data = digits(image=True)
+    torch.manual_seed(0)
+    model = getattr(user_networks, network)(input_shape=(1, 8, 8), num_classes=10)
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        assert prepare_model(model, Acceleration(channels_last="checked"), data.x[:8]) is model
+    assert nhwc(model) == (layout == "nhwc")
+    assert len(fallbacks(caplog)) == (layout == "nchw")
+    if network == "MemoryOrderCNN":
+        assert "differ by up to" in fallbacks(caplog)[0]
+    torch.nn.functional.cross_entropy(model(data.x[:64]), data.y[:64]).backward()  # it trains
+
+
+def test_the_check_leaves_the_network_and_the_random_state_as_they_were():
+    data = digits(image=True)
+    torch.manual_seed(0)
+    model = user_networks.ViewCNN(input_shape=(1, 8, 8), num_classes=10).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    assert channels_last_problem(model, data.x[:8]).startswith("raises RuntimeError: view size")
+    assert model.training and torch.equal(torch.get_rng_state(), rng)
+    assert all(torch.equal(v, before[k]) and v.is_contiguous() for k, v in model.state_dict().items())
+    assert channels_last_problem(user_networks.FlattenCNN(input_shape=(1, 8, 8), num_classes=10),
+                                 data.x[:8]) == ""
+
+
+def test_channels_last_true_on_a_network_that_fails_nhwc_is_a_config_error():
+    with pytest.raises(ConfigError) as e:
+        user_session("ViewCNN", epochs=1, channels_last=True)
+    assert "globals.channels_last" in str(e.value) and "ViewCNN" in str(e.value)
+    assert ".reshape()" in str(e.value)
+
+
+def test_channels_last_true_runs_a_network_that_computes_otherwise_with_a_warning(caplog):
+    data = digits(image=True)
+    model = user_networks.MemoryOrderCNN(input_shape=(1, 8, 8), num_classes=10)
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        prepare_model(model, Acceleration(channels_last=True),
+                      data.x[:8].contiguous(memory_format=torch.channels_last))
+    assert nhwc(model)  # asked for explicitly: done, with a warning
+    assert [r.levelno for r in caplog.records if r.name == LOGGER] == [logging.WARNING]
 
 
 # -- compile --------------------------------------------------------------------------------------
