@@ -22,7 +22,7 @@ from erasure.results import (
     t_critical,
     write_tables,
 )
-from erasure.results.tables import csv_header, select_metrics
+from erasure.results.tables import csv_cell, csv_header, one_line, select_metrics
 from tests import results_documents as rd
 
 FORGET, RETAIN, RUNTIME = "accuracy.forget.unlearned", "accuracy.retain.unlearned", "runtime.unlearn"
@@ -326,3 +326,84 @@ def test_rebuild_tables_only(doc, tmp_path):
                                       f"  {tmp_path / 'summary.md'}"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "summary.csv",
                                                           "summary.md"]
+
+
+# --- names that would break a table or reach a spreadsheet as a formula --------------------
+
+#: record names a config may give (``"name"`` beside ``class``) -> how a table shows them on
+#: one line; the names that start a spreadsheet formula show as they are
+HOSTILE = {"two\nlines": "two\\nlines", "a|b\r\nc": "a|b\\r\\nc", '=HYPERLINK("x")': None,
+           "+1": None, "-cmd": None, "@SUM(A1)": None, "\tTab": "\\tTab",
+           "bell\x07\x1b[2J": "bell\\x07\\x1b[2J", "sep\u2028here": "sep\\u2028here"}
+FORMULAS = {'=HYPERLINK("x")', "+1", "-cmd", "@SUM(A1)", "\tTab"}
+FAILING = "=fails\nbadly"
+ERROR = "ValueError: line one\nline two | =1+1"
+
+
+def hostile_document(seeds=(0, 1)) -> dict:
+    """Every HOSTILE name finished (forget accuracy -0.5, -0.25, 0.0, …), FAILING failed."""
+    doc = rd.three_seeds()
+    doc["seeds"] = list(seeds)
+    doc["records"] = []
+    for seed in seeds:
+        for i, name in enumerate(HOSTILE):
+            metrics = {FORGET: -0.5 + 0.25 * i, RETAIN: 0.9}
+            doc["records"].append(rd._record(name, rd.FINETUNING, seed, metrics))
+        doc["records"].append(rd._record(FAILING, rd.FINETUNING, seed, None, ERROR))
+    return doc
+
+
+def shown(name: str) -> str:
+    return HOSTILE.get(name) or name.replace("\n", "\\n")
+
+
+@pytest.mark.parametrize("seeds", [(0,), (0, 1)])
+def test_markdown_keeps_one_row_per_record_whatever_the_names(seeds):
+    text = markdown_table(hostile_document(seeds))
+    lines = text.splitlines()
+    n = len(HOSTILE) + 1
+    body = [_cells(line) for line in lines[2:2 + n]]
+    assert lines[2 + n] == ""  # the table ends after one row per record
+    assert all(len(cells) == 4 for cells in body)  # unlearner, seeds, two metrics
+    # the Markdown source escapes | and \ (rendered: the one-line form)
+    names = [c[0].replace("\x00", "|").replace("\\\\", "\\") for c in body]
+    assert names == [shown(name) for name in [*HOSTILE, FAILING]]
+    assert body[0][2].startswith("-0.5000")
+    assert "\x1b" not in text and "\x07" not in text and "\u2028" not in text
+    failures = [line for line in lines if line.startswith("- failed:")]
+    assert failures[0] == ("- failed: =fails\\\\nbadly (seed 0): "
+                           "ValueError: line one\\\\nline two \\| =1+1")
+    assert len(failures) == len(seeds)
+
+
+def test_csv_protects_text_that_would_start_a_formula_but_not_numbers(tmp_path):
+    csv_path, _ = write_tables(hostile_document(), tmp_path)
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    assert [r["name"] for r in table] == [
+        "'" + name if name in FORMULAS else name for name in HOSTILE] + ["'" + FAILING]
+    assert table[0]["name"] == "two\nlines"  # quoted by the csv module: still one record
+    means = [r[f"{FORGET}:mean"] for r in table[:len(HOSTILE)]]
+    assert means[:3] == ["-0.5", "-0.25", "0.0"]  # numbers are no formulas: "-0.5" stays
+    assert [float(m) for m in means] == pytest.approx(
+        [-0.5 + 0.25 * i for i in range(len(HOSTILE))], abs=1e-12)
+
+
+def test_csv_cell_and_one_line():
+    assert [csv_cell(t) for t in ["=1", "+1", "-1", "@a", "\t1", "\r1", "a=1", "", "1"]] == \
+        ["'=1", "'+1", "'-1", "'@a", "'\t1", "'\r1", "a=1", "", "1"]
+    assert one_line("a\nb\r\n\x00\u2029") == "a\\nb\\r\\n\\x00\\u2029"
+    assert one_line("ünïcode ✓ a\u00a0b") == "ünïcode ✓ a\u00a0b"  # printable text unchanged
+    assert one_line(None) == "None"
+
+
+@pytest.mark.parametrize("seeds", [(0,), (0, 1)])
+def test_the_printed_summary_keeps_one_line_per_record(seeds):
+    text = summary_table(hostile_document(seeds))
+    lines = text.splitlines()
+    rows = lines[2:2 + len(HOSTILE) + 1]
+    assert [line.split("  ")[0] for line in rows] == [shown(n) for n in [*HOSTILE, FAILING]]
+    assert all(len(line.rstrip()) <= len(lines[1]) for line in rows)  # aligned under the rule
+    assert "\x1b" not in text and "\x07" not in text and "\r" not in text
+    assert lines[-1].startswith("failed: =fails\\nbadly")
+    assert lines[-1].endswith(": ValueError: line one\\nline two | =1+1")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tables import UNLEARNER, aggregate, format_stat, seeds_of
+from .tables import UNLEARNER, aggregate, format_stat, one_line, seeds_of
 
 #: The columns of the printed summary, when present.
 SUMMARY_KEYS = ("accuracy.forget.unlearned", "accuracy.retain.unlearned",
@@ -23,7 +23,8 @@ def _fixed_width(rows: list[list[str]]) -> list[str]:
 
 
 def summary_table(results: dict[str, Any], references: bool = False) -> str:
-    """A fixed-width table: one row per unlearner, the key metrics as columns.
+    """A fixed-width table: one row per unlearner, the key metrics as columns; names and errors
+    on one line (see :func:`erasure.results.tables.one_line`).
 
     With one seed, one row per record with its status. With several seeds, one row per
     unlearner with ``mean ± std`` over the seeds it finished on and a ``seeds`` column
@@ -47,7 +48,8 @@ def summary_table(results: dict[str, Any], references: bool = False) -> str:
             else:
                 status = "finished" if row.finished else "failed"
                 status = status if row.kind == UNLEARNER else "reference"
-            rows.append([row.name, status, *(format_stat(row[k], several) for k in keys)])
+            rows.append([one_line(row.name), status,
+                         *(format_stat(row[k], several) for k in keys)])
         lines = _fixed_width(rows)
         if several:
             lines.append(f"(mean ± sample std over the seeds each finished: "
@@ -56,22 +58,24 @@ def summary_table(results: dict[str, Any], references: bool = False) -> str:
                   if row.kind == UNLEARNER for seed in row.failed]
         if failed:
             lines.append("")
-            lines += [f"failed: {name}" + (f" (seed {seed})" if several else "") + f": {error}"
-                      for name, seed, error in failed]
+            lines += [f"failed: {one_line(name)}" + (f" (seed {seed})" if several else "")
+                      + f": {one_line(error)}" for name, seed, error in failed]
     else:
         header = ["unlearner", "status", *keys]
         rows = [header]
         for r in records:
             m = r.get("metrics", {})
-            rows.append([r["name"], r["status"],
+            rows.append([one_line(r["name"]), one_line(r["status"]),
                          *("-" if m.get(k) is None else f"{m[k]:.4f}" for k in keys)])
         lines = _fixed_width(rows)
         failed = [r for r in records if r["status"] != "finished"]
         if failed:
             lines.append("")
-            lines += [f"failed: {r['name']}: {r.get('error')}" for r in failed]
+            lines += [f"failed: {one_line(r['name'])}: {one_line(r.get('error'))}"
+                      for r in failed]
     if results.get("status") == "interrupted":
         lines.append("")
-        lines.append(f"interrupted by {results.get('interrupted_by')}: missing records: "
-                     f"{', '.join(results.get('missing_records', [])) or 'none'}")
+        missing = ", ".join(map(one_line, results.get("missing_records", []))) or "none"
+        lines.append(f"interrupted by {one_line(results.get('interrupted_by'))}: missing "
+                     f"records: {missing}")
     return "\n".join(lines)

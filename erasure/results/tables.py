@@ -29,6 +29,7 @@ import csv
 import io
 import math
 import os
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,6 +262,29 @@ def select_metrics(rows: dict[str, Row] | Iterable[Row],
     return list(metrics)
 
 
+# --- text in cells ------------------------------------------------------------------------
+
+
+def one_line(text: Any) -> str:
+    """``text`` on one line: line breaks and other control characters written as escapes
+    (``\\n``, ``\\x1b``), so a record name or an error cannot break a row or steer a terminal."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+                   for c in text)
+
+
+#: what a spreadsheet reads as the start of a formula (OWASP's CSV injection list)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text: a leading ``'`` when it would start a formula
+    (numbers are written by the caller, never through this)."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 # --- CSV ----------------------------------------------------------------------------------
 
 
@@ -276,14 +300,16 @@ def csv_header(metrics: Sequence[str]) -> list[str]:
 
 def csv_text(document: dict[str, Any], metrics: str | Sequence[str] | None = None) -> str:
     """The summary as CSV: one row per original, gold and unlearner; numbers at full precision
-    (``repr``), empty where there is none."""
+    (``repr``), empty where there is none; text that would start a spreadsheet formula (a name
+    ``=cmd()``) with a leading ``'``."""
     rows = aggregate(document)
     keys = select_metrics(rows, metrics)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(csv_header(keys))
+    writer.writerow([csv_cell(h) for h in csv_header(keys)])
     for row in rows.values():
-        cells: list[Any] = [row.name, row.kind, len(row.finished), len(row.failed)]
+        cells: list[Any] = [csv_cell(row.name), csv_cell(row.kind), len(row.finished),
+                            len(row.failed)]
         for key in keys:
             stat = row[key]
             cells += ["" if v is None else repr(float(v)) for v in (stat.mean, stat.std, stat.ci95)]
@@ -304,8 +330,10 @@ def format_stat(stat: Stat, several: bool, digits: int = 4) -> str:
     return f"{stat.mean:.{digits}f} ± {stat.std:.{digits}f}"
 
 
-def _md_escape(text: str) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|")
+def _md_escape(text: Any) -> str:
+    """Text for a Markdown table cell or list item: on one line (a line break shows as ``\\n``),
+    backslashes and ``|`` escaped."""
+    return one_line(text).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def _seed_label(seed: Any) -> str:
@@ -361,8 +389,8 @@ def markdown_table(document: dict[str, Any], metrics: str | Sequence[str] | None
     if status == "interrupted":
         lines.append("")
         missing = document.get("missing_records") or []
-        lines.append(f"Interrupted by {document.get('interrupted_by')}: missing records: "
-                     f"{', '.join(map(str, missing)) or 'none'}.")
+        lines.append(f"Interrupted by {_md_escape(document.get('interrupted_by'))}: missing "
+                     f"records: {', '.join(map(_md_escape, missing)) or 'none'}.")
     elif status == "running":
         lines.append("")
         lines.append("The run had not finished when these results were written.")
