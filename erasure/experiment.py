@@ -78,7 +78,7 @@ class Globals:
         precision: ``fp32`` (default) or ``bf16``: every network's forward runs under bf16
             autocast, its outputs cast back to fp32 (see :mod:`erasure.models.acceleration`).
         channels_last: store convolution weights and image data channels-last (NHWC): ``true``,
-            ``false``, or ``auto`` (default): on a CPU, off elsewhere (see
+            ``false``, or ``auto`` (default): weights only, on a CPU, where checked safe (see
             :func:`erasure.models.acceleration.channels_last_for`).
         compile: run every network through ``torch.compile`` (falls back, with a warning,
             where compiling does not work).
