@@ -8,7 +8,7 @@ An unlearner node may carry ``"sweep"``: a map from a parameter path (relative t
 
 expands to four unlearners named ``Finetuning[epochs=1,lr=0.01]`` … ``Finetuning[epochs=5,lr=0.1]``
 (the last path segment names a value unless two paths end alike). A sweep, and the unlearners
-of a config in all, are limited to ``MAX_POINTS`` records, checked before anything is expanded.
+of a config with its sweeps expanded, are limited to ``MAX_POINTS``, checked before expanding.
 """
 from __future__ import annotations
 
@@ -61,10 +61,7 @@ def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str]]:
                                     "into several configs, or sweep fewer values"))
             continue
         if len(out) + size > MAX_POINTS:
-            problems.append(Problem("unlearners", f"the sweeps give more than {MAX_POINTS:,} "
-                                    "unlearners in all, the most one config may run; split the "
-                                    "config"))
-            break
+            break  # refused below, unexpanded
         labels = _labels(list(grid))
         base = {k: v for k, v in node.items() if k != "sweep"}
         for values in itertools.product(*grid.values()):
@@ -78,9 +75,21 @@ def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str]]:
             out.append(point)
             paths.append(where)
             suffixes.append("[" + ",".join(f"{label}={_show(v)}" for label, v in zip(labels, values)) + "]")
+    total = sum(_size(node) for node in nodes)
+    if total > MAX_POINTS and not problems:
+        problems.append(Problem("unlearners", f"{total:,} unlearners with the sweeps expanded, "
+                                f"more than the {MAX_POINTS:,} one config may run; split the "
+                                "config"))
     if problems:
         raise ConfigError(problems)
     return out, paths, suffixes
+
+
+def _size(node: Any) -> int:
+    grid = node.get("sweep") if isinstance(node, dict) else None
+    if isinstance(grid, dict) and grid and all(isinstance(v, list) for v in grid.values()):
+        return math.prod(len(v) for v in grid.values())
+    return 1
 
 
 def _set(node: Any, keys: list[str], value: Any) -> None:

@@ -160,7 +160,12 @@ def test_sweeps_together_are_bounded_too():
         expand([half, half])
     [problem] = e.value.problems
     assert problem.path == "unlearners"
-    assert f"more than {MAX_POINTS:,} unlearners in all" in problem.message
+    assert problem.message == ("12,000 unlearners with the sweeps expanded, more than the 10,000 "
+                               "one config may run; split the config")
+    with pytest.raises(ConfigError) as e:  # plain unlearners count too
+        expand([half] + [{"class": "Identity"}] * (MAX_POINTS - 6000 + 1))
+    assert [p.path for p in e.value.problems] == ["unlearners"]
+    assert len(expand([half] + [{"class": "Identity"}] * (MAX_POINTS - 6000))[0]) == MAX_POINTS
 
 
 def test_a_sweep_at_the_bound_is_expanded():
