@@ -24,3 +24,14 @@ def test_bench_smoke_run_ends_with_a_ratio(script, tmp_path):
     assert RATIO.match(lines[-1]), lines[-5:]
     assert float(lines[-1].split()[1]) > 0
     assert any(line.startswith("machine:") for line in lines)
+
+
+def test_validate_bench_smoke_run_ends_with_a_ratio():
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "validate.py"), "--smoke"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert RATIO.match(lines[-1]), lines[-5:]
+    assert float(lines[-1].split()[1]) > 0
+    assert lines[0].startswith("machine:")
+    assert any(line.startswith("--validate (process)") for line in lines)
