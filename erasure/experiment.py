@@ -27,6 +27,7 @@ from erasure.config import (
     ConfigError,
     Problem,
     Slot,
+    copy_config,
     registry,
     suggest,
     sweeps,
@@ -157,7 +158,7 @@ def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | 
     """
     if not isinstance(config, dict):
         raise ConfigError.single("", f"a config is an object, not {type(config).__name__}")
-    config = copy.deepcopy(config)
+    config = copy_config(config)
     builder = Builder()
     for key in config:
         if key not in SECTIONS:
