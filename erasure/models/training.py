@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Callable, Iterable, Optional, Sequence
+from typing import Annotated, Any, Callable, Iterable, Optional, Sequence
 
 import torch
 from torch import nn
@@ -30,37 +30,52 @@ def check_finite(loss: torch.Tensor | float, where: str) -> None:
         raise Diverged(f"loss became {value} {where}")
 
 
-Batches = Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
+#: One pass over the training data per call: ``(x, y)`` batches, or whatever a ``step`` takes.
+Batches = Callable[[], Iterable[Any]]
+#: The loss of one training step: ``step(model, batch) -> scalar tensor``.
+Step = Callable[[nn.Module, Any], torch.Tensor]
 
 
 def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
-        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], epochs: int,
-        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-        frozen: Sequence[nn.Module] = (), stage: str = "",
-        on_epoch: Callable[[int, float], None] | None = None) -> list[float]:
-    """Plain supervised training: ``epochs`` passes over ``batches()``.
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+        epochs: int = 1, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, *,
+        step: Step | None = None, frozen: Sequence[nn.Module] = (), stage: str = "",
+        first_epoch: int = 0, on_epoch: Callable[[int, float], None] | None = None
+        ) -> list[float]:
+    """The training loop: ``epochs`` passes over ``batches()``, one optimizer step per batch.
+
+    Each step minimises ``step(model, batch)``, a scalar loss; the default, with ``loss_fn``, is
+    supervised training, ``loss_fn(model(x), y)`` on ``(x, y)`` batches. A batch is whatever
+    ``batches()`` yields (a pair of batches, a batch with a weight per sample…).
 
     The loss is summed on the device and checked once per epoch, so there is no host sync per
     step. Modules in ``frozen`` stay in eval mode while the rest trains (a frozen batch-norm
-    layer then normalises with, and never updates, its running statistics). ``stage`` names the
-    phase in a divergence message ("in impair epoch 1"). ``on_epoch(epoch, mean_loss)`` is called
-    after each epoch (progress bars).
+    layer then normalises with, and never updates, its running statistics). A ``scheduler``
+    steps once per epoch. ``stage`` names the phase in a divergence message ("in impair epoch
+    1"); epochs are numbered from ``first_epoch`` (for a caller that runs one epoch per call).
+    ``on_epoch(epoch, mean_loss)`` is called after each epoch (progress bars).
 
     Returns:
-        The mean training loss of each epoch.
+        The mean loss of each epoch.
 
     Raises:
         Diverged: the loss of an epoch is NaN or infinite.
     """
+    if (step is None) == (loss_fn is None):
+        raise TypeError("fit takes either loss_fn or step")
+    if step is None:
+        def step(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+            x, y = batch
+            return loss_fn(model(x), y)
     history = []
-    for epoch in range(epochs):
+    for epoch in range(first_epoch, first_epoch + epochs):
         model.train()
         for module in frozen:  # not .eval(): that would also reach trainable children
             module.training = False
         total, steps = torch.zeros((), device=next(model.parameters()).device), 0
-        for x, y in batches():
+        for batch in batches():
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
+            loss = step(model, batch)
             loss.backward()
             optimizer.step()
             total += loss.detach()

@@ -246,6 +246,59 @@ def test_fit_directly_on_a_separable_problem():
     assert model.training  # fit leaves the model in training mode
 
 
+def test_fit_with_a_step_function_takes_the_steps_of_the_supervised_loop():
+    torch.manual_seed(0)
+    x, y = torch.randn(40, 2), torch.randint(0, 2, (40,))
+    start = nn.Linear(2, 2)
+    runs = []
+    for how in ({"loss_fn": nn.CrossEntropyLoss()},
+                {"step": lambda model, batch: nn.functional.cross_entropy(model(batch[0]), batch[1])}):
+        model = copy.deepcopy(start)
+        losses = fit(model, lambda: [(x[:16], y[:16]), (x[16:], y[16:])],
+                     torch.optim.SGD(model.parameters(), lr=0.5), epochs=3, **how)
+        runs.append((model, losses))
+    (a, losses_a), (b, losses_b) = runs
+    # the same operations in the same order: equal weights and losses (no tolerance needed)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert losses_a == losses_b and len(losses_a) == 3
+
+
+def test_fit_passes_each_batch_whole_to_the_step_and_calls_the_epoch_hook():
+    model = nn.Linear(2, 1)
+    seen, epochs = [], []
+
+    def step(model, batch):  # a batch of any shape: here a pair of tensors and a weight
+        (x, y), weight = batch
+        seen.append(weight)
+        return weight * (model(x).squeeze(1) - y).pow(2).mean()
+
+    def batches():
+        return [((torch.ones(4, 2), torch.zeros(4)), 0.5), ((torch.ones(2, 2), torch.ones(2)), 2.0)]
+
+    fit(model, batches, torch.optim.SGD(model.parameters(), lr=0.01), epochs=2, step=step,
+        on_epoch=lambda epoch, mean: epochs.append(epoch))
+    assert seen == [0.5, 2.0, 0.5, 2.0]
+    assert epochs == [0, 1]
+
+
+def test_fit_takes_a_loss_fn_or_a_step_but_not_both():
+    model = nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="either loss_fn or step"):
+        fit(model, lambda: [], optimizer, epochs=1)
+    with pytest.raises(TypeError, match="either loss_fn or step"):
+        fit(model, lambda: [], optimizer, nn.CrossEntropyLoss(), 1, step=lambda m, b: m(b).sum())
+
+
+def test_a_diverging_step_names_its_stage_and_epoch():
+    model = nn.Linear(2, 2)
+    x = torch.ones(4, 2)
+    with pytest.raises(Diverged, match="loss became nan in the max steps of epoch 3"):
+        fit(model, lambda: [x], torch.optim.SGD(model.parameters(), lr=0.1),
+            step=lambda model, x: model(x).sum() * float("nan"),
+            stage="the max steps of", first_epoch=2)
+
+
 @pytest.mark.parametrize("key, value", [("epochs", 0), ("batch_size", 0)])
 def test_predictor_rejects_non_positive_epochs_and_batch_size(key, value):
     config = digits_config()
