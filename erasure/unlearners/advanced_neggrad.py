@@ -4,11 +4,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-import torch
-
 from erasure.config import spec
 from erasure.config.checks import fraction
-from erasure.models import OptimizerFactory, check_finite
+from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner
 
@@ -40,16 +38,12 @@ class AdvancedNegGrad(TrainingUnlearner):
 
     def unlearn(self, model, ctx):
         loss_fn = ctx.loss_fn()
-        optimizer = self.optimizer(model.parameters())
         retain, forget = self.batches(ctx, self.ref_data_retain), self.batches(ctx, self.ref_data_forget)
-        model.train()
-        for epoch in range(self.epochs):
-            total = torch.zeros((), device=ctx.device)
-            for (xr, yr), (xf, yf) in zip(retain(), itertools.cycle(forget())):
-                optimizer.zero_grad(set_to_none=True)
-                loss = self.beta * loss_fn(model(xr), yr) - (1 - self.beta) * loss_fn(model(xf), yf)
-                loss.backward()
-                optimizer.step()
-                total += loss.detach()
-            check_finite(total, f"in epoch {epoch + 1}")
+
+        def step(model, batch):
+            (xr, yr), (xf, yf) = batch
+            return self.beta * loss_fn(model(xr), yr) - (1 - self.beta) * loss_fn(model(xf), yf)
+
+        fit(model, lambda: zip(retain(), itertools.cycle(forget())),
+            self.optimizer(model.parameters()), epochs=self.epochs, step=step)
         return model

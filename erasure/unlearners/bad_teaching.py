@@ -12,7 +12,7 @@ from torch import nn
 
 from erasure.config import spec
 from erasure.config.checks import fraction
-from erasure.models import OptimizerFactory, check_finite
+from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner, UnlearningContext
 
@@ -106,21 +106,18 @@ class BadTeaching(TrainingUnlearner):
         is_forget = torch.cat([torch.ones(len(forget), device=data.device),
                                torch.zeros(len(retain), device=data.device)])
         size = self.batch_size or ctx.predictor.batch_size
-        optimizer = self.optimizer(model.parameters())
-        model.train()
-        for epoch in range(self.epochs):
-            total, steps = torch.zeros((), device=data.device), 0
+
+        def mixed_batches():
             order = torch.randperm(len(index), generator=ctx.generator).to(data.device)
             for start in range(0, len(order), size):
                 chunk = order[start:start + size]
-                x, l = data.x[index[chunk]], is_forget[chunk]
-                with torch.no_grad():
-                    target = blended_target(competent(x), incompetent(x), l, T)
-                loss = F.kl_div(F.log_softmax(model(x) / T, dim=1), target, reduction="batchmean")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += loss.detach()
-                steps += 1
-            check_finite(total / max(steps, 1), f"in epoch {epoch + 1}")
+                yield data.x[index[chunk]], is_forget[chunk]
+
+        def step(model, batch):
+            x, l = batch
+            with torch.no_grad():
+                target = blended_target(competent(x), incompetent(x), l, T)
+            return F.kl_div(F.log_softmax(model(x) / T, dim=1), target, reduction="batchmean")
+
+        fit(model, mixed_batches, self.optimizer(model.parameters()), epochs=self.epochs, step=step)
         return model

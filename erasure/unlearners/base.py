@@ -101,8 +101,9 @@ class TrainingUnlearner(Unlearner):
         iterations("epochs", self.epochs)
         at_least("batch_size", self.batch_size, 1)
 
-    def batches(self, ctx: UnlearningContext, partition: str
+    def batches(self, ctx: UnlearningContext, partition: str, size: Optional[int] = None
                 ) -> Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]:
-        """A callable giving one shuffled pass over ``partition`` from this unlearner's stream."""
-        size = self.batch_size or ctx.predictor.batch_size
+        """A callable giving one shuffled pass over ``partition`` from this unlearner's stream,
+        in batches of ``size`` (default: ``batch_size``, else the predictor's)."""
+        size = size or self.batch_size or ctx.predictor.batch_size
         return lambda: ctx.data.batches(partition, size, shuffle=True, generator=ctx.generator)

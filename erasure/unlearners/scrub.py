@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -13,7 +13,8 @@ from torch import nn
 
 from erasure.config import spec
 from erasure.config.checks import at_least
-from erasure.models import OptimizerFactory, check_finite
+from erasure.models import OptimizerFactory, fit
+from erasure.models.training import Batches
 
 from .base import TrainingUnlearner
 
@@ -108,37 +109,27 @@ class Scrub(TrainingUnlearner):
         teacher = self.teacher(model)
         optimizer = self.optimizer(model.parameters())
         loss_fn = ctx.loss_fn()
-        size = self.batch_size or ctx.predictor.batch_size
-        forget_size = self.forget_batch_size or size
-        model.train()
+        forget = self.batches(ctx, self.ref_data_forget, self.forget_batch_size)
+        retain = self.batches(ctx, self.ref_data_retain)
         for epoch in range(self.epochs):
             if epoch < self.msteps:
-                batches = ctx.data.batches(self.ref_data_forget, forget_size, shuffle=True,
-                                           generator=ctx.generator)
-                kl = float(self._pass(model, teacher, batches, optimizer, loss_fn, maximise=True))
-                check_finite(kl, f"in the max steps of epoch {epoch + 1}")
+                kl = self._pass(model, teacher, forget, optimizer, loss_fn, epoch, maximise=True)
                 log.debug("scrub epoch %d: mean KL on the forget set %.4g", epoch + 1, kl)
-            batches = ctx.data.batches(self.ref_data_retain, size, shuffle=True,
-                                       generator=ctx.generator)
-            loss = self._pass(model, teacher, batches, optimizer, loss_fn, maximise=False)
-            check_finite(loss, f"in the min steps of epoch {epoch + 1}")
+            self._pass(model, teacher, retain, optimizer, loss_fn, epoch, maximise=False)
         return model
 
-    def _pass(self, model: nn.Module, teacher: nn.Module,
-              batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-              optimizer: torch.optim.Optimizer, loss_fn, *, maximise: bool) -> torch.Tensor:
+    def _pass(self, model: nn.Module, teacher: nn.Module, batches: Batches,
+              optimizer: torch.optim.Optimizer, loss_fn, epoch: int, *, maximise: bool) -> float:
         """One pass of max steps (``maximise``: minimise −KL) or min steps; returns the mean KL
-        (max) or the mean loss (min) on the device, without a host sync."""
-        total, steps = torch.zeros((), device=next(model.parameters()).device), 0
-        for x, y in batches:
+        (max) or the mean loss (min)."""
+        def step(model, batch):
+            x, y = batch
             with torch.no_grad():
                 target = teacher(x)
             logits = model(x)
             kl = distillation_kl(logits, target, self.temperature)
-            loss = -kl if maximise else self.alpha * kl + self.gamma * loss_fn(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += (kl if maximise else loss).detach()
-            steps += 1
-        return total / max(steps, 1)
+            return -kl if maximise else self.alpha * kl + self.gamma * loss_fn(logits, y)
+
+        [mean] = fit(model, batches, optimizer, step=step, first_epoch=epoch,
+                     stage=f"the {'max' if maximise else 'min'} steps of")
+        return -mean if maximise else mean
