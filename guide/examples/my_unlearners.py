@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from erasure.config import spec
-from erasure.models import OptimizerFactory, check_finite, fit
+from erasure.models import OptimizerFactory, fit
 from erasure.unlearners import TrainingUnlearner, Unlearner
 
 
@@ -72,8 +72,8 @@ class NoisyFinetuning(TrainingUnlearner):
 @dataclass(kw_only=True)
 class GradientDifference(TrainingUnlearner):
     """Each step descends the retain loss and ascends the forget loss:
-    ``loss = L(retain batch) - forget_weight * L(forget batch)``. A hand-written loop over two
-    partitions at once (the forget batches cycle, since the forget set is the smaller one).
+    ``loss = L(retain batch) - forget_weight * L(forget batch)``. Each batch is a pair, a retain
+    batch and a forget batch (the forget batches cycle, since the forget set is the smaller one).
 
     Args:
         forget_weight: weight of the forget term.
@@ -88,17 +88,15 @@ class GradientDifference(TrainingUnlearner):
 
     def unlearn(self, model, ctx):
         loss_fn = ctx.loss_fn()
-        optimizer = self.optimizer(model.parameters())
         retain_batches = self.batches(ctx, self.ref_data_retain)
         forget_batches = self.batches(ctx, self.ref_data_forget)
-        model.train()
-        for epoch in range(self.epochs):
-            total = 0.0
-            for (xr, yr), (xf, yf) in zip(retain_batches(), itertools.cycle(forget_batches())):
-                optimizer.zero_grad()
-                loss = loss_fn(model(xr), yr) - self.forget_weight * loss_fn(model(xf), yf)
-                loss.backward()
-                optimizer.step()
-                total += loss.item()
-            check_finite(total, f"in epoch {epoch + 1}")  # a NaN loss fails this record only
+
+        def pairs():  # one pass over the retain set, a forget batch beside each retain batch
+            return zip(retain_batches(), itertools.cycle(forget_batches()))
+
+        def step(model, batch):  # the loss of one batch; fit takes its gradient
+            (xr, yr), (xf, yf) = batch
+            return loss_fn(model(xr), yr) - self.forget_weight * loss_fn(model(xf), yf)
+
+        fit(model, pairs, self.optimizer(model.parameters()), epochs=self.epochs, step=step)
         return model
