@@ -7,6 +7,7 @@ from .evaluator import Evaluator
 from .gold_distance import OutputDivergence, WeightDistance
 from .lira import LiRA
 from .loss_attack import LossAttack
+from .membership import MembershipMeasure
 from .memory import Memory
 from .mia_efficacy import MIAEfficacy
 from .partition_sizes import PartitionSizes
@@ -20,7 +21,7 @@ from .umia import UMIA
 from .zrf import ZRF
 
 __all__ = ["AIN", "AUS", "RTE", "UMIA", "ZRF", "Accuracy", "AvgGap", "Evaluator", "LiRA",
-           "LossAttack", "MIAEfficacy", "Measure", "MeasureContext", "Memory", "NoMUS",
-           "NotApplicable", "OutputDivergence", "OutputStore", "Outputs", "PartitionSizes",
-           "PerClassAccuracy", "RelearnTime", "Runtime", "SklearnMetric", "Targets", "ToW",
-           "WeightDistance"]
+           "LossAttack", "MIAEfficacy", "Measure", "MeasureContext", "MembershipMeasure", "Memory",
+           "NoMUS", "NotApplicable", "OutputDivergence", "OutputStore", "Outputs",
+           "PartitionSizes", "PerClassAccuracy", "RelearnTime", "Runtime", "SklearnMetric",
+           "Targets", "ToW", "WeightDistance"]
