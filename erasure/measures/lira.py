@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Optional
 
-import numpy as np
 import torch
 from torch import nn
 
-from erasure.config import PartitionName
 from erasure.config.checks import at_least, iterations
 from erasure.models import fit
 
-from .base import Measure, MeasureContext, NotApplicable, OutputStore, Targets, as_list
+from .base import MeasureContext, NotApplicable, OutputStore
+from .membership import MembershipMeasure
 from .ranking import roc_auc
 
 
@@ -82,7 +82,7 @@ class Shadows:
 
 
 @dataclass(kw_only=True)
-class LiRA(Measure):
+class LiRA(MembershipMeasure):
     """LiRA, the likelihood-ratio membership attack (Carlini, Chien, Nasr, Song, Terzis, Tramèr,
     "Membership Inference Attacks From First Principles", IEEE S&P 2022), aimed at the forget set
     as in U-LiRA (Hayes, Shumailov, Triantafillou, Khalifa, Papernot, "Inexact Unlearning Needs
@@ -118,10 +118,8 @@ class LiRA(Measure):
     whether the unlearned model still looks like a model trained on D_f rather than one that never
     saw it.
 
-    Args:
-        partition: the forget set D_f (positives).
-        reference: the unseen partition (negatives), default ``test``.
-        target: ``original``, ``unlearned`` or both.
+    Args (besides :class:`~erasure.measures.membership.MembershipMeasure`'s ``partition``: D_f,
+    the positives; ``reference``: the negatives; ``target``):
         n_shadows: shadow models (default 4, at least 2).
         shadow_epochs: epochs per shadow; ``None`` uses the predictor's.
         offline: OUT-only scoring (Carlini et al.'s offline variant).
@@ -132,9 +130,7 @@ class LiRA(Measure):
     """
 
     name = "lira"
-    partition: PartitionName = "forget"
-    reference: PartitionName = "test"
-    target: Targets = ("original", "unlearned")
+    attack_name = "LiRA"
     n_shadows: int = 4
     shadow_epochs: Optional[int] = None
     offline: bool = False
@@ -183,32 +179,19 @@ class LiRA(Measure):
     def measure(self, ctx):
         if ctx.predictor is None:
             raise NotApplicable("no training recipe (predictor) to train shadow models with")
-        members, others = len(ctx.data[self.partition]), len(ctx.data[self.reference])
-        n = min(members, others)
-        if n == 0:
-            raise ValueError(f"LiRA needs samples in '{self.partition}' and '{self.reference}', "
-                             f"got {members} and {others}")
+        sample = self.draw(ctx)  # D_f first (positives), then the reference
         key = self.shadow_key(ctx)
         shadows = ctx.shared(key, lambda: self.train_shadows(ctx))
-        # (partition, the samples of it attacked): D_f first (positives), then the reference
-        picks = [(self.partition, torch.randperm(members, generator=ctx.generator)[:n]),
-                 (self.reference, torch.randperm(others, generator=ctx.generator)[:n])]
         shadow_phi = torch.cat([self.shadow_phi(ctx, key, shadows, p)[:, pick]
-                                for p, pick in picks], 1)
-        inside = torch.cat([shadows.keep[:, ctx.data[p]].cpu()[:, pick] for p, pick in picks], 1)
-        labels = np.r_[np.ones(n), np.zeros(n)]
-        out = {}
-        for target in as_list(self.target):
-            def auc(target: str = target) -> float:
-                phi = torch.cat([self._phi(ctx.output(target, p))[pick] for p, pick in picks])
-                scores = lira_scores(phi, shadow_phi, inside, offline=self.offline,
-                                     fixed_variance=self.fixed_variance)
-                return roc_auc(labels, scores.numpy())
+                                for p, pick in sample.picks], 1)
+        inside = torch.cat([shadows.keep[:, ctx.data[p]].cpu()[:, pick]
+                            for p, pick in sample.picks], 1)
 
-            # the original's AUC is the same in every record: computed once per experiment
-            out[f"lira.{self.partition}.{target}"] = ctx.per_target(target, "auc", auc)
-        return out
+        def auc(target: str) -> float:
+            phi = sample.gather(partial(ctx.output, target),
+                                lambda out: scaled_logits(out.logits, out.labels))
+            scores = lira_scores(phi, shadow_phi, inside, offline=self.offline,
+                                 fixed_variance=self.fixed_variance)
+            return roc_auc(sample.labels, scores.numpy())
 
-    @staticmethod
-    def _phi(outputs) -> torch.Tensor:
-        return scaled_logits(outputs.logits, outputs.labels).cpu()
+        return self.report(ctx, "auc", auc)

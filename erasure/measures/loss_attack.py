@@ -2,18 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
-import numpy as np
-import torch
-
-from erasure.config import PartitionName
-
-from .base import Measure, Targets, as_list, balanced_pick
+from .membership import MembershipMeasure
 from .ranking import roc_auc
 
 
 @dataclass(kw_only=True)
-class LossAttack(Measure):
+class LossAttack(MembershipMeasure):
     """The loss-threshold attack of Yeom, Giacomelli, Fredrikson, Jha, "Privacy Risk in Machine
     Learning: Analyzing the Connection to Overfitting", IEEE CSF 2018: a sample is called a member
     when its loss is below a threshold. Reported over every threshold at once, as the area under
@@ -31,33 +27,20 @@ class LossAttack(Measure):
     class, the gold model's forget losses are high (it never learnt the class) and the value falls
     below 0.5; compare against the gold model's value rather than 0.5 there.
 
-    Args:
-        partition: the forget partition (members).
-        reference: the unseen partition (non-members).
-        target: ``original``, ``unlearned`` or both.
+    Args: those of :class:`~erasure.measures.membership.MembershipMeasure` (``partition``,
+    ``reference``, ``target``).
 
     Keys: ``loss_auc.<partition>.<target>``, in [0, 1].
     """
 
     name = "loss_auc"
-    partition: PartitionName = "forget"
-    reference: PartitionName = "test"
-    target: Targets = ("original", "unlearned")
+    attack_name = "the loss attack"
 
     def measure(self, ctx):
-        members, others = len(ctx.data[self.partition]), len(ctx.data[self.reference])
-        n = min(members, others)
-        if n == 0:
-            raise ValueError(f"the loss attack needs samples in '{self.partition}' and "
-                             f"'{self.reference}', got {members} and {others}")
-        pick_members, pick_others = balanced_pick(members, others, ctx.generator)
-        labels = np.r_[np.ones(n), np.zeros(n)]
-        out = {}
-        for target in as_list(self.target):
-            def auc(target: str = target) -> float:
-                losses = torch.cat([ctx.output(target, self.partition).losses.cpu()[pick_members],
-                                    ctx.output(target, self.reference).losses.cpu()[pick_others]])
-                return roc_auc(labels, -losses.double().numpy())
+        sample = self.draw(ctx)
 
-            out[f"loss_auc.{self.partition}.{target}"] = ctx.per_target(target, "auc", auc)
-        return out
+        def auc(target: str) -> float:
+            losses = sample.losses(partial(ctx.output, target))
+            return roc_auc(sample.labels, -losses.double().numpy())
+
+        return self.report(ctx, "auc", auc)

@@ -2,19 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 
-from erasure.config import PartitionName
 from erasure.config.checks import at_least
 from erasure.seeding import generator as make_generator
 
-from .base import Measure, MeasureContext, Targets, as_list, balanced_pick
+from .base import MeasureContext, as_list
+from .membership import MembershipMeasure, draw
 
 
 @dataclass(kw_only=True)
-class UMIA(Measure):
+class UMIA(MembershipMeasure):
     """Membership inference from per-sample losses, as in Kurmanji et al., "Towards Unbounded
     Machine Unlearning", NeurIPS 2023 (the NeurIPS 2023 unlearning challenge's simple MIA).
 
@@ -24,19 +25,14 @@ class UMIA(Measure):
     cannot tell forgotten samples from unseen ones — what the retrained model scores on a random
     forget set.
 
-    Args:
-        partition: the forget partition (members).
-        reference: the unseen partition (non-members).
-        target: ``original``, ``unlearned`` or both.
+    Args (besides :class:`~erasure.measures.membership.MembershipMeasure`'s ``partition``,
+    ``reference``, ``target``):
         n_splits: cross-validation splits.
 
     Keys: ``umia.<partition>.<target>``.
     """
 
     name = "umia"
-    partition: PartitionName = "forget"
-    reference: PartitionName = "test"
-    target: Targets = ("original", "unlearned")
     n_splits: int = 10
 
     def __post_init__(self) -> None:
@@ -56,23 +52,16 @@ def umia_scores(ctx: MeasureContext, partition: str, reference: str, targets: li
     Raises:
         ValueError: fewer than ``n_splits`` samples in either partition.
     """
-    members, others = len(ctx.data[partition]), len(ctx.data[reference])
-    n = min(members, others)
-    if n < n_splits:
-        raise ValueError(f"U-MIA needs at least {n_splits} samples in '{partition}' "
-                         f"and '{reference}', got {members} and {others}")
-    pick_members, pick_others = balanced_pick(members, others, ctx.generator)
-    labels = np.r_[np.ones(n), np.zeros(n)]
-    splits = stratified_splits(n, n_splits, make_generator(ctx.seed, "umia splits"))
+    sample = draw(ctx, partition, reference, "U-MIA", at_least=n_splits)
+    splits = stratified_splits(len(sample.members), n_splits,
+                               make_generator(ctx.seed, "umia splits"))
 
     def score(target: str) -> float:
-        losses = torch.cat([
-            ctx.output(target, partition).losses.cpu()[pick_members],
-            ctx.output(target, reference).losses.cpu()[pick_others]]).double().numpy()
-        return logistic_cv_accuracy(losses, labels, splits)
+        losses = sample.losses(partial(ctx.output, target)).double().numpy()
+        return logistic_cv_accuracy(losses, sample.labels, splits)
 
     return {target: ctx.per_target(target, f"umia/{partition}/{reference}/{n_splits}",
-                                   lambda target=target: score(target))
+                                   partial(score, target))
             for target in targets}
 
 
