@@ -26,11 +26,9 @@ class AvgGap(SvcAttackMeasure):
     percentages (CIFAR-10, 10% random forgetting: SalUn 1.15, i.e. 0.0115 here). 0 is ideal, and
     the gold model itself scores exactly 0.
 
-    Args:
-        partition: the forget partition.
+    Args (besides :class:`~erasure.measures.membership.MembershipMeasure`'s ``partition``: the
+    forget set; ``reference``: TA, and the attacker's non-members; ``target``):
         retain: the retain partition; the gold model is the one retrained on it.
-        reference: the unseen (test) partition: TA, and the attacker's non-members.
-        target: ``original``, ``unlearned`` or both.
         features, C, gamma: MIA-Efficacy's attack (see :class:`MIAEfficacy`; defaults as SalUn).
 
     Keys: ``avg_gap.<partition>.<target>`` (``avg_gap_entropy.…`` or

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from erasure.config import PartitionName
 from erasure.seeding import generator as make_generator
 
-from .base import Measure, MeasureContext, Outputs, Targets, as_list, balanced_pick
+from .base import MeasureContext, Outputs, as_list, balanced_pick
+from .membership import MembershipMeasure
 
 #: The per-sample features the attacker may look at (see :func:`attack_features`).
 Feature = Literal["confidence", "entropy", "modified_entropy"]
@@ -83,16 +84,13 @@ def svc_efficacy(retain: Outputs, test: Outputs, forget: Outputs,
 
 
 @dataclass(kw_only=True)
-class SvcAttackMeasure(Measure):
+class SvcAttackMeasure(MembershipMeasure):
     """The parameters of Jia et al.'s SVC membership attack, shared by :class:`MIAEfficacy` and
     :class:`~erasure.measures.avg_gap.AvgGap` (see MIAEfficacy for their meaning)."""
 
     abstract = True
 
-    partition: PartitionName = "forget"
     retain: PartitionName = "retain"
-    reference: PartitionName = "test"
-    target: Targets = ("original", "unlearned")
     features: Feature = "confidence"
     C: float = 3.0
     gamma: Gamma = "auto"
@@ -142,11 +140,9 @@ class MIAEfficacy(SvcAttackMeasure):
     are unseen data that still resemble training data (SalUn, CIFAR-10, 10% random: 12.88%).
     One draw of the attacker's training samples serves every target.
 
-    Args:
-        partition: the forget partition (where the attacker is applied).
+    Args (besides :class:`~erasure.measures.membership.MembershipMeasure`'s ``partition``: where
+    the attacker is applied; ``reference``: its training's non-members; ``target``):
         retain: members for the attacker's training.
-        reference: non-members for the attacker's training (unseen data).
-        target: ``original``, ``unlearned`` or both.
         features: ``confidence`` (softmax probability of the true label — what SalUn reports as
             MIA-Efficacy), ``entropy`` of the softmax, or ``modified_entropy`` (Song & Mittal,
             USENIX Security 2021); see :func:`attack_features`. Jia et al.'s code computes
