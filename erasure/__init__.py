@@ -1,2 +1,72 @@
-"""erasure: reproducible machine-unlearning experiments from one JSONC config."""
+"""erasure: reproducible machine-unlearning experiments from one JSONC config.
+
+The public names, each importable from ``erasure`` (``from erasure import load_config, prepare,
+run``):
+
+- running an experiment from Python: :func:`load_config` reads a JSONC config, :func:`prepare`
+  validates and builds it into a :class:`Plan` (raising :class:`ConfigError` with every problem),
+  :func:`run` runs the plan and writes the results (it raises :class:`Interrupted` on SIGINT or
+  SIGTERM, :class:`OutputFailed` when the results cannot be written); a :class:`Session` runs one
+  seed of a plan stage by stage, as tests do;
+- writing a component: the base classes :class:`DataSource` (whose ``load()`` returns
+  :class:`Samples` or raises :class:`DataLoadError`), :class:`Splitter`, :class:`Unlearner`,
+  :class:`TrainingUnlearner` and :class:`Measure`, and the field types :data:`PartitionName` (a
+  partition, checked against the config's) and :data:`Targets` (which models a measure reads).
+
+Each is imported from its module on first use, so that ``import erasure`` (all the command line
+needs for ``--version`` and ``--help``) does not import torch.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+#: each public name → the module it lives in
+_HOMES = {
+    "load_config": "erasure.config",
+    "ConfigError": "erasure.config",
+    "PartitionName": "erasure.config",
+    "prepare": "erasure.experiment",
+    "Plan": "erasure.experiment",
+    "Session": "erasure.experiment",
+    "run": "erasure.runner",
+    "Interrupted": "erasure.runner",
+    "OutputFailed": "erasure.runner",
+    "DataSource": "erasure.data",
+    "Samples": "erasure.data",
+    "DataLoadError": "erasure.data.sources",
+    "Splitter": "erasure.data",
+    "Unlearner": "erasure.unlearners",
+    "TrainingUnlearner": "erasure.unlearners",
+    "Measure": "erasure.measures",
+    "Targets": "erasure.measures",
+}
+
+__all__ = ["ConfigError", "DataLoadError", "DataSource", "Interrupted", "Measure", "OutputFailed",
+           "PartitionName", "Plan", "Samples", "Session", "Splitter", "Targets",
+           "TrainingUnlearner", "Unlearner", "__version__", "load_config", "prepare", "run"]
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ imports them
+    from erasure.config import ConfigError, PartitionName, load_config
+    from erasure.data import DataSource, Samples, Splitter
+    from erasure.data.sources import DataLoadError
+    from erasure.experiment import Plan, Session, prepare
+    from erasure.measures import Measure, Targets
+    from erasure.runner import Interrupted, OutputFailed, run
+    from erasure.unlearners import TrainingUnlearner, Unlearner
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module the first time it is asked for (PEP 562)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'erasure' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
