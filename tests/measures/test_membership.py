@@ -23,12 +23,13 @@ def test_the_abstract_bases_are_never_offered():
     offered = names_for(Measure)
     assert "MembershipMeasure" not in offered and "SvcAttackMeasure" not in offered
     assert {cls.__name__ for cls in MEMBERSHIP} <= set(offered)
-    with pytest.raises(ConfigError) as e:
-        resolve("MembershipMeasure", Measure, "evaluator.parameters.measures[0].class")
-    (problem,) = e.value.problems
-    assert "unknown measure 'MembershipMeasure'" in problem.message
-    assert "LossAttack" in problem.hint
-    assert "MembershipMeasure" not in problem.hint and "SvcAttackMeasure" not in problem.hint
+    for base in (MembershipMeasure, SvcAttackMeasure):
+        with pytest.raises(ConfigError) as e:
+            resolve(base.__name__, Measure, "evaluator.parameters.measures[0].class")
+        (problem,) = e.value.problems
+        assert f"unknown measure '{base.__name__}'" in problem.message
+        assert "LossAttack" in problem.hint
+        assert "MembershipMeasure" not in problem.hint and "SvcAttackMeasure" not in problem.hint
 
 
 @pytest.mark.parametrize("cls", MEMBERSHIP)
