@@ -42,7 +42,8 @@ import torch
 import erasure.unlearners as unlearners_package
 from erasure.config import ConfigError
 from erasure.config.registry import full_name, names_for, resolve
-from erasure.experiment import prepare, resolve_device, run
+from erasure.experiment import prepare, resolve_device
+from erasure.runner import run
 from erasure.unlearners import Unlearner
 
 OUTPUT = ROOT / "bench" / "output"

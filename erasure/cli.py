@@ -92,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     from erasure import progress
     from erasure.config import ConfigError, load_config
     from erasure.config.overrides import apply_overrides
-    from erasure.experiment import Interrupted, prepare, run
+    from erasure.experiment import prepare
     from erasure.results import summary_table
-    from erasure.runner import OutputFailed
+    from erasure.runner import Interrupted, OutputFailed, run
 
     try:
         config = apply_overrides(load_config(args.config), args.sets)

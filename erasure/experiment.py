@@ -1,7 +1,7 @@
 """The pipeline: validate → load data → train the original → each unlearner → measures → results.
 
 :func:`prepare` turns a config dict into built components, finding every problem before any work.
-:func:`run` carries out a prepared plan and writes the results document.
+:func:`erasure.runner.run` carries out a prepared plan and writes the results document.
 """
 from __future__ import annotations
 
@@ -359,8 +359,8 @@ def _accelerated(stage: Callable) -> Callable:
 
 class Session:
     """One run of a plan, stage by stage: :meth:`load_data`, :meth:`train_models`, then
-    :meth:`unlearn` per unlearner. :func:`run` drives it and writes results; tests drive it
-    directly.
+    :meth:`unlearn` per unlearner. :func:`erasure.runner.run` drives it and writes results; tests
+    drive it directly.
 
     Attributes:
         data: the loaded data (after :meth:`load_data`).
@@ -568,6 +568,3 @@ class Session:
         record["metrics"], record["failed_measures"], record["not_applicable"] = \
             self.plan.evaluator.evaluate(measure_ctx, self.seed, name)
         return record
-
-
-from erasure.runner import Interrupted, run  # noqa: E402, F401  (re-exported; the runner drives a Session)

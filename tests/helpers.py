@@ -90,7 +90,7 @@ def run_family_config(config: dict, config_file, output, *, epochs: int = 5,
                       names=("GoldModel", "Finetuning")) -> dict:
     """Runs a data family's config (already pointed at offline data) end to end on the CPU with
     few epochs, checks every record finished with accuracies and U-MIA, and returns results."""
-    from erasure.experiment import run
+    from erasure import run
 
     config["predictor"]["parameters"]["epochs"] = epochs
     config["globals"]["device"] = "cpu"

@@ -8,8 +8,8 @@ import logging
 import pytest
 import torch
 
+from erasure import prepare, run
 from erasure.cache import ENVIRONMENT_VARIABLE, ModelCache, cache_folder
-from erasure.experiment import prepare, run
 from erasure.models import Predictor
 from tests.helpers import digits_config
 

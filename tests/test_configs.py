@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from erasure import prepare, run
 from erasure.config import load_config
 from erasure.config.registry import full_name, names_for, resolve
-from erasure.experiment import prepare, run
 from erasure.measures.base import Measure
 from erasure.unlearners import Unlearner
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from erasure import Session, prepare, run
 from erasure.config import ConfigError
-from erasure.experiment import Session, prepare, run
 from tests import pipeline_fixtures as fx
 from tests.helpers import digits_config, trained_session
 

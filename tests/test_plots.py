@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from erasure.experiment import prepare, run
+from erasure import prepare, run
 from erasure.results import (
     aggregate,
     markdown_table,

@@ -13,8 +13,8 @@ from importlib import metadata
 
 import pytest
 
+from erasure import prepare, run
 from erasure.config import ConfigError
-from erasure.experiment import prepare, run
 from erasure.results import RESULTS_FILE, check_writable, summary_table, write_json_atomic
 from erasure.results.claim import FolderBusy, claim_run_folder
 from tests import pipeline_fixtures as fx

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from erasure import Interrupted, Session, prepare, run
 from erasure.config import ConfigError
 from erasure.config.overrides import apply_overrides
-from erasure.experiment import Interrupted, Session, prepare, run
 from tests.helpers import digits_config
 
 MEASURES = [{"class": "Accuracy", "parameters": {"partition": ["forget", "test"]}},

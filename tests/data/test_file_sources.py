@@ -13,10 +13,10 @@ import pytest
 import torch
 from sklearn.datasets import load_digits, load_wine
 
+from erasure import prepare, run
 from erasure.config import ConfigError, load_config
 from erasure.data.sources.base import DataLoadError
 from erasure.data.sources.files import ImageFolderDataSource, TableDataSource
-from erasure.experiment import prepare, run
 from tests.helpers import run_family_config
 
 pd = pytest.importorskip("pandas")

@@ -14,10 +14,10 @@ import torch
 
 pytest.importorskip("torch_geometric")
 
+from erasure import Session, prepare, run  # noqa: E402
 from erasure.config import ConfigError, load_config  # noqa: E402
 from erasure.data import Graph  # noqa: E402
 from erasure.data.sources import DataLoadError, PyGDataSource  # noqa: E402
-from erasure.experiment import Session, prepare, run  # noqa: E402
 from erasure.models.graph import GCN, GraphConv, graphs_of  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "data"

@@ -16,12 +16,12 @@ import torch
 from PIL import Image
 
 import erasure.data.sources.vision  # noqa: F401  (registers the source)
+from erasure import prepare, run
 from erasure.config import ConfigError, Slot, load_config
 from erasure.config.build import Builder
 from erasure.data.manager import DatasetManager
 from erasure.data.sources.base import DataLoadError, DataSource
 from erasure.data.sources.vision import TorchVisionDataSource, _whole_arrays
-from erasure.experiment import prepare, run
 from tests.helpers import digits_config
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "data" / "mnist.jsonc"

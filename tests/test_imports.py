@@ -1,0 +1,118 @@
+"""No import cycle anywhere: every module of the ``erasure`` package imports on its own, first,
+in an interpreter that has imported nothing of erasure; and ``import erasure`` (what the command
+line needs for ``--version`` and ``--help``) stays light.
+
+A fresh ``python`` per module would pay torch's import once per module. Instead one fresh
+interpreter imports torch (a third-party package: it cannot take part in a cycle of erasure's) and
+then forks one child per module: each child starts with no erasure module in ``sys.modules``, as a
+fresh interpreter does, and imports its one module first.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import erasure
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Imports each module named in argv[1] (a JSON list) in its own forked child of an interpreter
+#: that has imported torch and no erasure module; prints a JSON object {module: traceback} of the
+#: modules that failed (each child writes its traceback in the folder argv[2]).
+SCRIPT = r"""
+import importlib, json, os, sys, traceback
+
+import torch  # noqa: F401  (shared by the children; they would each import it otherwise)
+
+assert not [m for m in sys.modules if m == "erasure" or m.startswith("erasure.")], "not fresh"
+names = json.loads(sys.argv[1])
+folder = sys.argv[2]
+sys.stdout.flush()
+sys.stderr.flush()
+
+
+def start(index, name):
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 1
+    try:
+        importlib.import_module(name)
+        status = 0
+    except BaseException:
+        with open(os.path.join(folder, str(index)), "w") as file:
+            file.write(traceback.format_exc())
+    finally:
+        os._exit(status)
+
+
+running, failed, todo = {}, {}, list(enumerate(names))
+width = max(2, min(4, os.cpu_count() or 2))
+while todo or running:
+    while todo and len(running) < width:
+        index, name = todo.pop(0)
+        running[start(index, name)] = (index, name)
+    pid, status = os.wait()
+    index, name = running.pop(pid)
+    if status:
+        path = os.path.join(folder, str(index))
+        failed[name] = open(path).read() if os.path.exists(path) else f"wait status {status}"
+print(json.dumps(failed))
+"""
+
+
+def modules() -> list[str]:
+    """Every module of the package, found from its files (importing a package to walk it would
+    import its submodules first). ``erasure.__main__`` runs the command line when imported."""
+    names = []
+    for path in sorted((ROOT / "erasure").rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        if parts[-1] != "__main__":
+            names.append(".".join(parts))
+    return names
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks one child per module")
+def test_every_module_imports_first_in_a_fresh_interpreter(tmp_path):
+    names = modules()
+    assert {"erasure", "erasure.cli", "erasure.experiment", "erasure.runner",
+            "erasure.config.build", "erasure.unlearners.base"} <= set(names)
+    done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(names), str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    failed = json.loads(done.stdout.splitlines()[-1])
+    assert not failed, "\n".join(f"--- import {name}\n{text}" for name, text in failed.items())
+
+
+# --- the public surface ------------------------------------------------------------------------
+
+
+def test_every_public_name_is_the_object_of_its_module():
+    assert set(erasure.__all__) == {"__version__", *erasure._HOMES}
+    assert set(erasure.__all__) <= set(dir(erasure))
+    for name, home in erasure._HOMES.items():
+        assert getattr(erasure, name) is getattr(importlib.import_module(home), name), name
+    namespace: dict = {}
+    exec("from erasure import *", namespace)
+    assert set(erasure.__all__) <= set(namespace)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        erasure.nothing  # noqa: B018
+
+
+def test_import_erasure_and_the_command_line_module_leave_torch_unimported():
+    """``python main.py --version`` and ``--help`` need only ``erasure.cli``: torch is imported
+    when a run needs it, and the public names of ``erasure`` on first use."""
+    script = ("import json, sys, erasure, erasure.cli; "
+              "print(json.dumps([erasure.__version__, 'torch' in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [erasure.__version__, False]
