@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from erasure.data import DataSource, Samples, Splitter
-from erasure.data.sources import DataLoadError
+from erasure import DataLoadError, DataSource, Samples, Splitter
 
 
 @dataclass(kw_only=True)

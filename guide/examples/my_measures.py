@@ -5,8 +5,7 @@ from dataclasses import dataclass
 
 import torch
 
-from erasure.config import PartitionName
-from erasure.measures import Measure, Targets
+from erasure import Measure, PartitionName, Targets
 
 
 @dataclass(kw_only=True)
