@@ -10,7 +10,9 @@ from .base import Measure
 class Runtime(Measure):
     """Seconds spent training the original (``runtime.train_original``), retraining the gold model
     (``runtime.retrain``, when the experiment trains one) and running this unlearner
-    (``runtime.unlearn``), each timed around that stage alone."""
+    (``runtime.unlearn``), each timed around that stage alone. A model from the cache reports
+    what its training took when it was trained (the results' ``timings`` hold this run's
+    seconds)."""
 
     name = "runtime"
 
