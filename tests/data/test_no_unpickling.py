@@ -16,7 +16,6 @@ import io
 import json
 import os
 import pickle
-import sys
 import tarfile
 import warnings
 from pathlib import Path
@@ -159,6 +158,21 @@ def test_pandas_read_pickle_is_refused(tmp_path, marker):
             pd.read_pickle(tmp_path / "frame.pkl")
     assert not marker.exists()
     assert "mkdir" in caught.value.message
+
+
+def test_a_pickle_the_c_unpickler_rejects_is_not_retried_by_pandas(tmp_path, marker):
+    """pandas retries a TypeError/ValueError of pickle.load with its pure-Python unpickler, which
+    reads ``F1_0`` (a ValueError in C) as 10.0 and would go on to run the payload."""
+    pd = pytest.importorskip("pandas")
+    payload = (b"F1_0\n0cos\nmkdir\n(V" + str(marker).encode() + b"\ntR.")
+    with pytest.raises(ValueError):
+        pickle.loads(payload)  # the C unpickler's answer: what pandas falls back on
+    (tmp_path / "frame.pkl").write_bytes(payload)
+    with pytest.raises(DataLoadError) as caught:
+        with no_unpickling("Test", "hint"):
+            pd.read_pickle(tmp_path / "frame.pkl")
+    assert not marker.exists()
+    assert "not plain data: ValueError" in caught.value.message
 
 
 # -- the model cache (weights_only=True already) ----------------------------------------------
@@ -529,15 +543,9 @@ def cifar_config(root: Path) -> dict:
     return config
 
 
-@pytest.fixture
-def restore_sys_path(monkeypatch):
-    """prepare() puts the config file's folder on sys.path; keep tmp folders off it."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-
-
 @pytest.mark.parametrize("dataset", [pytest.param("pyg", marks=needs_pyg), "cifar"])
 def test_the_cli_exits_2_without_a_traceback_and_runs_nothing(tmp_path, marker, capsys,
-                                                              restore_sys_path, no_md5, dataset):
+                                                              no_md5, dataset):
     if dataset == "pyg":
         root = write_tu(tmp_path / "pyg")
         tu_source(root).load()

@@ -150,9 +150,13 @@ def _restricted_load(refused: list[str]) -> Callable[..., Any]:
         try:
             return RestrictedUnpickler(file, fix_imports=fix_imports, encoding=encoding,
                                        errors=errors, buffers=buffers).load()
+        except EOFError:  # the end of a stream of pickles: the caller's loop stops on it
+            raise
         except RefusedUnpickling as e:
             refused.append(f"{_file_name(file)} ({e})")
             raise
+        except Exception as e:
+            raise _refusal(refused, _file_name(file), e) from e
     return load
 
 
@@ -162,10 +166,24 @@ def _restricted_loads(refused: list[str]) -> Callable[..., Any]:
         try:
             return RestrictedUnpickler(io.BytesIO(data), fix_imports=fix_imports,
                                        encoding=encoding, errors=errors, buffers=buffers).load()
+        except EOFError:
+            raise
         except RefusedUnpickling as e:
             refused.append(f"data in memory ({e})")
             raise
+        except Exception as e:
+            raise _refusal(refused, "data in memory", e) from e
     return loads
+
+
+def _refusal(refused: list[str], name: str, error: Exception) -> RefusedUnpickling:
+    """Any other failure of the restricted unpickler as a refusal: an ``UnpicklingError`` is one
+    that no caller retries with another unpickler (pandas' ``read_pickle`` retries a
+    ``TypeError`` or ``ValueError`` with its pure-Python one, which reads some opcodes
+    differently)."""
+    reason = f"not plain data: {type(error).__name__}: {error}"
+    refused.append(f"{name} ({reason})")
+    return RefusedUnpickling(reason)
 
 
 def _file_name(file: Any) -> str:
