@@ -35,7 +35,7 @@ from erasure.config import (
 from erasure.config.checks import ParameterValueError, at_least
 from erasure.data import Data, DatasetManager
 from erasure.data.graph import Graph
-from erasure.logs import USER_ERRORS, log_failure
+from erasure.logs import log_failure, user_errors
 from erasure.measures import Evaluator, MeasureContext, OutputStore
 from erasure.models import Predictor, acceleration
 from erasure.models.graph import use_graph
@@ -538,7 +538,7 @@ class Session:
         try:
             with peak_memory(self.device) as memory, seeded(useed):
                 unlearned = unlearner.unlearn(model, ctx)
-        except USER_ERRORS as e:  # recorded, never fatal: the other unlearners still run
+        except user_errors() as e:  # recorded, never fatal: the other unlearners still run
             record.update(status="failed", error=log_failure(log, f"unlearner {name}", e))
             unlearned = None
         elapsed = time.perf_counter() - tick

@@ -2,16 +2,36 @@
 for the run's log file only."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import traceback
+from typing import Iterator
 
 #: ``log.info(..., extra=FILE_ONLY)``: written to ``run.log``, never shown on the console
 FILE_ONLY = {"file_only": True}
 
-#: what a failing unlearner or measure may raise and still be recorded as failed while the run
-#: goes on: ``sys.exit()`` and a ``KeyboardInterrupt`` raised by its code included (a real
-#: SIGINT or SIGTERM raises the runner's ``Interrupted`` instead, and stops the run)
-USER_ERRORS = (Exception, SystemExit, KeyboardInterrupt)
+_signals_routed: contextvars.ContextVar[bool] = contextvars.ContextVar("signals_routed",
+                                                                      default=False)
+
+
+@contextlib.contextmanager
+def signals_routed() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM raise the runner's own exception, so a
+    ``KeyboardInterrupt`` can only come from code (see :func:`user_errors`)."""
+    token = _signals_routed.set(True)
+    try:
+        yield
+    finally:
+        _signals_routed.reset(token)
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """What a failing unlearner or measure may raise and still be recorded as failed while the
+    run goes on: any exception and ``sys.exit()``; a ``KeyboardInterrupt`` too while the runner
+    routes real signals elsewhere (a Ctrl-C in a notebook driving a ``Session`` still stops it)."""
+    return (Exception, SystemExit, KeyboardInterrupt) if _signals_routed.get() \
+        else (Exception, SystemExit)
 
 #: longest failure reason kept in a results file (the whole one is in ``run.log``)
 MAX_REASON = 300

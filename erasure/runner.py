@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 from erasure import __version__, progress
 from erasure.config import ConfigError
+from erasure.logs import FILE_ONLY, signals_routed
 from erasure.experiment import Globals, Plan, Session, default_output, versions
 from erasure.results import RESULTS_FILE, check_writable, write_json_atomic
 from erasure.results.claim import FolderBusy, claim_run_folder
@@ -57,7 +58,8 @@ def _signals_as_interrupts() -> Iterator[None]:
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        with signals_routed():
+            yield
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
@@ -235,8 +237,16 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
             raise OutputFailed(f"cannot write {results}: {e.strerror or e}", written) from e
         written, on_disk = results, document["status"]
 
-    def missing() -> list[str]:
-        return [f"{n} (seed {s})" if len(seeds) > 1 else n for n, s in order if (n, s) not in done]
+    def mark(reason: str) -> None:
+        """Marks the results on disk interrupted (unless they are finished), if the disk takes it."""
+        nonlocal written, on_disk
+        if document is None or on_disk == "finished":
+            return
+        document.update(status="interrupted", interrupted_by=reason, missing_records=[
+            f"{n} (seed {s})" if len(seeds) > 1 else n for n, s in order if (n, s) not in done])
+        with contextlib.suppress(OSError):
+            write_json_atomic(results, document)
+            written, on_disk = results, "interrupted"
 
     with _signals_as_interrupts(), _run_log() as run_log:
         try:
@@ -278,35 +288,20 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
             if report:
                 from erasure.results.rebuild import write_reports
 
-                try:
-                    write_reports(document, folder)
-                except OSError as e:
-                    raise OutputFailed(f"cannot write the summary tables in {folder}: "
-                                       f"{e.strerror or e}", written) from e
+                write_reports(document, folder)  # logs and skips what it cannot write
         except Interrupted as e:
             if document is None:
                 raise
-            document.update(status="interrupted", interrupted_by=e.signal_name,
-                            missing_records=missing())
-            save()
+            mark(e.signal_name)
             log.warning("%s: stopped after %d of %d records; results so far in %s",
                         e, len(done), len(order), results)
-            raise Interrupted(e.signal_name, results) from None
+            raise Interrupted(e.signal_name, written) from None
         except OutputFailed as e:
-            if document is not None and on_disk != "finished":
-                # the last valid file stays; mark it interrupted if the disk still takes that
-                document.update(status="interrupted", interrupted_by="OutputFailed",
-                                missing_records=missing())
-                with contextlib.suppress(OSError):
-                    write_json_atomic(results, document)
-            log.error("%s", e)
+            mark("OutputFailed")
+            log.error("%s", e, extra=FILE_ONLY)  # the command line says it once, on stderr
             raise
         except BaseException as e:  # anything else stops the run: what it finished is kept
-            if document is not None:
-                document.update(status="interrupted", interrupted_by=type(e).__name__,
-                                missing_records=missing())
-                with contextlib.suppress(OSError):
-                    write_json_atomic(results, document)
+            mark(type(e).__name__)
             raise
     return results
 

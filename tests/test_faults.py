@@ -2,7 +2,6 @@
 valid results with the missing records named, and a config imports only what it is allowed to."""
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -163,13 +162,22 @@ def test_sys_exit_and_keyboard_interrupt_raised_by_code_fail_the_record_not_the_
     assert 0.5 < identity["metrics"]["accuracy.test.unlearned"] <= 1.0
 
 
-def test_non_finite_weights_fail_the_record_and_long_errors_keep_one_line(tmp_path, capsys):
+def run_cli(args: list[str], prelude: str = "") -> subprocess.CompletedProcess:
+    """The command line in a fresh interpreter, as a user runs it (its own console logging,
+    which pytest's log capture would replace in-process), after ``prelude``."""
+    code = f"{prelude}\nimport sys\nfrom erasure.cli import main\nsys.exit(main({args!r}))"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_non_finite_weights_fail_the_record_and_long_errors_keep_one_line(tmp_path):
     config = write(tmp_path / "nan.json", digits_config(
         epochs=2, unlearners=[component("NanWeights"), {"class": "Identity"}],
         measures=[{"class": "Accuracy", "parameters": {"partition": "test"}},
                   component("LongErrorMeasure")]))
     out = tmp_path / "out"
-    assert main([str(config), "--output", str(out)]) == 0
+    ran = run_cli([str(config), "--output", str(out)])
+    assert ran.returncode == 0, ran.stderr
     records = {r["name"]: r for r in json.loads((out / "results.json").read_text())["records"]}
     assert records["NanWeights"]["status"] == "failed"
     assert records["NanWeights"]["error"] == ("the weights are not finite (NaN or infinite) in "
@@ -177,43 +185,35 @@ def test_non_finite_weights_fail_the_record_and_long_errors_keep_one_line(tmp_pa
     assert records["NanWeights"]["metrics"] == {}
     reason = records["Identity"]["failed_measures"]["LongErrorMeasure[1]"]
     assert reason == "ValueError: All the 5 fits failed. …"
-    captured = capsys.readouterr()
-    assert "line 38 of the details" not in captured.out + captured.err  # not on the console
-    assert "Traceback" not in captured.err
+    # the console (INFO level) shows the one-line reason, never the traceback or the details
+    assert f"failed: {reason}" in ran.stderr
+    assert "line 38 of the details" not in ran.stdout + ran.stderr
+    assert "Traceback" not in ran.stderr
     log = (out / "run.log").read_text()
     assert "line 38 of the details" in log and "Traceback (most recent call last)" in log
 
 
-def test_a_full_disk_stops_the_run_with_one_message_and_keeps_the_last_results(
-        tmp_path, capsys, monkeypatch):
-    import errno
-
-    from erasure import runner
-
+def test_a_full_disk_stops_the_run_with_one_message_and_keeps_the_last_results(tmp_path):
     config = write(tmp_path / "disk.json", digits_config(
         epochs=2, unlearners=[{"class": "Identity"}, {"name": "second", "class": "Identity"},
                               {"name": "third", "class": "Identity"}],
         measures=[{"class": "Accuracy", "parameters": {"partition": "test"}}]))
-    writes = []
-    real = runner.write_json_atomic
-
-    def fill_up(path, document):  # the header and the first record fit; then the disk is full
-        writes.append(document["status"])
-        if len(writes) > 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, document)
-
-    monkeypatch.setattr(runner, "write_json_atomic", fill_up)
+    # the header and the first record fit; then the disk is full
+    full_disk = ("import errno\nfrom erasure import runner\nreal, writes = runner.write_json_atomic, []\n"
+                 "def fill_up(path, document):\n    writes.append(1)\n    if len(writes) > 2:\n"
+                 "        raise OSError(errno.ENOSPC, 'No space left on device')\n"
+                 "    real(path, document)\nrunner.write_json_atomic = fill_up")
     out = tmp_path / "out"
-    assert main([str(config), "--output", str(out), "--quiet"]) == 1
-    err = capsys.readouterr().err
+    ran = run_cli([str(config), "--output", str(out), "--quiet"], full_disk)
+    assert ran.returncode == 1
     results = out / "results.json"
-    assert err == (f"error: cannot write {results}: No space left on device; the last results "
-                   f"written are in {results}\n")
+    assert ran.stderr == (f"error: cannot write {results}: No space left on device; the last "
+                          f"results written are in {results}\n")
     doc = json.loads(results.read_text())
     assert doc["status"] == "running"  # the last valid file: marking it failed too
     assert [r["name"] for r in doc["records"]] == ["Identity"]
     assert not list(out.glob(".*.tmp")) and not (out / ".erasure-run.lock").exists()
+    assert "No space left on device" in (out / "run.log").read_text()
 
 
 def test_a_disk_that_takes_the_mark_gets_the_results_marked_interrupted(tmp_path, monkeypatch):
@@ -313,16 +313,22 @@ def test_files_beside_a_config_never_shadow_installed_packages(tmp_path):
 def test_a_user_module_is_found_beside_the_config_but_only_by_the_name_a_path_gives(tmp_path):
     (tmp_path / "lab_helpers.py").write_text(
         "import pathlib\npathlib.Path(__file__).with_name('helpers-ran').touch()\n")
-    (tmp_path / "lab_unlearner.py").write_text(
-        "from dataclasses import dataclass\nfrom erasure.unlearners import Unlearner\n"
-        "@dataclass(kw_only=True)\nclass Keep(Unlearner):\n"
-        "    def unlearn(self, model, ctx):\n        return model\n")
+    keep = ("from dataclasses import dataclass\nfrom erasure.unlearners import Unlearner\n"
+            "@dataclass(kw_only=True)\nclass Keep(Unlearner):\n"
+            "    def unlearn(self, model, ctx):\n        return model\n")
+    (tmp_path / "lab_unlearner.py").write_text(keep)
+    (tmp_path / "lab_needs_helper.py").write_text("import lab_helpers\n" + keep)
     config = digits_config(epochs=1, unlearners=[{"class": "lab_unlearner.Keep"}])
     plan = prepare(config, config_file=write(tmp_path / "lab.json", config))
     assert type(plan.unlearners[0]).__module__ == "lab_unlearner"
     assert str(tmp_path) not in sys.path
-    with pytest.raises(ModuleNotFoundError):
-        importlib.import_module("lab_helpers")  # not named by any path: never looked up there
+    # a module it names imports a sibling it does not name: not looked up beside the config
+    config = digits_config(epochs=1, unlearners=[{"class": "lab_needs_helper.Keep"}])
+    with pytest.raises(ConfigError) as e:
+        prepare(config, config_file=write(tmp_path / "lab.json", config))
+    assert [str(p) for p in e.value.problems] == [
+        "unlearners[0].class: importing module 'lab_needs_helper' failed: No module named "
+        "'lab_helpers'"]
     assert not (tmp_path / "helpers-ran").exists()
 
 
@@ -336,3 +342,18 @@ def test_a_relative_globals_output_is_relative_to_the_config_file(tmp_path, monk
     assert main([str(path), "--quiet"]) == 0
     assert (tmp_path / "results" / "run" / "results.json").exists()
     assert sorted(p.name for p in (tmp_path / "work").rglob("*")) == ["here"]
+
+
+def test_outside_the_runner_a_keyboard_interrupt_still_stops_a_session():
+    """Driving a Session by hand (a notebook), Ctrl-C must stop it rather than be recorded as a
+    failed unlearner; sys.exit() in an unlearner is still recorded."""
+    from erasure import Session
+
+    plan = prepare(digits_config(epochs=1, unlearners=[component("Exits", how="keyboard"),
+                                                       component("Exits")]))
+    session = Session(plan)
+    session.load_data()
+    session.train_models()
+    with pytest.raises(KeyboardInterrupt):
+        session.unlearn(0)
+    assert session.unlearn(1)["error"] == "SystemExit: 3"

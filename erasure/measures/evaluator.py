@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from erasure import progress
 from erasure.config import Component
-from erasure.logs import USER_ERRORS, log_failure
+from erasure.logs import log_failure, user_errors
 from erasure.seeding import derive_seed, generator
 
 from .base import Measure, MeasureContext, NotApplicable
@@ -53,7 +53,7 @@ class Evaluator(Component):
                 writer.update(dict.fromkeys(values, key))
             except NotApplicable as e:
                 skipped[key] = str(e)
-            except USER_ERRORS as e:  # recorded, never fatal: the other measures still report
+            except user_errors() as e:  # recorded, never fatal: the other measures still report
                 failures[key] = log_failure(log, f"measure {key} for {record}", e)
         return metrics, failures, skipped
 

@@ -6,6 +6,7 @@ process ends, however it ends — a killed run never leaves a stale claim behind
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -73,10 +74,14 @@ class FolderClaim:
         nothing else was written into them."""
         if self._fd is not None:
             try:
-                self.path.unlink(missing_ok=True)  # while still held: no one can take it between
+                if fcntl is not None:  # unlinked while still held: no one can take it between
+                    self.path.unlink(missing_ok=True)
             finally:
                 os.close(self._fd)
                 self._fd = None
+            if fcntl is None:  # Windows deletes no file that is open
+                with contextlib.suppress(OSError):
+                    self.path.unlink(missing_ok=True)
         for folder in self._created:
             try:
                 folder.rmdir()
