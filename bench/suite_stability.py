@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: one suite run takes 3–5 minutes on the project's 2-core machine; a hung one is a failure
+TIMEOUT = 1800
 SUMMARY = re.compile(r"(\d+) (passed|failed|error|errors|skipped)")
 
 
@@ -26,9 +28,12 @@ def run_suite(threads: int, seed: int, extra: list[str]) -> tuple[dict[str, int]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "ERASURE_TEST_THREADS": str(threads)}
     tick = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "--shuffle", str(seed), *extra], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               "--shuffle", str(seed), *extra], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return {}, [f"no result within {TIMEOUT} s"], time.perf_counter() - tick
     seconds = time.perf_counter() - tick
     lines = done.stdout.strip().splitlines()
     counts = {word: int(n) for n, word in SUMMARY.findall(lines[-1] if lines else "")}
@@ -45,7 +50,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("pytest_args", nargs="*", help="after --: passed on to pytest")
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, python "
+    load = f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "?"
+    print(f"machine: {os.cpu_count()} CPUs, load {load}, python "
           f"{sys.version.split()[0]}")
     failed_runs = 0
     runs = 0

@@ -267,7 +267,7 @@ def _record_names(nodes: list[dict], suffixes: list[str]) -> list[str]:
 
 
 def default_output(config_file: Path | None, settings: Globals) -> Path:
-    """``globals.output`` (relative to the config file, like every path in it), else
+    """``globals.output`` (relative to the config file, like includes and ``globals.paths``), else
     ``output/<config name>`` in the working folder."""
     if settings.output:
         return config_path(config_file, settings.output)

@@ -357,3 +357,15 @@ def test_outside_the_runner_a_keyboard_interrupt_still_stops_a_session():
     with pytest.raises(KeyboardInterrupt):
         session.unlearn(0)
     assert session.unlearn(1)["error"] == "SystemExit: 3"
+
+
+def test_a_user_module_named_like_an_installed_one_gets_a_hint(tmp_path):
+    (tmp_path / "fractions.py").write_text("class Keep:\n    pass\n")  # the standard library's
+    config = digits_config(epochs=1, unlearners=[{"class": "fractions.Keep"}])
+    with pytest.raises(ConfigError) as e:
+        prepare(config, config_file=write(tmp_path / "named.json", config))
+    [problem] = e.value.problems
+    assert problem.message == "module 'fractions' has no attribute 'Keep'"
+    assert problem.hint == ("'fractions' is also the name of an installed module (or of the "
+                            "standard library's), which wins over "
+                            f"{tmp_path / 'fractions.py'}: rename yours.")

@@ -73,13 +73,26 @@ def user_folders(folders: Sequence[str | os.PathLike]) -> Iterator[None]:
     ``folders`` too — after every installed package (see :class:`_UserModules`)."""
     if _user_modules not in sys.meta_path:
         sys.meta_path.append(_user_modules)
-    saved = _user_modules.folders
-    _user_modules.folders = [os.fspath(f) for f in folders]
+    saved = _user_modules.folders, _user_modules.names
+    _user_modules.folders, _user_modules.names = [os.fspath(f) for f in folders], set()
     importlib.invalidate_caches()  # a module written a moment ago is found
     try:
         yield
     finally:
-        _user_modules.folders = saved
+        _user_modules.folders, _user_modules.names = saved
+
+
+def _shadowed(module_name: str, module: object) -> str:
+    """A hint when a module of ``module_name``'s top-level name lies in the config's folders but
+    an installed one (or the standard library's) was imported instead."""
+    top = module_name.partition(".")[0]
+    where = str(getattr(module, "__file__", "") or "")
+    for folder in _user_modules.folders:
+        for candidate in (os.path.join(folder, f"{top}.py"), os.path.join(folder, top)):
+            if os.path.exists(candidate) and not where.startswith(candidate.removesuffix(".py")):
+                return (f"'{top}' is also the name of an installed module (or of the standard "
+                        f"library's), which wins over {candidate}: rename yours.")
+    return ""
 
 
 _loaded = False
@@ -204,4 +217,5 @@ def _import(dotted: str, path: str) -> object:
     except AttributeError:
         classes = [n for n, v in vars(module).items() if inspect.isclass(v) and not n.startswith("_")]
         raise ConfigError.single(path, f"module '{module_name}' has no attribute '{attr}'",
-                                 suggest(attr, classes, "classes there")) from None
+                                 _shadowed(module_name, module)
+                                 or suggest(attr, classes, "classes there")) from None

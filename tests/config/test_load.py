@@ -295,6 +295,15 @@ def test_control_characters_are_escaped_in_the_message():
     assert 'Unexpected "\\x00"' in only_problem(e.value).message
 
 
+@pytest.mark.parametrize("jsonc", [False, True])
+def test_the_depth_limit_is_the_same_for_json_and_jsonc_text(jsonc):
+    tail = ", 'single quotes: json5 only'" if jsonc else ""
+    assert len(str(parse_text("[" * 50 + "1" + tail + "]" * 50))) > 0
+    with pytest.raises(ConfigError) as e:
+        parse_text("[" * 51 + "1" + tail + "]" * 51)
+    assert "nested too deeply" in only_problem(e.value).message
+
+
 @pytest.mark.parametrize("depth", [100, 900, 5000])
 def test_nesting_too_deep_is_a_config_error(depth):
     # json parses 900 levels, json5 and the rest of the pipeline do not: refused on both paths
