@@ -150,29 +150,25 @@ def test_numpy_load_with_allow_pickle_reads_plain_objects_and_refuses_code(tmp_p
     assert "bad.npy" in caught.value.message and "mkdir" in caught.value.message
 
 
-def test_pandas_read_pickle_is_refused(tmp_path, marker):
-    pd = pytest.importorskip("pandas")
-    (tmp_path / "frame.pkl").write_bytes(pickle.dumps(Payload(marker)))
-    with pytest.raises(DataLoadError) as caught:
-        with no_unpickling("Test", "hint"):
-            pd.read_pickle(tmp_path / "frame.pkl")
-    assert not marker.exists()
-    assert "mkdir" in caught.value.message
-
-
-def test_a_pickle_the_c_unpickler_rejects_is_not_retried_by_pandas(tmp_path, marker):
-    """pandas retries a TypeError/ValueError of pickle.load with its pure-Python unpickler, which
-    reads ``F1_0`` (a ValueError in C) as 10.0 and would go on to run the payload."""
-    pd = pytest.importorskip("pandas")
-    payload = (b"F1_0\n0cos\nmkdir\n(V" + str(marker).encode() + b"\ntR.")
+def c_rejects(marker) -> bytes:
+    """A pickle the C unpickler rejects (``F1_0`` is a ValueError there) and pandas' pure-Python
+    fallback, which reads it as 10.0, would go on to run: pandas must not get to retry it."""
+    payload = b"F1_0\n0cos\nmkdir\n(V" + str(marker).encode() + b"\ntR."
     with pytest.raises(ValueError):
-        pickle.loads(payload)  # the C unpickler's answer: what pandas falls back on
-    (tmp_path / "frame.pkl").write_bytes(payload)
+        pickle.loads(payload)  # what pandas' read_pickle falls back on
+    return payload
+
+
+@pytest.mark.parametrize("payload, said", [(lambda m: pickle.dumps(Payload(m)), "mkdir"),
+                                           (c_rejects, "not plain data: ValueError")])
+def test_pandas_read_pickle_is_refused(tmp_path, marker, payload, said):
+    pd = pytest.importorskip("pandas")
+    (tmp_path / "frame.pkl").write_bytes(payload(marker))
     with pytest.raises(DataLoadError) as caught:
         with no_unpickling("Test", "hint"):
             pd.read_pickle(tmp_path / "frame.pkl")
     assert not marker.exists()
-    assert "not plain data: ValueError" in caught.value.message
+    assert said in caught.value.message
 
 
 # -- the model cache (weights_only=True already) ----------------------------------------------
