@@ -2,7 +2,7 @@
 
     python bench/suite_stability.py [--repeats 3] [--threads 1 2] [-- PYTEST ARGS...]
 
-Each run is a fresh ``python -m pytest -q --shuffle SEED`` process (seeds 1, 2, 3…, the same for
+Each run is a fresh ``python -m pytest -q --shuffle-seed SEED`` process (seeds 1, 2, 3…, the same for
 every thread count) with ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` and ``ERASURE_TEST_THREADS``
 set to the thread count. Prints one line per run (threads, seed, passed, failed, seconds, the
 failing tests) and, last, ``failed runs: <n> of <runs>``; exits 1 when any run failed. A float
@@ -30,7 +30,7 @@ def run_suite(threads: int, seed: int, extra: list[str]) -> tuple[dict[str, int]
     tick = time.perf_counter()
     try:
         done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               "--shuffle", str(seed), *extra], cwd=ROOT, env=env,
+                               "--shuffle-seed", str(seed), *extra], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         return {}, [f"no result within {TIMEOUT} s"], time.perf_counter() - tick

@@ -29,29 +29,31 @@ def _torch_threads():
 
 
 def pytest_addoption(parser):
-    parser.addoption("--shuffle", nargs="?", const="random", default=None, metavar="SEED",
+    parser.addoption("--shuffle", action="store_true",
                      help="run the test modules in a random order, and the tests inside each "
-                          "module (class) in a random order; SEED repeats an order")
+                          "module (class) in a random order")
+    parser.addoption("--shuffle-seed", type=int, default=None, metavar="SEED",
+                     help="shuffle in the order this seed gives (repeats a shuffled run)")
 
 
 def _shuffle_seed(config) -> int | None:
-    value = config.getoption("--shuffle")
-    if value is None:
+    seed = config.getoption("--shuffle-seed")
+    if seed is None and not config.getoption("--shuffle"):
         return None
     if not hasattr(config, "_shuffle_seed"):
-        config._shuffle_seed = random.randrange(10**6) if value == "random" else int(value)
+        config._shuffle_seed = random.randrange(10**6) if seed is None else seed
     return config._shuffle_seed
 
 
 def pytest_report_header(config):
     seed = _shuffle_seed(config)
-    order = "file order" if seed is None else f"shuffled (--shuffle {seed} repeats it)"
+    order = "file order" if seed is None else f"shuffled (--shuffle-seed {seed} repeats it)"
     return f"erasure tests: torch threads {THREADS}; order: {order}"
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest groups the tests of parametrized fixtures
 def pytest_collection_modifyitems(session, config, items):
-    """With ``--shuffle``: modules in a random order, then classes, then tests — grouped, so a
+    """With ``--shuffle`` (or ``--shuffle-seed``): modules in a random order, then classes, then tests — grouped, so a
     module-scoped fixture is still built once."""
     seed = _shuffle_seed(config)
     if seed is None:
@@ -71,3 +73,11 @@ def pytest_collection_modifyitems(session, config, items):
         for block in blocks:
             rng.shuffle(block)
             items.extend(block)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The order's seed, also under ``-q`` (which hides the header), before the closing line."""
+    seed = _shuffle_seed(config)
+    if seed is not None:
+        terminalreporter.write_line(f"erasure tests: shuffled order, --shuffle-seed {seed} "
+                                    "repeats it")
