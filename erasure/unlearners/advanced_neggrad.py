@@ -19,11 +19,12 @@ class AdvancedNegGrad(TrainingUnlearner):
     Kurmanji, Triantafillou, Hayes, Triantafillou, "Towards Unbounded Machine Unlearning",
     NeurIPS 2023 (the SCRUB paper's NegGrad+ baseline).
 
+    Known to fail: a smaller β or more epochs erode retain accuracy (how the defaults were
+    chosen: guide/method-notes.md).
+
     Args:
-        beta: weight of the retain loss (the forget loss gets 1 − β). The paper tunes β per
-            setting; 0.95 with 4 epochs is our default, chosen on digits with a small MLP, where
-            it takes whole-class forget accuracy from 1.0 to 0.0 with retain accuracy within one
-            point (β = 0.9 or more epochs start to erode retain accuracy).
+        beta: weight of the retain loss (the forget loss gets 1 − β); default 0.95 (the paper
+            tunes β per setting).
         epochs: passes over D_r (default 4).
         optimizer: default SGD, lr 0.01, momentum 0.9.
     """

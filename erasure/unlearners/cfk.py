@@ -20,10 +20,10 @@ def train_last_layers(model: nn.Module, layers: list[tuple[str, nn.Module]],
 
     The loop is :func:`erasure.models.fit`; the optimizer gets only the trainable parameters, and
     every module outside ``layers`` that holds parameters or buffers is kept in eval mode, so a
-    frozen batch-norm layer normalises with its stored running statistics and never updates them. Modules without state (dropout) keep training behaviour. The
-    ``requires_grad`` flags and train/eval modes are restored afterwards, so a later cascade step
-    can train the whole model. A parameter shared between a frozen and a trainable layer is
-    trained.
+    frozen batch-norm layer normalises with its stored running statistics and never updates
+    them. Modules without state (dropout) keep training behaviour. The ``requires_grad`` flags
+    and train/eval modes are restored afterwards, so a later cascade step can train the whole
+    model. A parameter shared between a frozen and a trainable layer is trained.
 
     Raises:
         Diverged: the loss of an epoch is NaN or infinite.
@@ -70,15 +70,15 @@ class CFk(TrainingUnlearner):
     they normalise with the statistics learnt on the full training set. Batch-norm layers among
     the last k train normally (batch statistics, running statistics updated).
 
+    Known to fail: a whole class is only partly forgotten, as with full fine-tuning (measured on
+    digits: guide/method-notes.md).
+
     Args:
         last_trainable_layers: k, the number of parameterised layers (from the output) that are
-            fine-tuned. The paper varies k rather than fixing one value; our default, 1 (only the
-            classifier), is the one non-trivial choice for the 2-layer MLP of the digits examples
-            (k = 2 is plain fine-tuning). It must not exceed the network's layer count (checked
-            when the model is known; the run is then recorded as failed with both numbers).
-        epochs: passes over D_r (default 10, as Finetuning). Measured on digits with the MLP,
-            digit 3 removed: CF-1 lowers forget accuracy from 1.0 to 0.945 (full fine-tuning:
-            0.918; gold: 0.0) and keeps retain accuracy at 0.998 — partial forgetting only.
+            fine-tuned (default 1, only the classifier; the paper varies k). It must not exceed
+            the network's layer count (checked when the model is known; the run is then
+            recorded as failed with both numbers).
+        epochs: passes over D_r (default 10, as Finetuning).
         optimizer: default SGD, lr 0.01, momentum 0.9 (as Finetuning).
         batch_size: ``None`` uses the predictor's.
     """

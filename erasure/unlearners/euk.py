@@ -50,17 +50,17 @@ class EUk(CFk):
     bit-identical, running statistics included — frozen modules with parameters or buffers run
     in eval mode during training; batch-norm layers among the last k train normally.
 
+    Known to fail: whatever the frozen lower layers learnt from D_f stays in them (measurements:
+    guide/method-notes.md).
+
     Args:
         last_trainable_layers: k, the number of parameterised layers (from the output) that are
-            re-initialised and trained. The paper varies k rather than fixing one value; our
-            default, 1 (a fresh classifier on frozen features), forgets a whole digit class with
-            the 2-layer MLP (measured: forget accuracy 1.0 → 0.0, retain 0.998 → 0.993, test
-            0.875 vs the gold model's 0.877); k equal to the layer count retrains the whole
-            network from scratch on D_r with this unlearner's optimizer. It must not
-            exceed the network's layer count (checked when the model is known; the run is then
-            recorded as failed with both numbers).
-        epochs: passes over D_r (default 10, as Finetuning: a fresh MLP head on digits reaches
-            retain accuracy 0.993 in 10 epochs, 0.986 in 3; forget accuracy is 0.0 in all).
+            re-initialised and trained (default 1, a fresh classifier on frozen features; the
+            paper varies k); k equal to the layer count retrains the whole network from scratch
+            on D_r with this unlearner's optimizer. It must not exceed the network's layer count
+            (checked when the model is known; the run is then recorded as failed with both
+            numbers).
+        epochs: passes over D_r (default 10, as Finetuning).
         optimizer: default SGD, lr 0.01, momentum 0.9 (as Finetuning).
         batch_size: ``None`` uses the predictor's.
     """

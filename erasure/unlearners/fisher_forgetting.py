@@ -36,27 +36,15 @@ class FisherForgetting(Unlearner):
     forgotten class's output row to mean 0: those are heuristics tied to their networks (they
     find the output layer by ``size(0) == num_classes``), and (a) breaks the per-weight rule
     "less retain information, more noise". Here every weight gets exactly α · min(1/(F_i+ε), c).
-    (Measured on digits, not shipped: (c) alone brings digit 3's forget accuracy to about 0.18,
-    retain 0.997, at α ≤ 1e-6 — it is an edit of the output layer, not noise.)
 
-    What it does on digits (MLP; seeds 0–3, 3 noise draws each; whole-class forgetting of
-    digit 3, original forget/retain/test accuracy 0.998/0.998/0.966 on average): forget accuracy
-    falls as α grows, but retain accuracy falls with it, at the same pace or faster —
-    α = 1e-6: forget 0.999 / retain 0.998; 1e-5: 0.990 / 0.986; 3e-5: 0.961 / 0.935;
-    1e-4: 0.794 / 0.708; 3e-4: 0.335 / 0.332. The network is so confident that F is tiny almost
-    everywhere (83–88% of the weights have F < 1e-3, so 1/F hits the clamp c and they all get
-    the same, largest noise), so the noise is close to isotropic and cannot remove one class
-    without damaging the others: no α approaches the gold model (forget 0.0, retain 0.998).
-    On random 10% forget sets the picture is the same (α = 1e-5: forget 0.998 → 0.983, retain
-    0.998 → 0.987, test 0.966 → 0.951).
+    Known to fail: on a confident network F is tiny almost everywhere, so the noise is close to
+    isotropic and cannot remove one class without damaging the others — no α approaches the
+    gold model on digits (the sweep: guide/method-notes.md).
 
     Args:
-        alpha: α, the noise scale (≥ 0; 0 returns the original untouched). Paper code: 1e-6 for
-            Fisher forgetting (its sweep: 1e-8 to 1e-5). Here 1e-5, the largest α of the sweep
-            above whose retain accuracy stays within about a point (mean −1.2, worst −2.3
-            points); at 1e-6 nothing measurable changes on digits. The Fisher's scale depends
-            on the network: on the SmallCNN (5 epochs) the same α costs 7.6 points of retain
-            accuracy, 1e-6 nothing.
+        alpha: α, the noise scale (≥ 0; 0 returns the original untouched); default 1e-5 (paper
+            code: 1e-6 for Fisher forgetting, its sweep 1e-8 to 1e-5). The Fisher's scale
+            depends on the network, so α must be tuned per network.
         max_inverse: c, the clamp on 1/(F_i + ε) (paper code: 1000). With it the largest
             variance is α·c, for weights the retain set does not constrain at all (F_i = 0).
         eps: ε added to F before inverting (paper code: 1e-8).

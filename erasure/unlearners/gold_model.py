@@ -11,7 +11,7 @@ class GoldModel(Unlearner):
     """A freshly initialised network trained on ``ref_data_retain`` with the predictor's recipe
     (same network, optimizer, loss, epochs and batch size as the original).
 
-    The reference every other method is measured against (see REFERENCES.md, "Gold model"). It is
+    The reference every other method is measured against, and the only exact unlearner. It is
     trained once per experiment and shared with every measure that compares against it; its
     training time is reported as ``runtime.retrain``.
     """

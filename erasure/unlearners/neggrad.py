@@ -14,10 +14,10 @@ class NegGrad(TrainingUnlearner):
     """Maximises the loss on D_f by gradient ascent.
 
     Thudi, Deza, Chandrasekaran, Papernot, "Unrolling SGD: Understanding Factors Influencing
-    Machine Unlearning", EuroS&P 2022. Very sensitive to learning rate and steps: run long, it
-    destroys the model. The defaults (4 epochs, SGD lr 0.01) were chosen on digits with a small
-    MLP: whole-class forget accuracy falls from 1.0 to about 0.7 while retain accuracy stays
-    within 2 points; longer or faster runs collapse retain accuracy too.
+    Machine Unlearning", EuroS&P 2022.
+
+    Known to fail: very sensitive to learning rate and steps — run long, it destroys the model
+    (how the defaults were chosen: guide/method-notes.md).
 
     Args:
         epochs: passes over D_f (default 4).

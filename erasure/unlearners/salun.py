@@ -88,14 +88,14 @@ class SalUn(TrainingUnlearner):
     With ``mask_fraction = 1`` every weight is salient and the method is plain random-label
     training (:class:`SuccessiveRandomLabels` with the same seed gives the same weights).
 
+    Known to fail: short runs forget the class but cost retain accuracy — the retain term needs
+    the epochs to repair the damage (measured on digits: guide/method-notes.md).
+
     Args:
         mask_fraction: fraction of all weights kept in the mask, in (0, 1] (paper and code:
             0.5, i.e. the threshold is the median |gradient|).
         epochs: passes over D_r ∪ D_f (official command line: 10).
         optimizer: the official recipe, SGD with lr 0.1, momentum 0.9, weight decay 5e-4.
-            On digits (MLP, digit 3 forgotten, 5 seeds) it gives forget accuracy 0.0 and retain
-            0.994–0.997 (original 0.998); 2 epochs at lr 0.01 also forget the class but keep only
-            0.973–0.985 of retain accuracy: the longer run lets the retain term repair the damage.
         batch_size: for the mask gradient and the training; ``None`` uses the predictor's.
     """
 

@@ -53,20 +53,18 @@ class Scrub(TrainingUnlearner):
     At the start the student equals the teacher: KL is at its minimum there and its gradient is
     zero, so in a network without batch norm the first max pass moves the student only through
     weight decay; the max steps bite once the min steps have moved it (so ``msteps`` = 1
-    forgets nothing on the digits MLP: measured forget accuracy 0.993). With batch norm the
-    student (train mode, batch statistics) and the teacher (eval mode, running statistics)
-    differ from the first step, and the unbounded −KL grows fast.
+    forgets nothing on the digits MLP). With batch norm the student (train mode, batch
+    statistics) and the teacher (eval mode, running statistics) differ from the first step, and
+    the unbounded −KL grows fast.
 
     Paper defaults (the authors' CIFAR code, ResNet-18 / All-CNN, both with batch norm):
     ``alpha`` 0.001, ``gamma`` 0.99, ``kd_T`` 4, SGD lr 5e-4 with momentum 0.9 and weight decay
     5e-4, ``sgda_epochs`` 3 with ``msteps`` 2, retain batches of 128, forget batches of 32. Kept
-    here: all of them but the learning rate and the retain batch size (the predictor's). The
-    learning rate is 0.01, chosen on digits with the MLP (whole class 3 forgotten, original
-    forget accuracy 1.0): at the paper's 5e-4 forget accuracy stays 1.0 (0.99 after 5 epochs),
-    at 0.005 it reaches 0.25, at 0.01 it reaches 0.0 with retain accuracy 0.993–0.996 over four
-    seeds (original 0.998). **For networks with batch norm use the paper's 5e-4**: on SmallCNN
-    it gives forget 0.0 with retain 0.988 (original 0.987), while at 0.01 retain accuracy
-    collapses to 0.16 (and at 1e-3 with a third max pass to 0.26).
+    here: all of them but the learning rate (0.01, chosen on digits with the MLP) and the retain
+    batch size (the predictor's).
+
+    Known to fail: the default learning rate collapses retain accuracy on networks with batch
+    norm — use the paper's 5e-4 there (the trials: guide/method-notes.md).
 
     Args:
         alpha: weight of KL(teacher ‖ student) in the min steps on D_r (default 0.001).

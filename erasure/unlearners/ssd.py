@@ -33,10 +33,10 @@ class SSD(Unlearner):
     Synaptic Dampening", AAAI 2024.
 
     Importance of each weight i is the diagonal Fisher information (mean squared gradient of the
-    log-likelihood; which Fisher: see ``labels``), I_D over the full training data D (the predictor's ``training_set``) and I_f over
-    D_f. Every weight with I_f,i > α·I_D,i is selected and dampened,
-    θ_i ← min(λ·I_D,i / I_f,i, 1)·θ_i; every other weight is left bit-identical. Batch-norm running
-    statistics (buffers, not weights) are not touched.
+    log-likelihood; which Fisher: see ``labels``), I_D over the full training data D (the
+    predictor's ``training_set``) and I_f over D_f. Every weight with I_f,i > α·I_D,i is selected
+    and dampened, θ_i ← min(λ·I_D,i / I_f,i, 1)·θ_i; every other weight is left bit-identical.
+    Batch-norm running statistics (buffers, not weights) are not touched.
 
     Importances here are exact per-sample squared gradients (batched, in closed form for
     linear/convolution/batch-norm networks, ``torch.func`` otherwise; see
@@ -52,41 +52,26 @@ class SSD(Unlearner):
     pass by the rounding of the two divisions). α must lie below |D|/|D_f| to do anything: from
     |D|/|D_f|·(1 + 10⁻⁶) on, SSD warns and returns the model unchanged without computing the
     importances (:meth:`selects_nothing`; the not-finite check of the importances is then
-    skipped too). (For
-    comparison, measured on digits, seeds 0–4: the mini-batch estimator, batch 64, with the
-    paper's α = 10 and λ = 1 forgot digit 3 on 4 of 5 seeds; on seed 0 forget accuracy stayed
-    0.34 and retain fell 9.5 points.)
+    skipped too).
+
+    Known to fail: α does not carry across networks (the MLP's default leaves most of a
+    forgotten class in SmallCNN on digits); the trials behind α, λ and ``labels``:
+    guide/method-notes.md.
 
     Raises:
         Diverged: an importance is NaN or infinite (the model's loss overflows).
 
     Args:
-        selection_weighting: α, the selection threshold. Paper: 10 for ResNet-18 (mini-batch
-            importances; it notes α must be tuned per model). Here 2.25, measured on digits
-            with the MLP over seeds 0–11 (with λ = 0.5 and the expected Fisher): forgetting
-            digit 3 (|D|/|D_f| ≈ 9.8), forget accuracy falls from 1.0 to ≤ 0.06 with retain
-            accuracy at most 2.0 points lower on 12 of 12 seeds; α from 1.75 to 2.5 also
-            works on 12/12, α = 2.75 leaves the class half-remembered on one seed (0.14) and
-            lower α costs more retain accuracy. On random 10% forget sets (a sample of the
-            training distribution) the same α moves retain accuracy by 0.3 points on average
-            (at most 1.5) and forget accuracy from 0.998 to 0.984.
-            The right α depends on the model, as the paper says: on the SmallCNN (5 epochs)
-            α = 2.25 only lowers forget accuracy to 0.81, α = 1.5 takes it to 0.0 (retain
-            0.998 → 0.996).
-        dampening_constant: λ, the dampening strength (≥ 0; 0 zeroes the selected weights).
-            Paper: 1. Here 0.5: a selected weight becomes λ·I_D/I_f < λ/α of its value, and with
-            λ = 1 that is too little for the class to go on 3–4 of 12 seeds (forget accuracy up
-            to 0.28–0.40 at every α from 1.75 to 2.75); λ = 0.2 works too but costs retain
-            accuracy at α ≤ 2 (up to 7.7 points).
+        selection_weighting: α, the selection threshold (default 2.25; paper: 10 for
+            ResNet-18, with mini-batch importances, noting that α must be tuned per model). It
+            must lie below |D|/|D_f| to select anything.
+        dampening_constant: λ, the dampening strength (≥ 0; 0 zeroes the selected weights);
+            default 0.5 (paper: 1). A selected weight becomes λ·I_D/I_f < λ/α of its value.
         labels: which Fisher. ``"expected"`` (default): the Fisher proper,
             E_x Σ_c p(c|x)(∇ log p(c|x))², label-free and exact over all classes (one forward
             and one backward per class and sample). ``"true"``: the empirical Fisher with each
-            sample's own label — what the authors' code squares. Measured on digits (seeds
-            0–11): with ``"true"`` no (α, λ) on the grid above met the class-forgetting target
-            on every seed (best 11/12, at λ = 0.2, α = 2.25, with retain down 10 points on
-            one seed), and on random 10% forget sets it cost 2–10 points of retain accuracy on
-            average (up to 22 on one seed): a few high-loss samples dominate the empirical
-            importance of a small forget set, and the weights they use get dampened.
+            sample's own label — what the authors' code squares; on a small forget set a few
+            high-loss samples dominate it.
         batch_size: samples per batch of the importance computation; ``None`` picks one that
             fits in 1 GiB and, on a CPU, stays cache-sized
             (:func:`~erasure.unlearners.importance.fisher_sum`).

@@ -43,12 +43,9 @@ class UNSIR(Unlearner):
     learnt (the notebook leaves it in train mode, so batch norm would use and update statistics
     of the noise).
 
-    The learning rates need tuning per network. On digits the paper's work for the MLP (forget
-    accuracy 0.0, retain 0.967–0.985), but they wreck a small batch-norm CNN (retain 0.11 after
-    repair, measured): the noise, several times larger than the images, enters batch norm's
-    running statistics during the impair step (train mode, as in the paper) and one short repair
-    epoch does not wash it out. Impair lr 0.002, repair lr 0.001 for 3 epochs give forget 0.0,
-    retain 0.989 there.
+    Known to fail: the paper's learning rates wreck a small batch-norm CNN — the noise enters
+    batch norm's running statistics in the impair step — so tune them per network (the rates
+    that work there: guide/method-notes.md).
 
     Args:
         noise_samples: noise inputs learnt per forget class (paper: 256).
@@ -62,12 +59,10 @@ class UNSIR(Unlearner):
         impair_optimizer: paper: Adam, lr 0.02.
         repair_epochs: epochs of the repair step (paper: 1); 0 skips the repair.
         repair_optimizer: paper: Adam, lr 0.01.
-        batch_size: batch size of impair and repair; ``None`` (the default) uses the predictor's.
-            Paper: 256, with 8,000 CIFAR-10 retain samples (about 31 repair updates). On digits
-            (1,292 retain samples) a batch of 256 leaves the repair step 6 updates and retain
-            accuracy at 0.76 (measured, MLP, digit 3 forgotten); the predictor's 64 gives 21
-            updates and retain 0.967–0.985 (6 seeds), forget accuracy 0.0. Every other default
-            is the paper's.
+        batch_size: batch size of impair and repair; ``None`` (the default) uses the predictor's
+            (paper: 256, with 8,000 CIFAR-10 retain samples, about 31 repair updates; on a small
+            retain set 256 leaves the repair too few updates). Every other default is the
+            paper's.
     """
 
     noise_samples: int = 256
