@@ -23,9 +23,9 @@ class AUS(Measure):
     TA_original the original's, FA the target's accuracy on ``forget``. The numerator charges the
     test accuracy lost to unlearning; the denominator the forget accuracy's distance from what a
     model that never saw D_f would score — its test accuracy for a random forget set (the paper's
-    "homogeneous removal", and REFERENCES.md's formula), 0 for a removed class (the paper's "class
-    removal", where ``forget`` is best the test samples of the removed classes and ``test`` the
-    test samples of the others). An original that loses nothing and forgets perfectly scores 1.
+    "homogeneous removal"), 0 for a removed class (the paper's "class removal", where ``forget``
+    is best the test samples of the removed classes and ``test`` the test samples of the
+    others). An original that loses nothing and forgets perfectly scores 1.
 
     Args:
         forget: the partition FA is measured on.

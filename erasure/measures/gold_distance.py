@@ -70,7 +70,7 @@ class WeightDistance(Measure):
     flattened vector each: ‖θ_target − θ_gold‖₂ (trainable and frozen parameters alike, not
     buffers such as BatchNorm running statistics) — the "verification error" of Thudi, Deza,
     Chandrasekaran, Papernot, "Unrolling SGD: Understanding Factors Influencing Machine
-    Unlearning", IEEE EuroS&P 2022 (REFERENCES.md, "Distances to the gold model").
+    Unlearning", IEEE EuroS&P 2022.
 
     Both networks share the predictor's architecture but not their initialisation, so even a
     perfect unlearner is far from the gold model in weight space: compare unlearners with one
@@ -131,9 +131,9 @@ class OutputDivergence(Measure):
     with p = softmax(logits), both in bits (log base 2), so JS lies in [0, 1]. Computed from
     log-softmax outputs in double precision (never ``log`` of a probability that may underflow to
     0). The JS divergence to the retrained model on the forget set is reported by Chundawat,
-    Tarun, Mandal, Kankanhalli, "Can Bad Teaching Induce Forgetting?", AAAI 2023 (REFERENCES.md,
-    "Distances to the gold model"); KL(gold ‖ target) is the same comparison, unbounded and
-    asymmetric (it is infinite where the target rules out a class the gold model allows).
+    Tarun, Mandal, Kankanhalli, "Can Bad Teaching Induce Forgetting?", AAAI 2023; KL(gold ‖
+    target) is the same comparison, unbounded and asymmetric (it is infinite where the target
+    rules out a class the gold model allows).
 
     Args:
         partition: where the outputs are compared (the forget set).

@@ -76,7 +76,7 @@ def svc_efficacy(retain: Outputs, test: Outputs, forget: Outputs,
     x = np.concatenate([attack_features(retain, features)[members.numpy()],
                         attack_features(test, features)[others.numpy()]])
     y = np.r_[np.ones(len(members)), np.zeros(len(others))]
-    # imported here: scikit-learn takes about a second to import, which runs without it skip
+    # imported here: scikit-learn is slow to import, which runs without it skip
     from sklearn.svm import SVC
 
     attacker = SVC(C=C, gamma=gamma, kernel="rbf").fit(x, y)

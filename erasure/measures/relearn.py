@@ -64,12 +64,8 @@ def next_chunk(counted: int, misses: int, hits: int, left: int, needed: float,
     so far needs to bring k more misses, ⌈k · counted / misses⌉; and everything left when no
     sample counted so far was wrong (the model is then likely at the goal, which takes every
     sample to confirm). Between 1 and ``largest``; ``largest`` when every sample is to be
-    counted (``needed`` ≤ 0).
-
-    Measured on the SCRUB model of ``bench/erasure_digits28.jsonc`` (200 steps, never
-    recovering): counting took 0.43 s with a first chunk of k (two forwards a step, 5,800
-    samples in all), 0.35 s with 1.5·k (one forward, 6,209 samples) and 0.35 s with 2·k (7,375
-    samples); 0.42 s doubling chunks from k (8,808 samples)."""
+    counted (``needed`` ≤ 0). The first chunk's 1.5·k was chosen by timing it against k, 2·k and
+    doubling chunks (bench/README.md, "Timings behind choices in the code")."""
     if needed <= 0:
         return largest
     k = math.floor(hits + left - needed) + 1
@@ -100,14 +96,12 @@ class Relearning:
     forgot is after the first few samples instead of the whole partition — the sooner as the
     samples the last count found wrong are counted first (one step rarely changes many
     predictions), in chunks sized to the misses that would rule the goal out
-    (:func:`next_chunk`). On the original ERASURE's example
-    (``bench/erasure_digits28.jsonc``, one run) the relearning runs counted 18,732 forget samples
-    in all, against 159,264 counting every sample after every step and 23,392 starting every
-    count with 32 samples and doubling — with the same answers in all three. A later, lower goal
-    that the bounds cannot decide at some step replays the run from the start — the same
-    batches, RNG and arithmetic, so the same weights at every step — and counts that step again,
-    for that goal. The answer is always the exact first step whose count
-    reaches the goal.
+    (:func:`next_chunk`), with the same answers as counting every sample after every step (the
+    samples counted either way: bench/README.md, "Timings behind choices in the code"). A later,
+    lower goal that the bounds cannot decide at some step replays the run from the start — the
+    same batches, RNG and arithmetic, so the same weights at every step — and counts that step
+    again, for that goal. The answer is always the exact first step whose count reaches the
+    goal.
 
     Args:
         model: left untouched (a deep copy is trained, created only when a step is needed).

@@ -16,10 +16,10 @@ class RTE(Measure):
 
     Jia et al. ("Model Sparsity Can Simplify Machine Unlearning", NeurIPS 2023) and SalUn (Fan et
     al., ICLR 2024) report run-time efficiency (RTE) as an unlearner's wall-clock minutes beside
-    retraining's; here, as REFERENCES.md defines it, it is the ratio, so that it compares across
-    machines and datasets. Retraining is the exact but expensive unlearner: RTE < 1 is what an
-    approximate method must achieve to be worth its inexactness; lower is better (retraining
-    from scratch is 1 by definition).
+    retraining's; here it is the ratio, so that it compares across machines and datasets.
+    Retraining is the exact but expensive unlearner: RTE < 1 is what an approximate method must
+    achieve to be worth its inexactness; lower is better (retraining from scratch is 1 by
+    definition).
 
     Configuring this measure makes the pipeline retrain the gold model on ``retain`` (it declares
     that partition in :meth:`gold_partitions`), once per experiment, so the retraining time is

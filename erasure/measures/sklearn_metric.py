@@ -27,7 +27,7 @@ _SCORE_INPUTS = ("y_proba", "y_prob", "y_score")
 
 def sklearn_metrics():
     """``sklearn.metrics``, imported when a config uses this measure: importing scikit-learn
-    costs about a second and 150 MB, which no other built-in measure needs."""
+    is slow and memory-hungry (bench/README.md), which no other built-in measure needs."""
     import sklearn.metrics
 
     return sklearn.metrics

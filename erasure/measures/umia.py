@@ -91,8 +91,8 @@ def logistic_cv_accuracy(x: np.ndarray, y: np.ndarray, splits: list[tuple[np.nda
                          C: float = 1.0, iterations: int = 100) -> float:
     """Mean held-out accuracy of scikit-learn's default ``LogisticRegression`` (L2, ``C`` = 1,
     unpenalised intercept) on one feature, over ``splits`` — solved exactly by Newton's method
-    for every split at once, instead of one lbfgs fit per split (30× faster; the same optimum,
-    to within lbfgs's own tolerance).
+    for every split at once, instead of one lbfgs fit per split (faster — bench/README.md; the
+    same optimum, to within lbfgs's own tolerance).
 
     Args:
         x: the feature, shape ``(n,)``; y: labels 0/1; splits: ``(train, test)`` index pairs.
@@ -114,7 +114,7 @@ def logistic_cv_accuracy(x: np.ndarray, y: np.ndarray, splits: list[tuple[np.nda
         if not step > 1e-12:  # converged (or NaN: then scikit-learn decides below)
             break
     if not (np.isfinite(w).all() and np.isfinite(b).all() and step < 1e-6):
-        # imported here: scikit-learn takes about a second to import, needed only on this path
+        # imported here: scikit-learn is slow to import, needed only on this path
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import cross_val_score
 

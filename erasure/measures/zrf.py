@@ -40,8 +40,8 @@ class ZRF(Measure):
 
     Reading it: 1 means the model answers the forget set like a random network; a trained model
     that still knows D_f scores low. Read it against the gold model's record rather than against
-    1: the retrained model is not random on D_f either (on digits, 0.43 for a forgotten class,
-    0.27 for a random 10% — about the original's 0.27 — while the random network scores 1).
+    1: the retrained model is not random on D_f either (its scores on digits:
+    guide/method-notes.md).
 
     JS is taken in bits so that ZRF spans [0, 1]; with natural logarithms, as some public
     implementations take them, the same models score ZRF_e = 1 − ln 2 · (1 − ZRF) (never below

@@ -58,7 +58,8 @@ class SmallCNN(nn.Module):
     Each block pools before its ReLU: the two commute exactly (max(relu(a), relu(b)) =
     relu(max(a, b)), and both send a zero gradient where the window's maximum is ≤ 0), so the
     network computes, and trains to, bit for bit what conv → BN → ReLU → pool does (tested),
-    with the ReLU on a quarter of the values: training steps about 7% faster on a CPU.
+    with the ReLU on a quarter of the values, so training steps are cheaper on a CPU
+    (bench/README.md, "Timings behind choices in the code").
 
     Fits ``1×8×8`` (digits), ``1×28×28`` (MNIST) and ``3×32×32`` (CIFAR) images.
 

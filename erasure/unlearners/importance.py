@@ -36,25 +36,14 @@ GRADIENT_BUDGET = 2 ** 28
 
 #: On a CPU, the floats one vectorised call should work on (see :func:`per_sample_batch_size`
 #: and :func:`closed_form_batch_size`): beyond it the batch falls out of the caches and gets
-#: slower as well as bigger. Measured on digits (1 thread, median of 5–7 runs, batch sizes in
-#: random order) for the expected Fisher (10 gradients a sample) through ``torch.func``: the MLP
-#: (9.6k weights) is fastest at 40–48 samples a call, and 56 takes 3× as long; SmallCNN on 8×8
-#: images (14k weights) at 24–32, 40 taking 1.7× as long; SmallCNN on 28×28 images (106k weights)
-#: at 3–4, 2 and 6 taking 1.2× and 1.4× as long. This constant picks 45, 27 and 3. For the
-#: empirical Fisher (one gradient) it picks 445, 225 and 25, where the fastest measured were
-#: 256–512, 128–384 and 16–32. In closed form (1 and 2 threads, the expected Fisher): SmallCNN
-#: 8×8 fastest at 256–512 (128 taking 1.1–1.2× as long), 28×28 at 32–64 (16 taking 1.1–1.3×, 128
-#: 1.15–1.25×), the MLP from 1024 on (512 taking 1.15–1.35×); it picks 516, 57 and 1024 (the
-#: largest), within 3% of the fastest each but the MLP's at 2 threads (2048: 0.9×); for the
-#: empirical Fisher, 28×28 is fastest at 32–128. (Measured with SmallCNN's ReLU before its
-#: pooling, where the picks were 26, 207, 22, 456 and 48; pooling first leaves fewer activations
-#: to count. Re-timed at 1 thread in closed form: 516 and 57 within 2% of 456 and 48.)
+#: slower as well as bigger. Chosen from timings of the MLP and SmallCNN on digits
+#: (bench/README.md, "Timings behind choices in the code").
 CPU_WORKING_SET = 9 * 10 ** 6
 
 #: The smallest batch :func:`closed_form_batch_size` picks on a CPU: where one sample's floats
 #: exceed :data:`CPU_WORKING_SET` the caches are lost anyway and a larger batch gives the layers'
-#: matrix products better shapes. ResNet-18 on 3×32×32 (1 and 2 threads, median of 3): 1 sample a
-#: batch takes 1.35–1.4× as long as 4, 2 takes 1.05–1.1×, 8 takes 0.93–1.1×.
+#: matrix products better shapes (timed on ResNet-18: bench/README.md, "Timings behind choices
+#: in the code").
 CLOSED_FORM_SMALLEST = 4
 
 

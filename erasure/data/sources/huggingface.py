@@ -6,9 +6,8 @@ Offline behaviour: a local path is always read with the hub switched off, so it 
 network. A hub id is loaded with :func:`datasets.load_dataset`; before that, one short request
 (a few seconds at most) checks that the hub answers. When it does not, the load runs in the
 library's offline mode, which reads a copy cached by an earlier run and otherwise fails at once —
-instead of the library's retry loop (about 25 s on a machine without DNS, minutes where
-connections hang) ending in a connection traceback. The offline switch is set only around the
-call and restored afterwards.
+instead of the library's retry loop, which is slow to end in a connection traceback
+(bench/README.md). The offline switch is set only around the call and restored afterwards.
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ _FILES = {"digits": "digits.csv.gz", "iris": "iris.csv", "wine": "wine_data.csv"
 def read_bundled(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """``(data, target, target names)`` of a scikit-learn bundled dataset, equal to its
     ``sklearn.datasets.load_<name>()``, read from the installed package's data file without
-    importing scikit-learn (which costs about a second and 150 MB): ``digits.csv.gz`` has 65
+    importing scikit-learn (slow and memory-hungry; bench/README.md): ``digits.csv.gz`` has 65
     columns, the last the target (names ``0`` … ``9``); the other files start with a line
     ``n_samples,n_features,<target names>``, and the last column is the target. If the file is
     not where this expects it, scikit-learn's own loader reads it.
