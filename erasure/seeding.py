@@ -1,7 +1,7 @@
 """Seeded random streams: one per component, derived from ``globals.seed`` and a name.
 
 Each component draws from its own stream, so adding, removing or reordering an unlearner never
-changes another's numbers (DESIGN.md rule 3).
+changes another's numbers (ARCHITECTURE.md, rule 3).
 """
 from __future__ import annotations
 
