@@ -2,10 +2,11 @@
 """ResNet-18 on CIFAR-shaped synthetic data: images/s for training and evaluation, per setting.
 
 The framework's own path: the samples are held in a ``Data`` object on the device (moved there
-once), the network is built by ``Predictor.new_model`` with the hardware settings active
-(``erasure.models.acceleration``: what ``globals.precision`` / ``channels_last`` / ``compile``
-set), trained by ``Predictor.train`` (``fit``: shuffled batches gathered on the device) and
-evaluated by ``OutputStore`` (batched, inference mode, fp32 logits).
+once), the network is built by ``Predictor.new_model`` of a predictor carrying the hardware
+settings (``Predictor.accelerated``, ``erasure.models.acceleration``: what ``globals.precision``
+/ ``channels_last`` / ``compile`` set), trained by ``Predictor.train`` (``fit``: shuffled
+batches gathered on the device) and evaluated by ``OutputStore`` (batched, inference mode, fp32
+logits).
 
 For each setting (``--modes``; default fp32, bf16, compile, bf16+compile and bf16+compile with
 channels-last): a warm-up (training steps and evaluation batches of every batch shape the timed
@@ -114,36 +115,37 @@ def warm_size(n: int, batch: int, repeats: int) -> int:
 
 def bench_mode(mode, args, data, recipe, device, sync):
     requested = settings_of(mode)
-    with acceleration.using(acceleration.resolve(requested, device)) as settings:
-        acceleration.prepare_data(data, settings)
-        torch.manual_seed(0)
-        model = recipe.new_model(data)
-        generator = torch.Generator().manual_seed(0)
-        # warm-up (and compilation) on subsets that give every batch shape the timed runs will
-        # see — full batches and the smaller last one, for training and for evaluation — so
-        # that no (re)compilation happens on the clock
-        n = len(data.y)
-        train_warm = warm_size(n, args.batch_size, repeats=2)
-        eval_warm = warm_size(n, args.eval_batch_size, repeats=1)
-        data.partitions["warm"] = torch.arange(train_warm, device=device)
-        data.partitions["warm_eval"] = torch.arange(eval_warm, device=device)
-        tick = time.perf_counter()
-        warm_recipe = copy.copy(recipe)
-        warm_recipe.epochs = 1
-        warm_recipe.train(model, data, "warm", generator)
-        OutputStore(model, data)("warm_eval")
-        sync()
-        warmup = time.perf_counter() - tick
-        train_s, eval_s = [], []
-        for _ in range(args.repeats):
-            train_s.append(benchutil.timed(lambda: recipe.train(model, data, "train", generator), sync))
-            eval_s.append(benchutil.timed(lambda: OutputStore(model, data)("train"), sync))
-        copies = None
-        if device.type == "cuda" and not args.no_profile:
-            copies = count_copies(lambda: warm_recipe.train(model, data, "train", generator))
-        del data.partitions["warm"], data.partitions["warm_eval"]
-        if data.x.is_contiguous(memory_format=torch.channels_last) and data.x.ndim == 4:
-            data.x = data.x.contiguous()  # the next mode starts from the plain layout
+    settings = acceleration.resolve(requested, device)
+    recipe = recipe.accelerated(settings)  # every network it builds gets the settings
+    acceleration.prepare_data(data, settings)
+    torch.manual_seed(0)
+    model = recipe.new_model(data)
+    generator = torch.Generator().manual_seed(0)
+    # warm-up (and compilation) on subsets that give every batch shape the timed runs will
+    # see — full batches and the smaller last one, for training and for evaluation — so
+    # that no (re)compilation happens on the clock
+    n = len(data.y)
+    train_warm = warm_size(n, args.batch_size, repeats=2)
+    eval_warm = warm_size(n, args.eval_batch_size, repeats=1)
+    data.partitions["warm"] = torch.arange(train_warm, device=device)
+    data.partitions["warm_eval"] = torch.arange(eval_warm, device=device)
+    tick = time.perf_counter()
+    warm_recipe = copy.copy(recipe)
+    warm_recipe.epochs = 1
+    warm_recipe.train(model, data, "warm", generator)
+    OutputStore(model, data)("warm_eval")
+    sync()
+    warmup = time.perf_counter() - tick
+    train_s, eval_s = [], []
+    for _ in range(args.repeats):
+        train_s.append(benchutil.timed(lambda: recipe.train(model, data, "train", generator), sync))
+        eval_s.append(benchutil.timed(lambda: OutputStore(model, data)("train"), sync))
+    copies = None
+    if device.type == "cuda" and not args.no_profile:
+        copies = count_copies(lambda: warm_recipe.train(model, data, "train", generator))
+    del data.partitions["warm"], data.partitions["warm_eval"]
+    if data.x.is_contiguous(memory_format=torch.channels_last) and data.x.ndim == 4:
+        data.x = data.x.contiguous()  # the next mode starts from the plain layout
     note = "" if settings == requested else "compile unavailable: ran uncompiled"
     return {"mode": mode, "effective": settings.describe(), "warmup": warmup,
             "train": n * recipe.epochs / benchutil.median(train_s),

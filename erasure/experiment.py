@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import json
 import logging
@@ -346,17 +345,6 @@ def not_finite(model: nn.Module) -> list[str]:
     return [n for n, t in tensors if t.is_floating_point() and not bool(torch.isfinite(t).all())]
 
 
-def _accelerated(stage: Callable) -> Callable:
-    """Runs a :class:`Session` stage with the session's hardware settings active (bf16,
-    channels-last, compile: :mod:`erasure.models.acceleration`), so that every network built and
-    every forward pass in it, the unlearners' and the measures' own included, uses them."""
-    @functools.wraps(stage)
-    def accelerated(self: "Session", *args, **kwargs):
-        with acceleration.using(self.acceleration):
-            return stage(self, *args, **kwargs)
-    return accelerated
-
-
 class Session:
     """One run of a plan, stage by stage: :meth:`load_data`, :meth:`train_models`, then
     :meth:`unlearn` per unlearner. :func:`erasure.runner.run` drives it and writes results; tests
@@ -382,6 +370,9 @@ class Session:
             precision=plan.settings.precision,
             channels_last=acceleration.channels_last_for(plan.settings.channels_last, self.device),
             compile=plan.settings.compile), self.device)
+        #: the recipe every network of this session is built from: the plan's predictor carrying
+        #: the hardware settings (also the unlearners' and measures' ``ctx.predictor``)
+        self.predictor = plan.predictor.accelerated(self.acceleration)
         self.timings: dict[str, float] = {}
         #: seconds the original and each gold model took to train (when first trained, for a
         #: model from the cache; ``timings`` holds this run's seconds, loading included)
@@ -405,7 +396,6 @@ class Session:
         self.models: dict[str, dict[str, Any]] = {}
         self._data_fingerprint: str | None = None
 
-    @_accelerated
     def load_data(self) -> Data:
         """Loads the data and checks it against the unlearners (before any training)."""
         tick = time.perf_counter()
@@ -422,11 +412,10 @@ class Session:
         return acceleration.prepare_data(self.plan.data.load(self.seed, self.device),
                                          self.acceleration)
 
-    @_accelerated
     def train_models(self) -> None:
         """Trains the original and every gold model an unlearner needs, each from its own
         seeded stream."""
-        self.original = self._train("train_original", self.plan.predictor.training_set, ("original",))
+        self.original = self._train("train_original", self.predictor.training_set, ("original",))
         for partition in self.plan.gold_partitions:
             key = "retrain" if len(self.plan.gold_partitions) == 1 else f"retrain.{partition}"
             self.golds[partition] = self._train(key, partition, ("gold", partition))
@@ -449,13 +438,13 @@ class Session:
         another plan — other unlearners or measures over the same data, predictor and seed —
         with its own store of shared objects."""
         other = copy.copy(self)
-        other.plan = plan
+        other.plan, other.predictor = plan, plan.predictor.accelerated(self.acceleration)
         other._shared, other.shared_builds = {}, []
         return other
 
     def _train(self, label: str, partition: str, stream: tuple) -> nn.Module:
         with seeded(self.seed, "init", *stream):
-            model = self.plan.predictor.new_model(self.data, self._training_graph(partition))
+            model = self.predictor.new_model(self.data, self._training_graph(partition))
         name = ".".join(stream)
         key = self._cache_key(partition, stream)
         tick = time.perf_counter()
@@ -468,8 +457,8 @@ class Session:
             log.info("training %s on '%s'", label, partition)
             tick = time.perf_counter()
             with seeded(self.seed, "fit", *stream):
-                self.plan.predictor.train(model, self.data, partition,
-                                          generator(self.seed, "batches", *stream), label=label)
+                self.predictor.train(model, self.data, partition,
+                                     generator(self.seed, "batches", *stream), label=label)
             self.timings[label] = self.trained_seconds[label] = time.perf_counter() - tick
             self.trainings[label] = self.trainings.get(label, 0) + 1
             if self.cache:
@@ -496,7 +485,7 @@ class Session:
         retain set never sees a forgotten node through message passing)."""
         if self.data.graph is None:
             return None
-        training = self.data[self.plan.predictor.training_set]
+        training = self.data[self.predictor.training_set]
         return self._graph_without(training[~torch.isin(training, self.data[partition])])
 
     def _graph_without(self, removed: torch.Tensor) -> Graph:
@@ -510,7 +499,6 @@ class Session:
         # may train it); the shared gold model itself stays frozen
         return copy.deepcopy(self.golds[partition]).requires_grad_(True)
 
-    @_accelerated
     def unlearn(self, index: int) -> dict[str, Any]:
         """Runs unlearner ``index`` on its own copy of the original and measures the result.
 
@@ -529,7 +517,7 @@ class Session:
             # the deletion request removes the forgotten nodes' edges from the graph the
             # unlearned model serves on, as for the gold model; the weights are the unlearner's job
             use_graph(model, self._graph_without(self.data[unlearner.ref_data_forget]))
-        ctx = UnlearningContext(data=self.data, predictor=self.plan.predictor,
+        ctx = UnlearningContext(data=self.data, predictor=self.predictor,
                                 generator=generator(useed), seed=useed,
                                 gold=self._gold_copy)
         log.info("unlearner %s", name)
@@ -572,7 +560,7 @@ class Session:
             outputs={"original": self._original_outputs,
                      "unlearned": OutputStore(unlearned, self.data)},
             golds=self.golds, gold_outputs=self._gold_outputs, timings=timings,
-            memory=memory, predictor=self.plan.predictor, shared=self.shared)
+            memory=memory, predictor=self.predictor, shared=self.shared)
         record["metrics"], record["failed_measures"], record["not_applicable"] = \
             self.plan.evaluator.evaluate(measure_ctx, self.seed, name)
         return record

@@ -1,13 +1,27 @@
 """Using the hardware well: bf16 mixed precision, channels-last memory format, ``torch.compile``.
 
-These are settings of the machine, not of the recipe, so they live in the config's ``globals``
-(``precision``, ``channels_last``, ``compile``). The session makes them :func:`active` while it
-trains and evaluates; :meth:`Predictor.new_model <erasure.models.Predictor.new_model>` then
-passes every network it builds (the original, the gold models, shadow models, random reference
-networks, fresh layers) through :func:`prepare_model`. Deep copies of a prepared network (the
-unlearners' copies of the original, teachers, relearning students) stay prepared, so every
-training loop — :func:`~erasure.models.fit` and the unlearners' own — and every evaluation runs
-with the same settings, without code of their own.
+These are settings of the machine, not of the recipe: the config's ``globals`` (``precision``,
+``channels_last``, ``compile``) give them, and the session resolves them into one
+:class:`Acceleration`. They travel explicitly, never through ambient state:
+
+- networks: the session builds every network from ``plan.predictor.accelerated(settings)``, a
+  copy of the :class:`~erasure.models.Predictor` carrying the settings, which is also the
+  ``ctx.predictor`` of its unlearners and measures. :meth:`Predictor.new_model
+  <erasure.models.Predictor.new_model>` passes each network it builds (the original, the gold
+  models, shadow models, random reference networks, fresh layers) through :func:`prepare_model`,
+  which stores the settings on that instance. Deep copies keep them (the unlearners' copies of
+  the original, teachers, relearning students), so every training loop —
+  :func:`~erasure.models.fit` and the unlearners' own — and every evaluation runs with them,
+  without code of their own. A network built any other way runs as it is.
+- data: the session passes the loaded data through :func:`prepare_data`.
+
+Why a per-instance ``forward`` rather than code at the call sites or a wrapping module: networks
+are called as ``model(x)`` by the framework's loops and by every user's unlearner, so casting or
+compiling there would have to be remembered by each of them; a wrapping module would prefix every
+state-dict key, breaking users' checkpoints and the model cache. Replacing ``forward`` on the
+instance (:func:`prepare_model`) leaves parameters, buffers, module names and state dicts as they
+are, and ``copy.deepcopy`` rebinds it to the copy. It reads the settings stored on its instance
+only.
 
 With every option off nothing is changed: the networks are the very modules the recipe builds
 and the numbers are bit-identical to a run without this module. By default only
@@ -19,7 +33,8 @@ convolutions.
   cast back to fp32 *after* the forward, so losses, gradients of the loss, and every measure see
   fp32 logits. Weights and optimizer states stay fp32 (mixed precision, no loss scaling needed
   with bf16's fp32-sized exponent). Fast on GPUs with bf16 units (Ampere and later); on CPUs
-  without native bf16 it is usually slower than fp32 — it works there, for testing.
+  without native bf16 it is usually slower than fp32 (``bench/README.md``) — it works there, for
+  testing.
 - ``channels_last: true``: networks with 4-D weights (convolutions) and 4-D image tensors of the
   data are stored NHWC, the layout tensor cores and oneDNN prefer. Networks without convolutions
   are left as they are. A network that fails on NHWC inputs is a config error
@@ -39,7 +54,6 @@ convolutions.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 import types
 import warnings
@@ -115,47 +129,34 @@ OFF = Acceleration()
 def channels_last_for(setting: bool | str, device: torch.device | str) -> ChannelsLast:
     """The :attr:`Acceleration.channels_last` for ``globals.channels_last`` (``true``, ``false``
     or ``"auto"``) on ``device``. ``auto`` is ``"checked"`` on a CPU, where PyTorch's NHWC
-    kernels (oneDNN) beat its NCHW ones, above all max-pooling (SmallCNN trains 0.5–0.9× and
-    evaluates 0.25–0.64× the NCHW time; numbers in ``bench/README.md``): the built-in CNNs, and
-    a user's CNN that passes :func:`channels_last_problem`, get NHWC weights while the data
-    stays NCHW, so no user code sees NHWC tensors it did not ask for. Off on GPUs (not measured
-    there yet; set ``true`` with ``precision: "bf16"`` for tensor cores)."""
+    kernels (oneDNN) beat its NCHW ones, above all max-pooling (SmallCNN trains and evaluates
+    faster with NHWC weights: ``bench/README.md``): the built-in CNNs, and a user's CNN that
+    passes :func:`channels_last_problem`, get NHWC weights while the data stays NCHW, so no
+    user code sees NHWC tensors it did not ask for. Off on GPUs (not measured there yet; set
+    ``true`` with ``precision: "bf16"`` for tensor cores)."""
     if setting == "auto":
         return "checked" if torch.device(device).type == "cpu" else False
     return bool(setting)
 
-_active: contextvars.ContextVar[Acceleration] = contextvars.ContextVar("acceleration", default=OFF)
-
-
-def active() -> Acceleration:
-    """The settings in force (all off outside :func:`using`)."""
-    return _active.get()
-
 
 @contextlib.contextmanager
-def using(settings: Acceleration | None) -> Iterator[Acceleration]:
-    """Makes ``settings`` the active ones within the block (``None``: all off)."""
-    token = _active.set(settings or OFF)
+def full_precision(model: nn.Module) -> Iterator[nn.Module]:
+    """Within the block, ``model`` and every prepared network inside it run their forward in
+    fp32 whatever their ``precision`` (no bf16 autocast); compile and channels-last are
+    unaffected, and so is every other network. For computations bf16 autocast cannot run: the
+    ``torch.func`` per-sample gradients of Fisher and SSD (batch norm under ``vmap`` and
+    autocast gets bf16 inputs with fp32 weights and fails). Yields ``model``."""
+    flipped = []
+    for module in model.modules():
+        settings = module.__dict__.get(_ATTRIBUTE)
+        if settings is not None and settings.precision != "fp32":
+            flipped.append((module, settings))
+            object.__setattr__(module, _ATTRIBUTE, replace(settings, precision="fp32"))
     try:
-        yield settings or OFF
+        yield model
     finally:
-        _active.reset(token)
-
-
-_fp32_only: contextvars.ContextVar[bool] = contextvars.ContextVar("fp32_only", default=False)
-
-
-@contextlib.contextmanager
-def full_precision() -> Iterator[None]:
-    """Within the block, prepared networks run their forward in fp32 whatever their
-    ``precision`` (no bf16 autocast); compile and channels-last are unaffected. For computations
-    bf16 autocast cannot run: the ``torch.func`` per-sample gradients of Fisher and SSD (batch
-    norm under ``vmap`` and autocast gets bf16 inputs with fp32 weights and fails)."""
-    token = _fp32_only.set(True)
-    try:
-        yield
-    finally:
-        _fp32_only.reset(token)
+        for module, settings in flipped:
+            object.__setattr__(module, _ATTRIBUTE, settings)
 
 
 # -- compile availability ---------------------------------------------------------------------
@@ -225,9 +226,9 @@ def _device_type(module: nn.Module, args: tuple) -> str:
 
 
 def _run(module: nn.Module, *args, **kwargs):
-    """The module's own ``forward`` under the module's precision setting."""
+    """The module's own ``forward`` under the precision stored on the module."""
     settings: Acceleration = getattr(module, _ATTRIBUTE)
-    if settings.precision == "bf16" and not _fp32_only.get():
+    if settings.precision == "bf16":
         with torch.autocast(_device_type(module, args), dtype=torch.bfloat16):
             return type(module).forward(module, *args, **kwargs)
     return type(module).forward(module, *args, **kwargs)
@@ -266,7 +267,8 @@ def _to_fp32(value):
 
 
 def _accelerated_forward(self: nn.Module, *args, **kwargs):
-    """Installed as a prepared network's ``forward``: compiled or eager, then fp32 outputs."""
+    """Installed as a prepared network's ``forward``: compiled or eager, as the settings stored
+    on the instance say, then fp32 outputs."""
     global _compile_failed
     settings: Acceleration = getattr(self, _ATTRIBUTE)
     if settings.compile and not _compile_failed and not _in_functorch_transform():
@@ -374,9 +376,10 @@ def _report(settings: Acceleration, name: str, message: str, level: int = loggin
         log.log(level, "%s", message)
 
 
-def prepare_model(model: nn.Module, settings: Optional[Acceleration] = None,
+def prepare_model(model: nn.Module, settings: Acceleration,
                   sample: Optional[torch.Tensor] = None) -> nn.Module:
-    """Applies ``settings`` (default: the :func:`active` ones) to ``model`` in place.
+    """Applies ``settings`` to ``model`` in place (:meth:`Predictor.new_model
+    <erasure.models.Predictor.new_model>` calls it on every network it builds).
 
     - channels-last, for a network with 4-D weights: ``True`` converts it to
       ``torch.channels_last`` (raising :class:`ChannelsLastError` where it fails on ``sample``);
@@ -384,16 +387,16 @@ def prepare_model(model: nn.Module, settings: Optional[Acceleration] = None,
       CNNs) or it passes :func:`channels_last_problem` on ``sample`` (a batch of the data, as
       the data lays it out) — otherwise it stays NCHW, logged once per class;
     - bf16 or compile: the network's ``forward`` is replaced, on this instance only, by one that
-      runs the class's ``forward`` compiled and/or under bf16 autocast and returns fp32 outputs.
-      Parameters, buffers, state dicts and module names are unchanged; ``copy.deepcopy`` keeps
-      the replacement (bound to the copy).
+      runs the class's ``forward`` compiled and/or under bf16 autocast and returns fp32 outputs;
+      ``settings`` are stored on the instance, where that ``forward`` reads them. Parameters,
+      buffers, state dicts and module names are unchanged; ``copy.deepcopy`` keeps the
+      replacement (bound to the copy) and the settings.
 
     With every option off the model is returned untouched. Preparing twice is harmless.
 
     Returns:
         ``model`` itself.
     """
-    settings = active() if settings is None else settings
     if not settings.enabled:
         return model
     _lay_out(model, settings, sample)
@@ -413,12 +416,11 @@ def is_prepared(model: nn.Module) -> bool:
     return getattr(model.__dict__.get("forward"), "__func__", None) is _accelerated_forward
 
 
-def prepare_data(data, settings: Optional[Acceleration] = None):
+def prepare_data(data, settings: Acceleration):
     """Applies ``settings`` to loaded data in place: with ``channels_last=True``, 4-D (image)
     samples are stored NHWC once, so that batches gathered from them need no conversion
     (``"checked"`` leaves them NCHW: each NHWC network's first convolution converts its batch).
     Returns ``data``."""
-    settings = active() if settings is None else settings
     if settings.channels_last is True and getattr(data, "x", None) is not None \
             and data.x.ndim == 4:
         data.x = data.x.contiguous(memory_format=torch.channels_last)

@@ -1,8 +1,9 @@
 """The predictor: how the original model (and the retrained gold model) is built and trained."""
 from __future__ import annotations
 
+import copy
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -13,7 +14,7 @@ from erasure.config.checks import at_least, iterations
 from erasure.data import Data
 from erasure.data.graph import Graph
 
-from .acceleration import ChannelsLastError, prepare_model
+from .acceleration import OFF, Acceleration, ChannelsLastError, prepare_model
 from .training import (
     LossFactory,
     NetworkFactory,
@@ -29,7 +30,8 @@ class Predictor(Component):
 
     The same recipe trains the original on ``training_set`` and the gold model on the retain set.
     Training batches are shuffled from the caller's seeded generator; the last, smaller batch is
-    kept (no sample is silently dropped).
+    kept (no sample is silently dropped). Every network it builds is prepared with its
+    :attr:`acceleration` (off unless set through :meth:`accelerated`).
 
     Args:
         model: the network (``MLP``, ``SmallCNN`` or any ``torch.nn.Module`` by dotted path).
@@ -50,15 +52,26 @@ class Predictor(Component):
     epochs: int = 20
     batch_size: int = 64
     training_set: PartitionName = "train"
+    #: the hardware settings every network it builds is prepared with: the machine's, not the
+    #: recipe's, so no constructor argument and not in the config (see :meth:`accelerated`)
+    acceleration: Acceleration = field(default=OFF, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         iterations("epochs", self.epochs)
         at_least("batch_size", self.batch_size, 1)
 
+    def accelerated(self, settings: Acceleration) -> "Predictor":
+        """This recipe, building its networks with ``settings`` (bf16, channels-last, compile:
+        :mod:`erasure.models.acceleration`): a shallow copy with the same config and factories.
+        ``self`` is left as it is — a plan's predictor is shared by all its sessions."""
+        other = copy.copy(self)
+        other.acceleration = settings
+        return other
+
     def new_model(self, data: Data, graph: Graph | None = None) -> nn.Module:
         """A freshly initialised network for ``data`` (seed the global RNG first), on its device,
-        prepared with the active hardware settings (:mod:`erasure.models.acceleration`: bf16,
-        channels-last, compile; untouched when they are off).
+        prepared with this recipe's :attr:`acceleration` (bf16, channels-last, compile, by
+        :func:`~erasure.models.acceleration.prepare_model`; untouched when they are off).
 
         Args:
             graph: for graph data, the graph the network works on (default: the whole graph).
@@ -84,7 +97,7 @@ class Predictor(Component):
             raise ConfigError.single("predictor.parameters.model", f"cannot build the network: {e}") from e
         self._check_shapes(model, data)
         try:
-            return prepare_model(model, sample=data.x[:8])
+            return prepare_model(model, self.acceleration, data.x[:8])
         except ChannelsLastError as e:
             raise ConfigError.single(
                 "globals.channels_last", str(e),

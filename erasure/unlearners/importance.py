@@ -250,7 +250,7 @@ def squared_gradient_sum(model: nn.Module, data: Data, index: torch.Tensor,
     was_training = model.training
     model.eval()
     try:
-        with full_precision():
+        with full_precision(model):
             for x, y in data.index_batches(index, batch_size):
                 for name, g in per_sample(params, x, y).items():
                     total[name] += g.sum(0)

@@ -3,7 +3,6 @@ on CPU, channels-last predicts what the contiguous network predicts, compile fal
 warning where it cannot work, and with everything off nothing changes at all."""
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import sys
@@ -14,14 +13,18 @@ import pytest
 import torch
 from torch import nn
 
+from dataclasses import dataclass
+
 from erasure.config import ConfigError
 from erasure.data import DatasetManager, PercentageSplit, SklearnDataSource
 from erasure.experiment import Session, prepare
-from erasure.measures import OutputStore
+from erasure.measures import Measure, OutputStore
 from erasure.models import MLP, SmallCNN, acceleration, fit
 from erasure.models.acceleration import (OFF, Acceleration, channels_last_for,
-                                         channels_last_problem, is_prepared, prepare_model, using)
+                                         channels_last_problem, full_precision, is_prepared,
+                                         prepare_model)
 from erasure.seeding import seeded
+from erasure.unlearners import Unlearner
 from tests.helpers import accuracy, digits_config
 from tests.models import fixtures as user_networks
 
@@ -83,15 +86,14 @@ def test_options_off_train_bit_identical_weights(image):
                                  model={"class": "SmallCNN"} if image else None))
     data = plan.data.load(0)
 
-    def train(context):
-        with context:
-            with seeded(0, "init"):
-                model = plan.predictor.new_model(data)
-            with seeded(0, "fit"):
-                plan.predictor.train(model, data, "train", torch.Generator().manual_seed(1))
-            return model, OutputStore(model.eval(), data)("test").logits
+    def train(predictor):
+        with seeded(0, "init"):
+            model = predictor.new_model(data)
+        with seeded(0, "fit"):
+            predictor.train(model, data, "train", torch.Generator().manual_seed(1))
+        return model, OutputStore(model.eval(), data)("test").logits
 
-    (plain, plain_out), (off, off_out) = train(contextlib.nullcontext()), train(using(OFF))
+    (plain, plain_out), (off, off_out) = train(plan.predictor), train(plan.predictor.accelerated(OFF))
     assert not is_prepared(off)
     assert plain.state_dict().keys() == off.state_dict().keys()
     assert all(torch.equal(v, off.state_dict()[k]) for k, v in plain.state_dict().items())
@@ -117,6 +119,77 @@ def test_channels_last_auto_is_checked_on_cpus_and_off_elsewhere():
     assert channels_last_for(True, "cuda") is True and channels_last_for(False, "cpu") is False
     with pytest.raises(ValueError):
         Acceleration(channels_last="auto")  # the config's word; the settings say "checked"
+
+
+# -- the settings travel with the predictor -----------------------------------------------------
+
+HERE = "tests.models.test_acceleration"
+
+
+@dataclass(kw_only=True)
+class FreshNetwork(Unlearner):
+    """Returns a freshly initialised network from ``ctx.predictor``."""
+
+    def unlearn(self, model, ctx):
+        return ctx.predictor.new_model(ctx.data)
+
+
+@dataclass(kw_only=True)
+class Prepared(Measure):
+    """1.0 where a network is prepared: the unlearned one, and a fresh one from ``ctx.predictor``."""
+
+    name = "prepared"
+
+    def measure(self, ctx):
+        return {"prepared.unlearned": float(is_prepared(ctx.models["unlearned"])),
+                "prepared.fresh": float(is_prepared(ctx.predictor.new_model(ctx.data)))}
+
+
+def test_an_accelerated_predictor_is_a_copy_and_the_plans_stays_off():
+    plan = prepare(digits_config(epochs=1))
+    data = plan.data.load(0)
+    bf16 = Acceleration(precision="bf16")
+    recipe = plan.predictor.accelerated(bf16)
+    assert recipe.acceleration is bf16 and plan.predictor.acceleration == OFF
+    assert recipe.config == plan.predictor.config and "acceleration" not in str(recipe.config)
+    assert is_prepared(recipe.new_model(data)) and not is_prepared(plan.predictor.new_model(data))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_unlearners_and_measures_build_networks_with_the_sessions_settings(precision):
+    config = digits_config(epochs=1, unlearners=[{"class": f"{HERE}.FreshNetwork"}],
+                           measures=[{"class": f"{HERE}.Prepared"}])
+    config["globals"].update(cache=False, precision=precision)
+    s = Session(prepare(config))
+    s.load_data()
+    s.train_models()
+    record = s.unlearn(0)
+    assert record["status"] == "finished", record["error"]
+    expected = 1.0 if precision == "bf16" else 0.0
+    assert record["metrics"] == {"prepared.unlearned": expected, "prepared.fresh": expected}
+    assert s.predictor.acceleration == s.acceleration and s.plan.predictor.acceleration == OFF
+    # a stage called outside any session context builds the same: nothing is ambient
+    assert is_prepared(s.predictor.new_model(s.data)) == (precision == "bf16")
+
+
+def test_full_precision_runs_only_the_given_network_in_fp32_for_the_block():
+    model = prepare_model(MLP(input_shape=(64,), num_classes=10), Acceleration(precision="bf16"))
+    other = copy.deepcopy(model)
+    seen = {"model": [], "other": []}
+    model.layers[1].register_forward_hook(lambda m, i, o: seen["model"].append(o.dtype))
+    other.layers[1].register_forward_hook(lambda m, i, o: seen["other"].append(o.dtype))
+    x = torch.randn(5, 64)
+    with full_precision(model) as inside:
+        assert inside is model
+        out = model(x)
+        other(x)
+    model(x)
+    assert seen == {"model": [torch.float32, torch.bfloat16], "other": [torch.bfloat16]}
+    assert out.dtype == torch.float32
+    wrapper = nn.Sequential(other)  # a prepared network inside another module
+    with full_precision(wrapper):
+        wrapper(x)
+    assert seen["other"][-1] == torch.float32
 
 
 # -- bf16 -------------------------------------------------------------------------------------
