@@ -16,11 +16,12 @@ from torch import nn
 
 from erasure.config import ConfigError
 from erasure.data import DatasetManager, PercentageSplit, SklearnDataSource
-from erasure.experiment import Session, prepare
+from erasure.experiment import Session
 from erasure.measures import OutputStore
 from erasure.models import MLP, SmallCNN, acceleration, fit
 from erasure.models.acceleration import (OFF, Acceleration, channels_last_for,
                                          channels_last_problem, is_prepared, prepare_model, using)
+from erasure.plan import prepare
 from erasure.seeding import seeded
 from tests.helpers import accuracy, digits_config
 from tests.models import fixtures as user_networks
@@ -46,7 +47,7 @@ def session(image=False, model=None, epochs=30, **globals_):
     config = digits_config(image=image, model=model, epochs=epochs,
                            unlearners=[{"class": "Finetuning", "parameters": {"epochs": 1}}])
     config["globals"].update(cache=False, **globals_)
-    s = Session(prepare(config))
+    s = Session(prepare(config), seed=0)
     s.load_data()
     s.train_models()
     return s
@@ -161,7 +162,7 @@ def test_deep_copies_stay_prepared_and_use_their_own_weights():
 def test_bf16_fisher_and_ssd_importances_run():
     config = digits_config(epochs=5, unlearners=[{"class": "SSD"}, {"class": "FisherForgetting"}])
     config["globals"].update(cache=False, precision="bf16")
-    s = Session(prepare(config))
+    s = Session(prepare(config), seed=0)
     s.load_data()
     s.train_models()
     for i in range(2):
@@ -215,7 +216,7 @@ def user_session(network, epochs=2, **globals_):
                            unlearners=[{"class": "Finetuning", "parameters": {"epochs": 1}},
                                        {"class": "GoldModel"}])
     config["globals"].update(cache=False, **globals_)
-    s = Session(prepare(config))
+    s = Session(prepare(config), seed=0)
     s.load_data()
     s.train_models()
     return s
