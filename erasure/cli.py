@@ -58,13 +58,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def flag_overrides(args: argparse.Namespace) -> list[Override]:
-    """The config values the flags set, as overrides to apply after ``--set`` (a flag wins).
+def flag_overrides(args: argparse.Namespace, config: object) -> list[Override]:
+    """The ``globals`` values the flags set in ``config``, as overrides to apply after ``--set``
+    (a flag wins). None for a config whose ``globals`` is not an object: prepare() reports that
+    section, not the flags.
 
     Folders on the command line are relative to the working folder, so they go into the config
     absolute (a config's own folders are relative to the config file)."""
     from erasure.config.overrides import Override
 
+    if not (isinstance(config, dict) and isinstance(config.get("globals", {}), dict)):
+        return []
     found = []
     if args.seed is not None:  # one seed replaces the config's list of seeds
         found += [Override("globals.seed", args.seed, "--seed"),
@@ -76,7 +80,8 @@ def flag_overrides(args: argparse.Namespace) -> list[Override]:
     for flag, key, value in [("--output", "output", args.output),
                              ("--cache-dir", "cache_dir", args.cache_dir)]:
         if value is not None:
-            found.append(Override(f"globals.{key}", str(Path.cwd() / Path(value).expanduser()), flag))
+            folder = Path.cwd() / Path(value).expanduser()
+            found.append(Override(f"globals.{key}", str(folder), flag))
     return found
 
 
@@ -123,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     from erasure.runner import Interrupted, OutputFailed, run
 
     try:
-        config = apply_overrides(load_config(args.config), [*args.sets, *flag_overrides(args)])
+        config = apply_overrides(load_config(args.config), args.sets)
+        config = apply_overrides(config, flag_overrides(args, config))
         plan = prepare(config, config_file=args.config)
         if args.validate:
             print(f"{args.config}: valid ({len(plan.unlearners)} unlearners, "

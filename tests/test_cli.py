@@ -166,7 +166,8 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
 def overridden(config: dict, *argv: str) -> dict:
     """``config`` as the command line hands it to prepare(): ``argv``'s --set, then its flags."""
     args = parse_args(["exp.json", *argv])
-    return apply_overrides(config, [*args.sets, *flag_overrides(args)])
+    config = apply_overrides(config, args.sets)
+    return apply_overrides(config, flag_overrides(args, config))
 
 
 def test_flags_set_globals_after_set_so_a_flag_wins(tmp_path, monkeypatch):
@@ -213,14 +214,14 @@ def test_a_bad_flag_value_is_reported_at_its_config_path(tmp_path, capsys, monke
     assert "globals.device: device 'cuda' was asked for" in capsys.readouterr().err
 
 
-def test_a_flag_that_cannot_be_applied_is_reported_at_the_flag(tmp_path, capsys):
+def test_flags_on_a_config_whose_globals_is_no_object_report_the_config(tmp_path, capsys):
     bad = digits_config()
     bad["globals"] = [0]
     config = write_config(tmp_path / "exp.json", bad)
-    assert main([str(config), "--seed", "3", "--validate"]) == 2
+    assert main([str(config), "--seed", "3", "--output", str(tmp_path / "out"), "--validate"]) == 2
     err = capsys.readouterr().err
-    assert "--seed: globals is a list of 1: 'seed' is not an index in it" in err
-    assert "Traceback" not in err
+    assert err.splitlines() == ["error: 1 problem in the config:",
+                                "  - globals: 'globals' must be an object, not list"]
 
 
 # -- a run -----------------------------------------------------------------------------------
