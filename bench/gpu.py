@@ -40,10 +40,10 @@ import torch
 
 from erasure.data import Data
 from erasure.data.sources.base import Samples
-from erasure.experiment import prepare, resolve_device
 from erasure.measures import OutputStore
 from erasure.models import acceleration
 from erasure.models.acceleration import Acceleration
+from erasure.plan import prepare, resolve_device
 
 MODES = ["fp32", "bf16", "compile", "bf16+compile", "bf16+compile+channels_last"]
 

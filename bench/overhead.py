@@ -34,7 +34,7 @@ import benchutil
 import torch
 import torch.nn.functional as F
 
-from erasure.experiment import prepare, resolve_device
+from erasure.plan import prepare, resolve_device
 from erasure.seeding import seeded
 from erasure.unlearners import UnlearningContext
 

@@ -62,8 +62,8 @@ def child(args) -> NoReturn:
     import torch
 
     from erasure.config import load_config
-    from erasure.experiment import Globals, prepare
     from erasure.measures import Evaluator, OutputStore
+    from erasure.plan import Globals, prepare
     from erasure.runner import run
 
     config = load_config(args.config)

@@ -42,7 +42,7 @@ import torch
 import erasure.unlearners as unlearners_package
 from erasure.config import ConfigError
 from erasure.config.registry import full_name, names_for, resolve
-from erasure.experiment import prepare, resolve_device
+from erasure.plan import prepare, resolve_device
 from erasure.runner import run
 from erasure.unlearners import Unlearner
 

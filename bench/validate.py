@@ -31,7 +31,7 @@ import benchutil
 import json5
 
 from erasure.config import load_config, parse_text
-from erasure.experiment import prepare
+from erasure.plan import prepare
 
 #: bytes one id (0 to 1,399) takes in the text, on average ("123, ")
 BYTES_PER_ID = 5.2

@@ -28,8 +28,8 @@ _HOMES = {
     "load_config": "erasure.config",
     "ConfigError": "erasure.config",
     "PartitionName": "erasure.config",
-    "prepare": "erasure.experiment",
-    "Plan": "erasure.experiment",
+    "prepare": "erasure.plan",
+    "Plan": "erasure.plan",
     "Session": "erasure.experiment",
     "run": "erasure.runner",
     "Interrupted": "erasure.runner",
@@ -52,8 +52,9 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
     from erasure.config import ConfigError, PartitionName, load_config
     from erasure.data import DataSource, Samples, Splitter
     from erasure.data.sources import DataLoadError
-    from erasure.experiment import Plan, Session, prepare
+    from erasure.experiment import Session
     from erasure.measures import Measure, Targets
+    from erasure.plan import Plan, prepare
     from erasure.runner import Interrupted, OutputFailed, run
     from erasure.unlearners import TrainingUnlearner, Unlearner
 

@@ -8,10 +8,13 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from erasure import __version__
 from erasure.logs import console_filter
+
+if TYPE_CHECKING:  # imported where used: --version and --help need no torch
+    from erasure.config.overrides import Override
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -22,19 +25,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="erasure", description="Run a machine-unlearning experiment described by a JSONC config.",
         epilog="'erasure report RUN_DIR' rebuilds the tables and plots of a run.")
     parser.add_argument("config", help="the experiment's JSONC config file")
-    parser.add_argument("--output", help="results folder (default: globals.output, else "
-                                         "output/<config name>)")
+    parser.add_argument("--output", help="results folder, relative to the working folder "
+                                         "(sets globals.output; default: output/<config name>)")
     parser.add_argument("--seed", type=int, help="override globals.seed (and globals.seeds)")
     parser.add_argument("--seeds", type=int, nargs="+", metavar="N",
-                        help="run the experiment once per seed; the summary aggregates them")
+                        help="run the experiment once per seed (sets globals.seeds); the summary "
+                             "aggregates them")
     parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="sets",
                         help="override one config value, e.g. predictor.parameters.epochs=3 "
                              "(repeatable; VALUE is read as JSON5, else as a string)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in the output folder: keep its finished records, "
                              "run the missing ones")
-    parser.add_argument("--cache-dir", help="model cache folder (over globals.cache_dir and "
-                                            "$ERASURE_CACHE_DIR)")
+    parser.add_argument("--cache-dir", help="model cache folder, relative to the working folder "
+                                            "(sets globals.cache_dir; over $ERASURE_CACHE_DIR)")
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override globals.device")
     parser.add_argument("--validate", action="store_true",
                         help="check the config and exit without loading data or training")
@@ -52,6 +56,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
     parser.add_argument("--version", action="version", version=f"erasure {__version__}")
     return parser.parse_args(argv)
+
+
+def flag_overrides(args: argparse.Namespace, config: object) -> list[Override]:
+    """The ``globals`` values the flags set in ``config``, as overrides to apply after ``--set``
+    (a flag wins). None for a config whose ``globals`` is not an object: prepare() reports that
+    section, not the flags.
+
+    Folders on the command line are relative to the working folder, so they go into the config
+    absolute (a config's own folders are relative to the config file)."""
+    from erasure.config.overrides import Override
+
+    if not (isinstance(config, dict) and isinstance(config.get("globals", {}), dict)):
+        return []
+    found = []
+    if args.seed is not None:  # one seed replaces the config's list of seeds
+        found += [Override("globals.seed", args.seed, "--seed"),
+                  Override("globals.seeds", None, "--seed")]
+    for flag, key, value in [("--seeds", "seeds", args.seeds), ("--device", "device", args.device),
+                             ("--allow-module", "allowed_modules", args.allow_modules)]:
+        if value is not None:
+            found.append(Override(f"globals.{key}", value, flag))
+    for flag, key, value in [("--output", "output", args.output),
+                             ("--cache-dir", "cache_dir", args.cache_dir)]:
+        if value is not None:
+            folder = Path.cwd() / Path(value).expanduser()
+            found.append(Override(f"globals.{key}", str(folder), flag))
+    return found
 
 
 def command() -> NoReturn:
@@ -92,22 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     from erasure import progress
     from erasure.config import ConfigError, load_config
     from erasure.config.overrides import apply_overrides
-    from erasure.experiment import prepare
+    from erasure.plan import prepare
     from erasure.results import summary_table
     from erasure.runner import Interrupted, OutputFailed, run
 
     try:
         config = apply_overrides(load_config(args.config), args.sets)
-        plan = prepare(config, config_file=args.config, seed=args.seed, device=args.device,
-                       allow_modules=args.allow_modules, seeds=args.seeds,
-                       cache_dir=args.cache_dir)
+        config = apply_overrides(config, flag_overrides(args, config))
+        plan = prepare(config, config_file=args.config)
         if args.validate:
             print(f"{args.config}: valid ({len(plan.unlearners)} unlearners, "
                   f"{len(plan.evaluator.measures)} measures)")
             return 0
         with progress.showing(not args.quiet):
-            results = run(plan, output=args.output, overwrite=args.overwrite,
-                          resume=args.resume, report=True)
+            results = run(plan, overwrite=args.overwrite, resume=args.resume, report=True)
     except ConfigError as e:
         if args.debug:
             raise

@@ -1,7 +1,10 @@
-"""The pipeline: validate → load data → train the original → each unlearner → measures → results.
+"""The pipeline, one seed of a plan: load data → train the original (and gold models) → each
+unlearner on its own copy → its measures → a record.
 
-:func:`prepare` turns a config dict into built components, finding every problem before any work.
-:func:`erasure.runner.run` carries out a prepared plan and writes the results document.
+A :class:`Session` runs those stages for a :class:`~erasure.plan.Plan` (what
+:func:`erasure.plan.prepare` built from a config) and one seed; :func:`erasure.runner.run` drives
+one session per seed and writes the results document. Trained models come from and go to the
+model cache (:mod:`erasure.cache`) under a key of everything that determines them.
 """
 from __future__ import annotations
 
@@ -9,334 +12,25 @@ import copy
 import hashlib
 import json
 import logging
-import platform
 import time
-from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
-from typing import Any, Callable, Literal, Optional, Union
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from erasure import __version__
 from erasure.cache import ModelCache, cache_folder, cache_key
-from erasure.config import (
-    Builder,
-    ConfigError,
-    Problem,
-    Slot,
-    copy_config,
-    registry,
-    suggest,
-    sweeps,
-)
-from erasure.config.checks import ParameterValueError, at_least
-from erasure.data import Data, DatasetManager
+from erasure.data import Data
 from erasure.data.graph import Graph
 from erasure.logs import log_failure, user_errors
-from erasure.measures import Evaluator, MeasureContext, OutputStore
-from erasure.models import Predictor, acceleration
+from erasure.measures import MeasureContext, OutputStore
+from erasure.models import acceleration
 from erasure.models.graph import use_graph
+from erasure.plan import Globals, Plan, check_data, config_path, resolve_device
 from erasure.profiling import peak_memory
 from erasure.seeding import derive_seed, generator, seeded
-from erasure.unlearners import Unlearner, UnlearningContext
+from erasure.unlearners import UnlearningContext
 
 log = logging.getLogger(__name__)
-
-SECTIONS = ("globals", "data", "predictor", "unlearners", "evaluator")
-
-
-#: more CPU threads than any machine has (torch refuses absurd counts with a traceback)
-MAX_THREADS = 4096
-
-
-@dataclass(kw_only=True)
-class Globals:
-    """Settings shared by the whole experiment (the config's ``globals`` section).
-
-    Args:
-        seed: drives every random choice (splits, initialisation, batch order, attacks).
-        device: ``cpu``, ``cuda``, or ``auto`` (cuda when available).
-        output: results folder, relative to the config file (default
-            ``output/<config file name>`` in the working folder); ``--output`` (relative to the
-            working folder) overrides it.
-        paths: folders, relative to the config file, from which your own modules are imported
-            (the config file's own folder always is).
-        threads: CPU threads torch may use (``null``: torch's default, one per core). Small
-            networks run fastest on 1: more threads only add synchronisation, and on a busy
-            machine they can slow training many times over.
-        allowed_modules: when set, the only module prefixes (besides erasure, torch and
-            torchvision) from which classes named by dotted path may be imported — checked
-            before importing. ``--allow-module`` on the command line replaces this list.
-        seeds: run the whole experiment once per seed (overrides ``seed``); the summary
-            aggregates over them (mean, standard deviation, 95% confidence interval).
-        cache: reuse trained originals and gold models from the model cache (see
-            :mod:`erasure.cache`); results say which model came from it.
-        cache_dir: the cache folder, relative to the config file (``--cache-dir`` wins; else
-            ``$ERASURE_CACHE_DIR``; else ``~/.cache/erasure/models``).
-        precision: ``fp32`` (default) or ``bf16``: every network's forward runs under bf16
-            autocast, its outputs cast back to fp32 (see :mod:`erasure.models.acceleration`).
-        channels_last: store convolution weights and image data channels-last (NHWC): ``true``,
-            ``false``, or ``auto`` (default): weights only, on a CPU, where checked safe (see
-            :func:`erasure.models.acceleration.channels_last_for`).
-        compile: run every network through ``torch.compile`` (falls back, with a warning,
-            where compiling does not work).
-    """
-
-    seed: int = 0
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    output: Optional[str] = None
-    paths: list[str] = ()
-    threads: Optional[int] = None
-    allowed_modules: Optional[list[str]] = None
-    seeds: Optional[list[int]] = None
-    cache: bool = True
-    cache_dir: Optional[str] = None
-    # hardware settings (erasure.models.acceleration); all off: bit-identical to not having them
-    # (channels_last's default, auto, is on for a CPU)
-    precision: Literal["fp32", "bf16"] = "fp32"
-    channels_last: Union[bool, Literal["auto"]] = "auto"
-    compile: bool = False
-
-    def __post_init__(self) -> None:
-        at_least("threads", self.threads, 1)
-        if self.threads is not None and self.threads > MAX_THREADS:
-            raise ParameterValueError("threads", f"threads must be at most {MAX_THREADS}, "
-                                                 f"got {self.threads}")
-        if self.seeds is not None:
-            if not self.seeds:
-                raise ParameterValueError("seeds", "seeds must list at least one seed")
-            if len(set(self.seeds)) != len(self.seeds):
-                raise ParameterValueError("seeds", f"seeds must differ, got {self.seeds}")
-        for name in ("output", "cache_dir", "paths"):
-            value = getattr(self, name)
-            for folder in [value] if isinstance(value, str) else value or ():
-                if "\0" in folder:
-                    raise ParameterValueError(name, f"{name}: {folder!r} holds a NUL byte, which "
-                                                    "no file system accepts in a name")
-
-    def all_seeds(self) -> list[int]:
-        return list(self.seeds) if self.seeds is not None else [self.seed]
-
-    #: settings that never change what a model learns (left out of cache keys)
-    NOT_TRAINING = ("seed", "seeds", "output", "paths", "threads", "allowed_modules", "cache",
-                    "cache_dir")
-
-
-@dataclass
-class Plan:
-    """A validated experiment: every component built, nothing loaded or trained yet."""
-
-    settings: Globals
-    data: DatasetManager
-    predictor: Predictor
-    unlearners: list[Unlearner]
-    names: list[str]
-    evaluator: Evaluator
-    resolved: dict
-    config_file: Optional[Path] = None
-    gold_partitions: list[str] = field(default_factory=list)
-
-
-def prepare(config: dict, *, config_file: str | Path | None = None, seed: int | None = None,
-            device: str | None = None, allow_modules: Optional[list[str]] = None,
-            seeds: Optional[list[int]] = None, cache_dir: Optional[str] = None) -> Plan:
-    """Validates a config and builds its components (DESIGN.md rule 1).
-
-    Args:
-        config: the plain dict from :func:`erasure.config.load_config` (not modified).
-        config_file: where it came from (its folder is where user modules are imported from).
-        seed, device, seeds, cache_dir: command-line overrides of ``globals`` (``seed``
-            replaces the config's ``seeds`` too).
-        allow_modules: command-line allow-list of module prefixes; replaces
-            ``globals.allowed_modules`` (a config cannot widen what its runner allows).
-
-    Raises:
-        ConfigError: every problem found, each with its place in the config.
-    """
-    if not isinstance(config, dict):
-        raise ConfigError.single("", f"a config is an object, not {type(config).__name__}")
-    config = copy_config(config)
-    builder = Builder()
-    for key in config:
-        if key not in SECTIONS:
-            builder.fail(str(key), f"unknown section '{key}'", suggest(str(key), SECTIONS, "sections"))
-    for key in SECTIONS[1:]:
-        if key not in config:
-            builder.fail(key, f"missing section '{key}'")
-
-    raw_globals = config.get("globals", {})
-    if not isinstance(raw_globals, dict):
-        builder.fail("globals", f"'globals' must be an object, not {type(raw_globals).__name__}")
-        raw_globals = {}
-    if seed is not None:
-        raw_globals["seed"] = seed
-        raw_globals.pop("seeds", None)
-    if seeds is not None:
-        raw_globals["seeds"] = seeds
-    if cache_dir is not None:  # relative to where the command runs, not to the config
-        raw_globals["cache_dir"] = str(Path(cache_dir).expanduser().resolve())
-    if device is not None:
-        raw_globals["device"] = device
-    before = len(builder.problems)
-    kwargs, resolved_globals = builder.parameters(Globals, raw_globals, "globals")
-    settings = Globals()
-    if len(builder.problems) == before:
-        try:
-            settings = Globals(**kwargs)
-        except ValueError as e:
-            builder.fail(f"globals.{getattr(e, 'parameter', '')}".rstrip("."), str(e))
-    base_dir = Path(config_file).resolve().parent if config_file else Path.cwd()
-    folders = [base_dir, *((base_dir / p).resolve() for p in settings.paths)]
-    if settings.device == "cuda" and not torch.cuda.is_available():
-        builder.fail("globals.device", "device 'cuda' was asked for, but this machine has no CUDA "
-                                       "GPU", "Use 'cpu', or 'auto' to take a GPU when there is one.")
-
-    allowed = allow_modules if allow_modules is not None else settings.allowed_modules
-    with registry.allowed_modules(allowed), registry.user_folders(folders):
-        return _build(config, builder, settings, resolved_globals, config_file)
-
-
-def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: dict,
-           config_file: str | Path | None) -> Plan:
-    resolved: dict[str, Any] = {"globals": resolved_globals}
-    data = predictor = evaluator = None
-    if "data" in config:
-        data, resolved["data"] = builder.component(config["data"], Slot(DatasetManager, lazy=False), "data")
-    if "predictor" in config:
-        predictor, resolved["predictor"] = builder.component(
-            config["predictor"], Slot(Predictor, lazy=False), "predictor")
-    unlearners: list = []
-    raw_unlearners = config.get("unlearners", [])
-    if not isinstance(raw_unlearners, list) or ("unlearners" in config and not raw_unlearners):
-        builder.fail("unlearners", "'unlearners' must be a non-empty list of components")
-        raw_unlearners = []
-    resolved["unlearners"] = []
-    try:
-        raw_unlearners, origins, suffixes = sweeps.expand(raw_unlearners)
-    except ConfigError as e:
-        builder.problems.extend(e.problems)
-        raw_unlearners, origins, suffixes = [], [], []
-    for node, where in zip(raw_unlearners, origins):
-        built, shown = builder.component(node, Slot(Unlearner, lazy=False), where)
-        unlearners.append(built)
-        resolved["unlearners"].append(shown)
-    if "evaluator" in config:
-        evaluator, resolved["evaluator"] = builder.component(
-            config["evaluator"], Slot(Evaluator, lazy=False), "evaluator")
-
-    if isinstance(data, DatasetManager):
-        chain_problems, known = data.chain_problems("data.parameters")
-        builder.problems.extend(chain_problems)
-    else:  # the data section has its own problems; still check names against what it writes
-        known = _written_names(config.get("data"))
-    if known is not None:
-        for path, name in builder.partition_refs:
-            in_chain = path.startswith("data.parameters.partitions[")
-            if name not in known and not (in_chain and isinstance(data, DatasetManager)):
-                builder.fail(path, f"unknown partition '{name}'", suggest(name, known, "partitions"))
-    builder.problems[:] = list(dict.fromkeys(builder.problems))  # sweep points repeat theirs
-    builder.raise_if_problems()
-
-    names = _record_names(raw_unlearners, suffixes)
-    gold = sorted({p for c in [*unlearners, *evaluator.measures] for p in c.gold_partitions()})
-    return Plan(settings, data, predictor, unlearners, names, evaluator, resolved,
-                Path(config_file).resolve() if config_file else None, gold)
-
-
-def _written_names(node: Any) -> set[str] | None:
-    """The partition names a (possibly invalid) data section writes, or None if unreadable."""
-    try:
-        splitters = node["parameters"]["partitions"]
-        return {"all"} | {n for s in splitters for n in s["parameters"]["parts_names"]}
-    except (KeyError, TypeError):
-        return None
-
-
-def _record_names(nodes: list[dict], suffixes: list[str]) -> list[str]:
-    """A record name per unlearner: its ``name`` or its class's short name, then its sweep point
-    (``Finetuning[epochs=5]``); repeats get ``#2``…"""
-    names, seen = [], {}
-    for node, suffix in zip(nodes, suffixes):
-        base = (node.get("name") or str(node["class"]).rsplit(".", 1)[-1]) + suffix
-        seen[base] = seen.get(base, 0) + 1
-        names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
-    return names
-
-
-def default_output(config_file: Path | None, settings: Globals) -> Path:
-    """``globals.output`` (relative to the config file, like includes and ``globals.paths``), else
-    ``output/<config name>`` in the working folder."""
-    if settings.output:
-        return config_path(config_file, settings.output)
-    stem = config_file.stem if config_file else "experiment"
-    return Path("output") / stem
-
-
-def config_path(config_file: Path | None, value: str) -> Path:
-    """A path written in a config: ``~`` expanded, relative to the config file's folder (to the
-    working folder for a config that is not a file)."""
-    path = Path(value).expanduser()
-    return path if path.is_absolute() or config_file is None else Path(config_file).parent / path
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version(), "erasure": __version__}
-    for package in ("torch", "numpy", "scikit-learn", "json5"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
-def check_data(plan: Plan, data: Data) -> None:
-    """Data-dependent checks, after loading and before any training.
-
-    Raises:
-        ConfigError: an empty forget set, a forget set outside the training data, or an empty
-            retain set, for any unlearner (cascade steps included).
-    """
-    training = data[plan.predictor.training_set]
-    problems = []
-
-    def visit(unlearner: Unlearner, path: str) -> None:
-        forget, retain = data[unlearner.ref_data_forget], data[unlearner.ref_data_retain]
-        where = f"{path}.parameters"
-        if len(forget) == 0:
-            problems.append(Problem(f"{where}.ref_data_forget",
-                                    f"the forget set '{unlearner.ref_data_forget}' is empty"))
-        elif not torch.isin(forget, training).all():
-            outside = int((~torch.isin(forget, training)).sum())
-            problems.append(Problem(f"{where}.ref_data_forget",
-                                    f"{outside} samples of the forget set '{unlearner.ref_data_forget}'"
-                                    f" are not in the training set '{plan.predictor.training_set}'"))
-        if len(retain) == 0:
-            problems.append(Problem(f"{where}.ref_data_retain",
-                                    f"the retain set '{unlearner.ref_data_retain}' is empty: "
-                                    "nothing would be left to keep"))
-        elif len(forget) and torch.isin(forget, retain).any():
-            shared = int(torch.isin(forget, retain).sum())
-            problems.append(Problem(f"{where}.ref_data_retain",
-                                    f"{shared} samples are in both the forget set "
-                                    f"'{unlearner.ref_data_forget}' and the retain set "
-                                    f"'{unlearner.ref_data_retain}'",
-                                    "A sample is either forgotten or kept: use the two parts of "
-                                    "one split."))
-        for i, step in enumerate(getattr(unlearner, "unlearners", ())):
-            visit(step, f"{where}.unlearners[{i}]")
-
-    for i, unlearner in enumerate(plan.unlearners):
-        visit(unlearner, f"unlearners[{i}]")
-    if problems:
-        raise ConfigError(problems)
 
 
 def not_finite(model: nn.Module) -> list[str]:
@@ -346,9 +40,15 @@ def not_finite(model: nn.Module) -> list[str]:
 
 
 class Session:
-    """One run of a plan, stage by stage: :meth:`load_data`, :meth:`train_models`, then
-    :meth:`unlearn` per unlearner. :func:`erasure.runner.run` drives it and writes results; tests
-    drive it directly.
+    """One run of a plan with one seed, stage by stage: :meth:`load_data`, :meth:`train_models`,
+    then :meth:`unlearn` per unlearner. :func:`erasure.runner.run` drives one per seed and writes
+    results; tests drive it directly.
+
+    Args:
+        plan: what to run (:func:`erasure.plan.prepare`).
+        seed: drives every random choice of this run (splits, initialisation, batch order,
+            attacks); the runner passes each of ``globals.seeds`` (else ``globals.seed``) in turn.
+        device: where to run (default: ``globals.device``).
 
     Attributes:
         data: the loaded data (after :meth:`load_data`).
@@ -359,9 +59,9 @@ class Session:
             runtime measures report these.
     """
 
-    def __init__(self, plan: Plan, device: torch.device | str | None = None) -> None:
+    def __init__(self, plan: Plan, seed: int, device: torch.device | str | None = None) -> None:
         self.plan = plan
-        self.seed = plan.settings.seed
+        self.seed = seed
         self.device = torch.device(device) if device else resolve_device(plan.settings.device)
         if plan.settings.threads:
             torch.set_num_threads(plan.settings.threads)

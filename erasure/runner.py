@@ -6,7 +6,6 @@ exists, so a killed run never leaves a corrupt file and ``resume`` picks up wher
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import json
 import logging
@@ -18,8 +17,9 @@ from typing import Any, Iterator
 
 from erasure import __version__, progress
 from erasure.config import ConfigError
+from erasure.experiment import Session
 from erasure.logs import FILE_ONLY, signals_routed
-from erasure.experiment import Globals, Plan, Session, default_output, versions
+from erasure.plan import Globals, Plan, default_output, versions
 from erasure.results import RESULTS_FILE, check_writable, write_json_atomic
 from erasure.results.claim import FolderBusy, claim_run_folder
 
@@ -157,11 +157,6 @@ def _previous(results: Path, plan: Plan) -> dict[str, Any] | None:
     return document
 
 
-def for_seed(plan: Plan, seed: int) -> Plan:
-    """The same plan with ``seed`` as its one seed."""
-    return dataclasses.replace(plan, settings=dataclasses.replace(plan.settings, seed=seed))
-
-
 class OutputFailed(Exception):
     """The results could not be written (disk full, folder removed, permissions changed…).
 
@@ -256,7 +251,7 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
                 indices = [i for i, name in enumerate(plan.names) if (name, seed) in todo]
                 if not indices:
                     continue
-                session = Session(for_seed(plan, seed))
+                session = Session(plan, seed)
                 data = session.load_data()
                 session.train_models()
                 if document is None:

@@ -9,7 +9,8 @@ import functools
 import json
 from typing import Any
 
-from erasure.experiment import Session, prepare
+from erasure.experiment import Session
+from erasure.plan import prepare
 
 #: Epochs of the original in tests: enough for the MLP to fit digits' training set (~1.0).
 EPOCHS = 30
@@ -56,7 +57,7 @@ def digits_config(forget: str = "random", unlearners: list[dict] | None = None,
 @functools.lru_cache(maxsize=None)
 def _trained(key: str) -> Session:
     plan = prepare(json.loads(key))
-    session = Session(plan)
+    session = Session(plan, plan.settings.seed)
     session.load_data()
     session.train_models()
     return session

@@ -18,8 +18,8 @@ import torch
 
 from erasure.cli import EXIT_CONFIG, main
 from erasure.config import load_config
-from erasure.experiment import prepare
 from erasure.models import Predictor
+from erasure.plan import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "bad_configs"

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from erasure.cli import EXIT_CONFIG, command, main
+from erasure.cli import EXIT_CONFIG, command, flag_overrides, main, parse_args
 from erasure.config import ConfigError
+from erasure.config.overrides import apply_overrides
+from erasure.plan import prepare
 from tests.helpers import digits_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,6 +159,69 @@ def test_bad_arguments_exit_2(tmp_path, capsys):
         main([str(tmp_path / "exp.json"), "--device", "tpu"])
     assert e.value.code == 2
     assert "invalid choice: 'tpu'" in capsys.readouterr().err
+
+
+# -- flags are config overrides -------------------------------------------------------------
+
+def overridden(config: dict, *argv: str) -> dict:
+    """``config`` as the command line hands it to prepare(): ``argv``'s --set, then its flags."""
+    args = parse_args(["exp.json", *argv])
+    config = apply_overrides(config, args.sets)
+    return apply_overrides(config, flag_overrides(args, config))
+
+
+def test_flags_set_globals_after_set_so_a_flag_wins(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = digits_config(seed=1)
+    config["globals"].update(device="auto", seeds=[3, 4], allowed_modules=["tests"])
+    overridden(config, "--set", "globals.seed=5", "--set", "globals.device=cuda", "--seed", "42",
+               "--device", "cpu", "--output", "out", "--cache-dir", "~/models",
+               "--allow-module", "tests.unlearners", "--allow-module", "mylab")
+    # command-line folders are relative to the working folder, so they go in absolute
+    assert config["globals"] == {"seed": 42, "seeds": None, "device": "cpu",
+                                 "allowed_modules": ["tests.unlearners", "mylab"],
+                                 "output": str(tmp_path / "out"),
+                                 "cache_dir": str(Path.home() / "models")}
+    plan = prepare(config)
+    assert plan.settings.all_seeds() == [42]  # --seed replaced the config's seeds
+    assert plan.resolved["globals"]["device"] == "cpu"
+
+
+def test_seeds_flag_replaces_seed_and_seeds():
+    config = overridden(digits_config(seed=1), "--seed", "7", "--seeds", "5", "6")
+    assert prepare(config).settings.all_seeds() == [5, 6]
+
+
+def test_a_flag_into_a_config_without_globals():
+    config = digits_config()
+    del config["globals"]
+    assert prepare(overridden(config, "--seed", "7")).settings.seed == 7
+
+
+def test_no_flags_no_overrides():
+    config = digits_config()
+    assert overridden(config) == digits_config()
+
+
+def test_a_bad_flag_value_is_reported_at_its_config_path(tmp_path, capsys, monkeypatch):
+    import torch
+
+    config = write_config(tmp_path / "exp.json", digits_config())
+    assert main([str(config), "--seeds", "1", "1", "--validate"]) == 2
+    assert "globals.seeds: seeds must differ, got [1, 1]" in capsys.readouterr().err
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main([str(config), "--device", "cuda", "--validate"]) == 2
+    assert "globals.device: device 'cuda' was asked for" in capsys.readouterr().err
+
+
+def test_flags_on_a_config_whose_globals_is_no_object_report_the_config(tmp_path, capsys):
+    bad = digits_config()
+    bad["globals"] = [0]
+    config = write_config(tmp_path / "exp.json", bad)
+    assert main([str(config), "--seed", "3", "--output", str(tmp_path / "out"), "--validate"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["error: 1 problem in the config:",
+                                "  - globals: 'globals' must be an object, not list"]
 
 
 # -- a run -----------------------------------------------------------------------------------

@@ -130,7 +130,8 @@ def test_gold_model_shared_between_records_is_unaffected_by_a_record():
 @pytest.fixture(scope="module")
 def data_writer():
     """A fresh session (never the shared cache: this unlearner damages the data)."""
-    session = Session(prepare(config([fx.component("WritesData"), {"class": "Identity"}], epochs=1)))
+    plan = prepare(config([fx.component("WritesData"), {"class": "Identity"}], epochs=1))
+    session = Session(plan, seed=0)
     session.load_data()
     session.train_models()
     saved = snapshot(session.original), session.data.x.clone()
@@ -173,7 +174,7 @@ def test_two_runs_with_same_seed_give_identical_records(tmp_path):
 
 def test_training_the_original_is_bit_reproducible():
     cfg = config([{"class": "Identity"}])
-    fresh = Session(prepare(cfg))
+    fresh = Session(prepare(cfg), seed=0)
     fresh.load_data()
     fresh.train_models()
     cached = trained_session(cfg)
@@ -191,6 +192,15 @@ def test_different_seed_gives_different_partitions_and_numbers():
                                                      s1.original.state_dict().values()))
     assert r0["metrics"].keys() == r1["metrics"].keys()
     assert r0["metrics"] != r1["metrics"]
+
+
+def test_a_session_runs_the_seed_it_is_given_not_the_configs():
+    plan = prepare(config([{"class": "Identity"}], seed=0))
+    given = Session(plan, seed=1).load_data()
+    configured = trained_session(config([{"class": "Identity"}], seed=1)).data
+    for part in ("train", "forget", "retain"):
+        assert torch.equal(given[part], configured[part])
+    assert not torch.equal(given["forget"], Session(plan, seed=0).load_data()["forget"])
 
 
 def test_adding_an_unlearner_does_not_change_anothers_numbers():
@@ -278,7 +288,7 @@ def problems(error):
 def test_empty_forget_set_is_refused_before_training(tmp_path):
     cfg = with_second_split(config([{"class": "Identity"}, FINETUNE]), empty_split("first"))
     plan = prepare(cfg)
-    session = Session(plan)
+    session = Session(plan, seed=0)
     with pytest.raises(ConfigError) as error:
         session.load_data()
     assert problems(error) == [
@@ -324,7 +334,7 @@ def test_cascade_steps_are_checked_with_their_place_in_the_config():
     bad = {"class": "Finetuning", "parameters": {"ref_data_forget": "test"}}
     cfg = config([{"class": "Identity"}, {"class": "Cascade", "parameters": {"unlearners": [NEGGRAD, bad]}}])
     with pytest.raises(ConfigError) as error:
-        Session(prepare(cfg)).load_data()
+        Session(prepare(cfg), seed=0).load_data()
     assert [path for path, _ in problems(error)] == [
         "unlearners[1].parameters.unlearners[1].parameters.ref_data_forget"]
 
@@ -334,7 +344,7 @@ def test_globals_threads_sets_torch_threads_and_rejects_zero():
     before = torch.get_num_threads()
     try:
         cfg["globals"]["threads"] = 2
-        Session(prepare(cfg))
+        Session(prepare(cfg), seed=0)
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
@@ -365,7 +375,7 @@ def test_data_reloaded_after_a_write_keeps_the_hardware_layout():
     cfg["data"]["parameters"]["DataSource"] = {"class": "TorchVisionDataSource", "parameters": {
         "dataset": "FakeData", "options": {"size": 120, "image_size": [3, 8, 8], "num_classes": 3}}}
     cfg["globals"]["channels_last"] = True
-    session = Session(prepare(cfg))
+    session = Session(prepare(cfg), seed=0)
     session.load_data()
     nhwc = (192, 1, 24, 3)  # the strides of 3×8×8 images stored channels-last
     assert session.data.x.stride() == nhwc

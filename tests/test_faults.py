@@ -15,7 +15,7 @@ import pytest
 
 from erasure.cli import main
 from erasure.config import ConfigError
-from erasure.experiment import prepare
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.pipeline_fixtures import component
 
@@ -108,17 +108,30 @@ def test_allow_list_refuses_a_module_before_importing_it(tmp_path, capsys):
     assert not (tmp_path / "ran").exists() and "untrusted_lab" not in sys.modules
 
 
-def test_the_command_line_list_replaces_the_configs_own(tmp_path):
+def test_the_command_line_list_replaces_the_configs_own(tmp_path, capsys):
     config = digits_config(unlearners=[{"class": "tests.unlearners.fixtures.Sleepy"}])
     config["globals"]["allowed_modules"] = ["tests"]
-    prepare(config)  # the config's own list allows it
-    with pytest.raises(ConfigError, match="outside the allowed modules"):
-        prepare(config, allow_modules=["mylab"])  # the runner's list wins
-    prepare(config, allow_modules=["tests.unlearners"])
+    path = write(tmp_path / "lab.json", config)
+    assert main([str(path), "--validate"]) == 0  # the config's own list allows it
+    assert main([str(path), "--allow-module", "mylab", "--validate"]) == 2  # the runner's list wins
+    assert "outside the allowed modules" in capsys.readouterr().err
+    assert main([str(path), "--allow-module", "tests.unlearners", "--validate"]) == 0
     # without any list, everything importable is allowed (built-ins always are)
     del config["globals"]["allowed_modules"]
     prepare(config)
-    prepare(digits_config(), allow_modules=[])
+    prepare({**digits_config(), "globals": {"allowed_modules": []}})
+
+
+def test_globals_with_a_problem_still_keep_their_allow_list(tmp_path):
+    module = tmp_path / "untrusted_lab2.py"
+    module.write_text("import pathlib\npathlib.Path(__file__).with_name('ran').write_text('x')\n")
+    config = digits_config(unlearners=[{"class": "untrusted_lab2.Whatever"}])
+    config["globals"].update(threads=0, allowed_modules=["mylab"])  # threads: a problem
+    with pytest.raises(ConfigError) as e:
+        prepare(config, config_file=write(tmp_path / "lab.json", config))
+    assert [p.path for p in e.value.problems] == ["globals.threads", "unlearners[0].class"]
+    assert "outside the allowed modules" in e.value.problems[1].message
+    assert not (tmp_path / "ran").exists() and "untrusted_lab2" not in sys.modules
 
 
 def test_no_code_is_evaluated_from_configs_or_files():
@@ -351,7 +364,7 @@ def test_outside_the_runner_a_keyboard_interrupt_still_stops_a_session():
 
     plan = prepare(digits_config(epochs=1, unlearners=[component("Exits", how="keyboard"),
                                                        component("Exits")]))
-    session = Session(plan)
+    session = Session(plan, seed=0)
     session.load_data()
     session.train_models()
     with pytest.raises(KeyboardInterrupt):

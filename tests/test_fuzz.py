@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from erasure.config import ConfigError, load_config
 from erasure.config.registry import _by_name, names_for
-from erasure.experiment import prepare
+from erasure.plan import prepare
 from tests.helpers import digits_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -402,7 +402,7 @@ def test_the_readers_test_file_passes(ran):
 
 def test_your_csv_source_and_threshold_splitter(ran):
     from erasure.config import load_config
-    from erasure.experiment import prepare
+    from erasure.plan import prepare
 
     config_file = ran.sandbox / "guide" / "examples" / "data.jsonc"
     document = results(ran, "data")

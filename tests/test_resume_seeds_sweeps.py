@@ -46,9 +46,7 @@ def test_seeds_are_checked(tmp_path):
     for bad in ([], [1, 1]):
         with pytest.raises(ConfigError, match="seeds"):
             prepare(config(tmp_path, seeds=bad))
-    # --seed replaces the config's seeds; --seeds replaces both
-    assert prepare(config(tmp_path, seeds=[3, 4]), seed=7).settings.all_seeds() == [7]
-    assert prepare(config(tmp_path), seeds=[5, 6]).settings.all_seeds() == [5, 6]
+    assert prepare(config(tmp_path, seeds=[3, 4])).settings.all_seeds() == [3, 4]
 
 
 def test_a_sweep_is_one_named_record_per_point(tmp_path):

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from erasure.config import ConfigError, load_config
-from erasure.experiment import Session, prepare
+from erasure.experiment import Session
+from erasure.plan import prepare
 
 CONFIG = Path(__file__).with_name("unlearner.jsonc")
 
@@ -20,7 +21,7 @@ CONFIG = Path(__file__).with_name("unlearner.jsonc")
 def trained_session():
     """The data loaded and the original and gold models trained, once for all the tests."""
     plan = prepare(load_config(CONFIG), config_file=CONFIG)  # validates; imports my_unlearners
-    session = Session(plan)
+    session = Session(plan, seed=0)
     session.load_data()
     session.train_models()
     return session

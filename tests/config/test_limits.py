@@ -10,12 +10,12 @@ from erasure.config import ConfigError
 from erasure.config.checks import MAX_EPOCHS, MAX_STEPS, ParameterValueError
 from erasure.config.registry import _by_name, names_for
 from erasure.config.sweeps import MAX_POINTS, expand
-from erasure.experiment import prepare
 from erasure.measures import Measure
 from erasure.models import Predictor
 from erasure.models.graph import GCN
 from erasure.models.networks import MLP, SmallCNN
 from erasure.models.resnet import ResNet18
+from erasure.plan import prepare
 from erasure.unlearners import Unlearner
 from tests.helpers import digits_config
 

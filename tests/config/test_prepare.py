@@ -1,4 +1,4 @@
-"""Validating a whole config before any work (erasure.experiment.prepare; DESIGN.md rule 1)."""
+"""Validating a whole config before any work (erasure.plan.prepare; DESIGN.md rule 1)."""
 from __future__ import annotations
 
 import copy
@@ -11,8 +11,8 @@ import torch
 
 from erasure.config import ConfigError
 from erasure.data.sources.sklearn import SklearnDataSource
-from erasure.experiment import SECTIONS, Globals, prepare
 from erasure.models import Predictor
+from erasure.plan import SECTIONS, Globals, prepare
 from erasure.unlearners.finetuning import Finetuning
 from tests.helpers import digits_config
 
@@ -98,7 +98,7 @@ def test_the_input_dict_is_not_mutated():
     config = digits_config(unlearners=[{"class": "Cascade", "parameters": {"unlearners": [
         {"class": "Finetuning", "parameters": {"epochs": 1}}]}}])
     before = copy.deepcopy(config)
-    plan = prepare(config, seed=9, device="cpu")
+    plan = prepare(config)
     assert config == before
     plan.resolved["globals"]["seed"] = 123
     plan.resolved["unlearners"][0]["parameters"]["unlearners"][0]["parameters"]["epochs"] = 50
@@ -110,29 +110,8 @@ def test_the_input_dict_is_not_mutated_by_a_failing_prepare():
     config["globals"]["sede"] = 1
     config["extra"] = {"a": [1]}
     before = copy.deepcopy(config)
-    problems(config, seed=3, device="cpu")
+    problems(config)
     assert config == before
-
-
-# -- overrides -------------------------------------------------------------------------------
-
-def test_seed_and_device_overrides():
-    config = digits_config(seed=1)
-    config["globals"]["device"] = "auto"
-    plan = prepare(config, seed=42, device="cpu")
-    assert plan.settings.seed == 42
-    assert plan.settings.device == "cpu"
-    assert plan.resolved["globals"]["seed"] == 42
-    assert plan.resolved["globals"]["device"] == "cpu"
-    assert config["globals"] == {"seed": 1, "device": "auto"}
-
-
-def test_override_into_a_config_without_globals():
-    config = digits_config()
-    del config["globals"]
-    plan = prepare(config, seed=7)
-    assert plan.settings.seed == 7
-    assert "globals" not in config
 
 
 def test_cuda_on_a_machine_without_a_gpu(monkeypatch):
@@ -144,12 +123,6 @@ def test_cuda_on_a_machine_without_a_gpu(monkeypatch):
     assert found[0].path == "globals.device"
     assert found[0].message == "device 'cuda' was asked for, but this machine has no CUDA GPU"
     assert "'cpu'" in found[0].hint and "'auto'" in found[0].hint
-
-
-def test_cuda_override_on_a_machine_without_a_gpu(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    found = problems(digits_config(), device="cuda")
-    assert [p.path for p in found] == ["globals.device"]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")

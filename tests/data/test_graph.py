@@ -150,7 +150,7 @@ def karate_config(**predictor) -> dict:
 
 @pytest.fixture(scope="module")
 def karate_session():
-    session = Session(prepare(karate_config()))
+    session = Session(prepare(karate_config()), seed=0)
     session.load_data()
     session.train_models()
     return session
@@ -177,7 +177,7 @@ def test_unlearned_models_serve_on_the_graph_after_deletion():
     config["evaluator"]["parameters"]["measures"] = [
         {"class": "tests.unlearners.fixtures.Capture"}]
     CAPTURED.clear()
-    session = Session(prepare(config))
+    session = Session(prepare(config), seed=0)
     session.load_data()
     session.train_models()
     records = [session.unlearn(i) for i in range(2)]
@@ -224,7 +224,7 @@ def test_graph_classification_runs_end_to_end(tmp_path):
 
 def test_graph_data_needs_a_graph_network():
     config = karate_config(model={"class": "MLP"})
-    session = Session(prepare(config))
+    session = Session(prepare(config), seed=0)
     session.load_data()
     with pytest.raises(ConfigError, match="the data is a graph, but MLP takes no graph"):
         session.train_models()
@@ -234,7 +234,7 @@ def test_standardize_is_refused_for_graph_data():
     config = karate_config()
     config["data"]["parameters"]["standardize"] = "train"
     with pytest.raises(ConfigError, match="graph data keeps its node features in the graph"):
-        Session(prepare(config)).load_data()
+        Session(prepare(config), seed=0).load_data()
 
 
 def test_every_built_in_unlearner_runs_on_a_graph_or_says_why_not(tmp_path):

@@ -10,7 +10,8 @@ import torch
 from erasure.config import ConfigError
 from erasure.data import DatasetManager, GroupSplit, Samples, StratifiedSplit
 from erasure.data.sources import DataSource
-from erasure.experiment import Session, prepare
+from erasure.experiment import Session
+from erasure.plan import prepare
 from erasure.seeding import generator
 
 
@@ -108,7 +109,7 @@ def test_forget_one_user_is_one_config_line(tmp_path):
         "evaluator": {"class": "Evaluator", "parameters": {"measures": [
             {"class": "PartitionSizes"}]}},
     }
-    session = Session(prepare(config))
+    session = Session(prepare(config), seed=0)
     data = session.load_data()
     assert data["forget"].tolist() == [0, 1, 2]
     assert data.groups["user"][data["retain"]].tolist() == [3, 3, 5, 5, 5, 5, 8, 8, 8]

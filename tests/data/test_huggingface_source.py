@@ -28,7 +28,7 @@ from erasure.config import ConfigError, load_config
 from erasure.data.sources import huggingface as hf
 from erasure.data.sources.base import DataLoadError
 from erasure.data.sources.huggingface import HuggingFaceDataSource
-from erasure.experiment import prepare
+from erasure.plan import prepare
 from tests.helpers import run_family_config
 
 ROOT = Path(__file__).resolve().parents[2]

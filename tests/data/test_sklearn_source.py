@@ -8,7 +8,7 @@ import torch
 from erasure.config import ConfigError
 from erasure.data import SklearnDataSource
 from erasure.data.sources.sklearn import read_bundled
-from erasure.experiment import prepare
+from erasure.plan import prepare
 from tests.helpers import digits_config
 
 

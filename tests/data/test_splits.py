@@ -13,7 +13,7 @@ import torch
 from erasure.config import ConfigError
 from erasure.data import (ClassSplit, ConcatSplit, CountSplit, DatasetManager, IdsSplit,
                           PercentageSplit, Samples, SklearnDataSource, StratifiedSplit)
-from erasure.experiment import prepare
+from erasure.plan import prepare
 from erasure.seeding import generator
 from tests.helpers import digits_config
 

@@ -19,7 +19,7 @@ from erasure.config import load_config
 from erasure.data import DatasetManager, StratifiedSplit
 from erasure.data.sources.base import DataLoadError
 from erasure.data.sources.uci import UCIDataSource
-from erasure.experiment import prepare
+from erasure.plan import prepare
 from tests.helpers import run_family_config
 
 pd = pytest.importorskip("pandas")

@@ -4,8 +4,8 @@ import torch
 from torch import nn
 
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures import Accuracy
+from erasure.plan import prepare
 from tests.helpers import accuracy, digits_config
 from tests.unlearners import fixtures as fx
 

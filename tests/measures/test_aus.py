@@ -5,10 +5,10 @@ import torch
 
 import erasure.measures.aus  # noqa: F401  (registers AUS, NoMUS)
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures import aus as aus_module
 from erasure.measures.aus import AUS, NoMUS
 from erasure.measures.umia import umia_scores
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.measures.hand_models import Logits, Shift, context, known_data
 from tests.unlearners import fixtures as fx

@@ -5,9 +5,10 @@ import torch
 from torch import nn
 
 from erasure.config import ConfigError
-from erasure.experiment import Session, prepare
+from erasure.experiment import Session
 from erasure.measures import NotApplicable
 from erasure.measures.avg_gap import AvgGap
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.measures.hand_models import context
 from tests.unlearners import fixtures as fx
@@ -125,7 +126,7 @@ def test_the_gold_model_is_trained_once_however_many_measures_use_it():
                 {"class": "MIAEfficacy"}, {"class": "Accuracy"}]
     config = digits_config("class", [{"class": "Identity"}, {"class": "GoldModel"}], measures,
                            epochs=2)
-    session = Session(prepare(config))
+    session = Session(prepare(config), seed=0)
     session.load_data()
     session.train_models()
     records = [session.unlearn(i) for i in range(2)]

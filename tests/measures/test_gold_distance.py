@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures import NotApplicable
 from erasure.measures.gold_distance import (
     OutputDivergence,
@@ -14,6 +13,7 @@ from erasure.measures.gold_distance import (
     js_divergence,
     kl_divergence,
 )
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.measures.hand_models import Logits, context
 from tests.unlearners import fixtures as fx

@@ -7,8 +7,8 @@ from sklearn.metrics import roc_auc_score
 
 import erasure.measures.lira  # noqa: F401  (registers LiRA)
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures.lira import lira_scores, scaled_logits
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.unlearners import fixtures as fx
 

@@ -5,8 +5,8 @@ import torch
 
 import erasure.measures.loss_attack as loss_module  # registers LossAttack for configs
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures.loss_attack import LossAttack
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.measures.hand_models import Logits
 from tests.unlearners import fixtures as fx

@@ -7,10 +7,10 @@ import torch
 
 from erasure.config import ConfigError, resolve
 from erasure.config.registry import names_for
-from erasure.experiment import prepare
 from erasure.measures import AvgGap, LiRA, LossAttack, Measure, MembershipMeasure, MIAEfficacy, UMIA
 from erasure.measures.membership import draw
 from erasure.measures.mia_efficacy import SvcAttackMeasure
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.measures.hand_models import Logits
 from tests.measures.test_loss_attack import loss_data, normal

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures import Outputs
 from erasure.measures.mia_efficacy import (
     MIAEfficacy,
@@ -15,6 +14,7 @@ from erasure.measures.mia_efficacy import (
     balanced_pick,
     svc_efficacy,
 )
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.measures.hand_models import Logits
 from tests.unlearners import fixtures as fx

@@ -4,8 +4,8 @@ import pytest
 
 import erasure.measures.per_class  # noqa: F401  (registers PerClassAccuracy)
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures.per_class import PerClassAccuracy
+from erasure.plan import prepare
 from tests.helpers import accuracy, digits_config
 from tests.measures.hand_models import Shift, context, known_data
 from tests.unlearners import fixtures as fx

@@ -9,8 +9,8 @@ from torch import nn
 
 import erasure.measures.relearn  # noqa: F401  (registers RelearnTime and AIN)
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures import Measure, NotApplicable, OutputStore
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.unlearners import fixtures as fx
 

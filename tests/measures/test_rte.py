@@ -4,9 +4,9 @@ import torch
 
 import erasure.measures.rte  # noqa: F401  (registers RTE)
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures import NotApplicable
 from erasure.measures.rte import RTE
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.unlearners import fixtures as fx
 

@@ -5,9 +5,9 @@ from sklearn import metrics
 
 import erasure.measures.sklearn_metric  # noqa: F401  (registers SklearnMetric)
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures import Evaluator
 from erasure.measures.sklearn_metric import SklearnMetric
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.measures.hand_models import Logits, Shift, context, known_data
 from tests.unlearners import fixtures as fx

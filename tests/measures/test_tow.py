@@ -3,9 +3,9 @@ import pytest
 
 import erasure.measures.gold_distance  # noqa: F401  (registers OutputDivergence, WeightDistance by name)
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures import NotApplicable
 from erasure.measures.tow import ToW
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.measures.hand_models import Shift, context, known_data
 from tests.unlearners import fixtures as fx

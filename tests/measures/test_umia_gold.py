@@ -2,7 +2,8 @@
 original above it)."""
 import statistics
 
-from erasure.experiment import Session, prepare
+from erasure.experiment import Session
+from erasure.plan import prepare
 from tests.helpers import digits_config
 
 SEEDS = (0, 1, 2)
@@ -14,7 +15,7 @@ def umia_of_original_and_gold(seed: int, train: float, forget: float) -> tuple[f
                            model={"class": "MLP", "parameters": {"hidden": [256]}}, epochs=60)
     first, second = config["data"]["parameters"]["partitions"]
     first["parameters"]["percentage"], second["parameters"]["percentage"] = train, forget
-    session = Session(prepare(config))
+    session = Session(prepare(config), seed)
     session.load_data()
     session.train_models()
     original, gold = (session.unlearn(i)["metrics"]["umia.forget.unlearned"] for i in range(2))

@@ -9,9 +9,9 @@ from torch import nn
 
 import erasure.measures.zrf  # noqa: F401  (registers ZRF)
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures import MeasureContext, NotApplicable, OutputStore
 from erasure.measures.zrf import RANDOM_NETWORK, ZRF
+from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.measures.hand_models import Logits, context
 from tests.unlearners import fixtures as fx

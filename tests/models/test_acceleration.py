@@ -17,12 +17,13 @@ from dataclasses import dataclass
 
 from erasure.config import ConfigError
 from erasure.data import DatasetManager, PercentageSplit, SklearnDataSource
-from erasure.experiment import Session, prepare
+from erasure.experiment import Session
 from erasure.measures import Measure, OutputStore
 from erasure.models import MLP, SmallCNN, acceleration, fit
 from erasure.models.acceleration import (OFF, Acceleration, channels_last_for,
                                          channels_last_problem, full_precision, is_prepared,
                                          prepare_model)
+from erasure.plan import prepare
 from erasure.seeding import seeded
 from erasure.unlearners import Unlearner
 from tests.helpers import accuracy, digits_config
@@ -49,7 +50,7 @@ def session(image=False, model=None, epochs=30, **globals_):
     config = digits_config(image=image, model=model, epochs=epochs,
                            unlearners=[{"class": "Finetuning", "parameters": {"epochs": 1}}])
     config["globals"].update(cache=False, **globals_)
-    s = Session(prepare(config))
+    s = Session(prepare(config), seed=0)
     s.load_data()
     s.train_models()
     return s
@@ -160,7 +161,7 @@ def test_unlearners_and_measures_build_networks_with_the_sessions_settings(preci
     config = digits_config(epochs=1, unlearners=[{"class": f"{HERE}.FreshNetwork"}],
                            measures=[{"class": f"{HERE}.Prepared"}])
     config["globals"].update(cache=False, precision=precision)
-    s = Session(prepare(config))
+    s = Session(prepare(config), seed=0)
     s.load_data()
     s.train_models()
     record = s.unlearn(0)
@@ -234,7 +235,7 @@ def test_deep_copies_stay_prepared_and_use_their_own_weights():
 def test_bf16_fisher_and_ssd_importances_run():
     config = digits_config(epochs=5, unlearners=[{"class": "SSD"}, {"class": "FisherForgetting"}])
     config["globals"].update(cache=False, precision="bf16")
-    s = Session(prepare(config))
+    s = Session(prepare(config), seed=0)
     s.load_data()
     s.train_models()
     for i in range(2):
@@ -288,7 +289,7 @@ def user_session(network, epochs=2, **globals_):
                            unlearners=[{"class": "Finetuning", "parameters": {"epochs": 1}},
                                        {"class": "GoldModel"}])
     config["globals"].update(cache=False, **globals_)
-    s = Session(prepare(config))
+    s = Session(prepare(config), seed=0)
     s.load_data()
     s.train_models()
     return s

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.models import Diverged, MLP, SmallCNN, check_finite, fit
+from erasure.plan import prepare
 from erasure.seeding import generator, seeded
 from tests.helpers import accuracy, digits_config
 
@@ -321,12 +321,13 @@ class StrictNet(torch.nn.Module):
 
 
 def test_a_network_with_required_shape_arguments_gets_them_from_the_data():
-    from erasure.experiment import Session, prepare
+    from erasure.experiment import Session
+    from erasure.plan import prepare
     from tests.helpers import digits_config
 
     config = digits_config(model={"class": "tests.models.test_predictor.StrictNet",
                                   "parameters": {"hidden": 8}}, epochs=2)
-    session = Session(prepare(config))
+    session = Session(prepare(config), seed=0)
     session.load_data()
     session.train_models()
     first = session.original.layers[1]

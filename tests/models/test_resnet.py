@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from erasure.config import resolve
-from erasure.experiment import Session, prepare
+from erasure.experiment import Session
 from erasure.models import ResNet18, fit
 from erasure.models.layers import last_layers
+from erasure.plan import prepare
 from tests.helpers import digits_config
 
 
@@ -77,7 +78,7 @@ def test_runs_in_the_pipeline_on_digit_images():
     config = digits_config(image=True, epochs=2,
                            model={"class": "ResNet18", "parameters": {"width": 8}})
     config["globals"]["cache"] = False
-    session = Session(prepare(config))
+    session = Session(prepare(config), seed=0)
     session.load_data()
     session.train_models()
     assert isinstance(session.original, ResNet18)

@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 
 from erasure.config import ConfigError
-from erasure.experiment import prepare
 from erasure.measures import Measure
 from erasure.models import Diverged
+from erasure.plan import prepare
 from erasure.seeding import generator, seeded
 from erasure.unlearners import Unlearner, UnlearningContext
 from tests.helpers import digits_config, trained_session

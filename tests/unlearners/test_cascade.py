@@ -2,7 +2,7 @@
 import pytest
 
 from erasure.config import ConfigError
-from erasure.experiment import prepare
+from erasure.plan import prepare
 from erasure.seeding import derive_seed, seeded
 from erasure.unlearners import Cascade
 from tests.helpers import digits_config

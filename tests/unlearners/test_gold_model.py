@@ -1,6 +1,6 @@
 """GoldModel: retraining from scratch on the retain set, the exact unlearner and the reference."""
 
-from erasure.experiment import prepare
+from erasure.plan import prepare
 from erasure.unlearners import GoldModel
 from tests.helpers import accuracy, digits_config
 from tests.unlearners import fixtures as fx
