@@ -93,10 +93,10 @@ def command() -> NoReturn:
 def exit_now(status: int) -> NoReturn:
     """Ends the process with ``status`` once its work is done, skipping the interpreter's
     teardown: the ``atexit`` handlers run (logging flushes and closes its files) and the standard
-    streams are flushed, but the interpreter does not free its objects one by one — which with
-    torch imported takes 0.7 s and raises resident memory by 130 MB on the way out (measured on
-    this project's machine). Only for a process that ends here (the command line, benchmarks):
-    code that calls :func:`main` itself goes on normally."""
+    streams are flushed, but the interpreter does not free its objects one by one, which with
+    torch imported costs a noticeable part of a short run. Only for a process that ends here (the
+    command line, benchmarks): code that calls :func:`main` itself goes on normally. Anything
+    that must happen at exit registers with ``atexit``."""
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

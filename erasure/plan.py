@@ -121,7 +121,7 @@ class Plan:
 
 
 def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
-    """Validates a config and builds its components (DESIGN.md rule 1).
+    """Validates a config and builds its components (ARCHITECTURE.md, rule 1).
 
     Args:
         config: the plain dict from :func:`erasure.config.load_config` (not modified), with any

@@ -106,7 +106,7 @@ def test_forgetting_grows_with_alpha_while_retain_accuracy_degrades_gracefully(c
     # gracefully: up to the default α (1e-5) retain accuracy stays within 2 points ...
     default = FisherForgetting().alpha
     assert all(sweep[a][1] >= 0.998 - 0.02 for a in ALPHAS if a <= default)
-    # ... but the noise is not selective on this confident MLP (see the docstring): the forgotten
+    # ... but the noise is not selective on this confident MLP (see guide/method-notes.md): the forgotten
     # class never loses more accuracy than the retained ones do
     assert all(f >= r - 0.05 for f, r in zip(forget, retain))
 
