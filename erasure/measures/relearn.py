@@ -5,6 +5,8 @@ import copy
 import json
 import math
 from dataclasses import dataclass
+from functools import partial
+from itertools import islice
 from typing import Iterator
 
 import torch
@@ -13,7 +15,7 @@ from torch import nn
 from erasure.config import PartitionName, spec
 from erasure.config.checks import at_least, iterations
 from erasure.data import Data
-from erasure.models import OptimizerFactory, check_finite
+from erasure.models import OptimizerFactory, check_finite, fit
 from erasure.seeding import derive_seed, seeded
 from erasure.seeding import generator as make_generator
 
@@ -158,8 +160,9 @@ class Relearning:
         with torch.random.fork_rng(devices=[]):
             torch.set_rng_state(self._rng)
             try:
-                while self._taken < step:
-                    self._train_step()
+                if self._taken < step:
+                    fit(self._student, partial(islice, self._batches, step - self._taken),
+                        self._opt, self.loss_fn, on_step=self._took)
             finally:
                 self._rng = torch.get_rng_state()
         low, high = self._count(self._student, needed)
@@ -185,15 +188,9 @@ class Relearning:
             self._rng = torch.get_rng_state()
         self._taken = 0
 
-    def _train_step(self) -> None:
-        x, y = next(self._batches)
-        self._student.train()
-        self._opt.zero_grad(set_to_none=True)
-        loss = self.loss_fn(self._student(x), y)
-        loss.backward()
-        self._opt.step()
+    def _took(self, _: int, loss: torch.Tensor) -> None:
         self._taken += 1
-        check_finite(loss.detach(), f"while relearning, at step {self._taken}")
+        check_finite(loss, f"while relearning, at step {self._taken}")
 
 
 @dataclass(kw_only=True)

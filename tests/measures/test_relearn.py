@@ -11,6 +11,7 @@ import erasure.measures.relearn  # noqa: F401  (registers RelearnTime and AIN)
 from erasure.config import ConfigError
 from erasure.experiment import prepare
 from erasure.measures import Measure, NotApplicable, OutputStore
+from erasure.models import Diverged
 from tests.helpers import digits_config
 from tests.unlearners import fixtures as fx
 
@@ -289,6 +290,22 @@ def test_counting_stops_early_yet_every_goal_gets_the_exact_first_step():
 
 def spec_sgd():
     return lambda params: torch.optim.SGD(params, lr=0.01)
+
+
+def test_a_diverging_relearning_stops_at_the_step_whose_loss_is_not_finite():
+    from erasure.measures.relearn import Relearning
+
+    losses = []
+
+    def loss_fn(logits, labels):  # finite for two steps, then NaN
+        losses.append(nn.functional.cross_entropy(logits, labels))
+        return losses[-1] * (float("nan") if len(losses) == 3 else 1.0)
+
+    run = Relearning(margin_model(-2.0), one_sample_data(), "forget", spec_sgd(), loss_fn, 1, 10, 0)
+    with pytest.raises(Diverged) as raised:
+        run.steps_to(1)
+    assert str(raised.value) == "loss became nan while relearning, at step 3"
+    assert len(losses) == 3  # no step after it
 
 
 def test_a_model_that_forgot_is_counted_on_a_few_samples_per_step():
