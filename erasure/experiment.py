@@ -36,7 +36,7 @@ from erasure.config.checks import ParameterValueError, at_least
 from erasure.data import Data, DatasetManager
 from erasure.data.graph import Graph
 from erasure.logs import log_failure, user_errors
-from erasure.measures import Evaluator, MeasureContext, OutputStore
+from erasure.measures import Evaluator, MeasureContext, Memos, OutputStore
 from erasure.models import Predictor, acceleration
 from erasure.models.graph import use_graph
 from erasure.profiling import peak_memory
@@ -572,7 +572,8 @@ class Session:
             outputs={"original": self._original_outputs,
                      "unlearned": OutputStore(unlearned, self.data)},
             golds=self.golds, gold_outputs=self._gold_outputs, timings=timings,
-            memory=memory, predictor=self.plan.predictor, shared=self.shared)
+            memory=memory, predictor=self.plan.predictor, experiment_seed=self.seed,
+            memos=Memos(experiment=self.shared))
         record["metrics"], record["failed_measures"], record["not_applicable"] = \
-            self.plan.evaluator.evaluate(measure_ctx, self.seed, name)
+            self.plan.evaluator.evaluate(measure_ctx, name)
         return record

@@ -234,15 +234,15 @@ class _Relearning(Measure):
         def build() -> Relearning:
             return self.relearning(ctx, ctx.models[target], self.start(ctx, target))
 
-        run = ctx.common(f"relearn/{target}/{self.recipe()}", build,
-                         unlearned=target != "original")
+        run = ctx.memo(f"relearn/{self.recipe()}", build, model=target, private=False)
         return run.steps_to(needed)
 
     def gold_steps(self, ctx: MeasureContext, retain: str, needed: float) -> tuple[int, bool]:
         """The relearn time of the gold model retrained on ``retain`` (one run per experiment)."""
-        run = ctx.shared(f"relearn/gold/{retain}/{self.recipe()}",
-                         lambda: self.relearning(ctx, ctx.golds[retain],
-                                                 correct(ctx.gold_output(retain, self.partition))))
+        run = ctx.memo(f"relearn/{self.recipe()}",
+                       lambda: self.relearning(ctx, ctx.golds[retain],
+                                               correct(ctx.gold_output(retain, self.partition))),
+                       model=f"gold/{retain}", private=False)
         return run.steps_to(needed)
 
     def start(self, ctx: MeasureContext, target: str) -> int:
@@ -304,7 +304,7 @@ class AIN(_Relearning):
     AIN = rt(unlearned, original, α) / rt(gold, original, α), where rt(M, original, α) is the
     number of relearning steps M needs on D_f to reach (1 − α) × the original's forget accuracy
     (see :class:`RelearnTime` for the recipe) and gold is the model retrained on ``retain``. The
-    gold model's relearn time is computed once per experiment (``ctx.shared``), on the same batch
+    gold model's relearn time is computed once per experiment (``ctx.memo``), on the same batch
     stream as every target's; the unlearned model's is the one :class:`RelearnTime` reads when
     both measures have the same recipe.
 
