@@ -160,9 +160,7 @@ class Relearning:
         with torch.random.fork_rng(devices=[]):
             torch.set_rng_state(self._rng)
             try:
-                if self._taken < step:
-                    fit(self._student, partial(islice, self._batches, step - self._taken),
-                        self._opt, self.loss_fn, on_step=self._took)
+                self._train_to(step)
             finally:
                 self._rng = torch.get_rng_state()
         low, high = self._count(self._student, needed)
@@ -187,6 +185,12 @@ class Relearning:
         with seeded(self.seed, "relearn"):
             self._rng = torch.get_rng_state()
         self._taken = 0
+
+    def _train_to(self, step: int) -> None:
+        """Trains the student on until it has taken ``step`` steps (in the global RNG as it is)."""
+        if self._taken < step:
+            fit(self._student, partial(islice, self._batches, step - self._taken), self._opt,
+                self.loss_fn, on_step=self._took)
 
     def _took(self, _: int, loss: torch.Tensor) -> None:
         self._taken += 1
