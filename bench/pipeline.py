@@ -91,12 +91,12 @@ def child(args) -> NoReturn:
     current = {"record": None}
     evaluate, compute = Evaluator.evaluate, OutputStore.__call__
 
-    def timed_evaluate(self, ctx, seed, record):
+    def timed_evaluate(self, ctx, record):
         current["record"] = record
         outputs.setdefault(record, 0.0)
         tick = time.perf_counter()
         try:
-            return evaluate(self, ctx, seed, record)
+            return evaluate(self, ctx, record)
         finally:
             evaluation[record] = time.perf_counter() - tick
             current["record"] = None

@@ -22,7 +22,7 @@ from erasure.cache import ModelCache, cache_folder, cache_key
 from erasure.data import Data
 from erasure.data.graph import Graph
 from erasure.logs import log_failure, user_errors
-from erasure.measures import MeasureContext, OutputStore
+from erasure.measures import MeasureContext, Memos, OutputStore
 from erasure.models import acceleration
 from erasure.models.graph import use_graph
 from erasure.plan import Globals, Plan, check_data, config_path, resolve_device
@@ -260,7 +260,8 @@ class Session:
             outputs={"original": self._original_outputs,
                      "unlearned": OutputStore(unlearned, self.data)},
             golds=self.golds, gold_outputs=self._gold_outputs, timings=timings,
-            memory=memory, predictor=self.predictor, shared=self.shared)
+            memory=memory, predictor=self.predictor, experiment_seed=self.seed,
+            memos=Memos(experiment=self.shared))
         record["metrics"], record["failed_measures"], record["not_applicable"] = \
-            self.plan.evaluator.evaluate(measure_ctx, self.seed, name)
+            self.plan.evaluator.evaluate(measure_ctx, name)
         return record

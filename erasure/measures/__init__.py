@@ -2,7 +2,7 @@
 from .accuracy import Accuracy
 from .aus import AUS, NoMUS
 from .avg_gap import AvgGap
-from .base import Measure, MeasureContext, NotApplicable, Outputs, OutputStore, Targets
+from .base import Measure, MeasureContext, Memos, NotApplicable, Outputs, OutputStore, Targets
 from .evaluator import Evaluator
 from .gold_distance import OutputDivergence, WeightDistance
 from .lira import LiRA
@@ -22,6 +22,6 @@ from .zrf import ZRF
 
 __all__ = ["AIN", "AUS", "RTE", "UMIA", "ZRF", "Accuracy", "AvgGap", "Evaluator", "LiRA",
            "LossAttack", "MIAEfficacy", "Measure", "MeasureContext", "MembershipMeasure", "Memory",
-           "NoMUS", "NotApplicable", "OutputDivergence", "OutputStore", "Outputs",
+           "Memos", "NoMUS", "NotApplicable", "OutputDivergence", "OutputStore", "Outputs",
            "PartitionSizes", "PerClassAccuracy", "RelearnTime", "Runtime", "SklearnMetric",
            "Targets", "ToW", "WeightDistance"]

@@ -11,6 +11,7 @@ from torch import nn
 
 from erasure.config import Component
 from erasure.data import Data
+from erasure.seeding import seeded
 
 T = TypeVar("T")
 
@@ -83,9 +84,40 @@ class OutputStore:
         return self._cache[partition]
 
 
-@dataclass
+class Store(dict):
+    """Values by key: ``store(key, build)`` returns the value kept under ``key``, calling
+    ``build()`` the first time only."""
+
+    def __call__(self, key: str, build: Callable[[], T]) -> T:
+        if key not in self:
+            self[key] = build()
+        return self[key]
+
+
+class Memos:
+    """Where :meth:`MeasureContext.memo` keeps values: the pipeline's, never a measure's to
+    change. One per record, shared by the measures of that record.
+
+    Args:
+        experiment: ``experiment(key, build)``, the store of the values every record reuses (the
+            session's, shared by its records). By default nothing is kept for the experiment: a
+            context built by hand is one record, and its measures, all with ``seed`` 0, would
+            otherwise read each other's private values.
+    """
+
+    def __init__(self, experiment: Callable[[str, Callable[[], Any]], Any] | None = None) -> None:
+        self.experiment = experiment if experiment is not None else lambda key, build: build()
+        self.record = Store()
+
+
+#: The models :meth:`MeasureContext.memo` knows the scope of (and ``"gold/<retain>"``).
+MEMO_MODELS = ("original", "unlearned", "gold")
+
+
+@dataclass(frozen=True)
 class MeasureContext:
-    """What the pipeline hands a measure for one unlearner's record.
+    """What the pipeline hands a measure for one unlearner's record; read-only (each measure gets
+    its own copy, with its own ``seed`` and ``generator``).
 
     Attributes:
         data: samples and partitions.
@@ -99,12 +131,12 @@ class MeasureContext:
         memory: the unlearner's peak memory (``rss_peak_mb``, and ``cuda_peak_mb`` on a GPU),
             measured around the unlearner only.
         generator: this measure's own seeded stream.
-        seed: the seed of that stream.
+        seed: the seed of that stream (derived from ``experiment_seed`` and the measure's
+            config, so the same in every record).
+        experiment_seed: the experiment's seed, for a stream several measures must share.
         predictor: the recipe that trained the original (for measures that train, e.g. relearn
             time); never modify it.
-        shared: ``shared(key, build)`` returns the experiment-wide object stored under ``key``,
-            calling ``build()`` (with the global RNG seeded from the key) the first time only —
-            for things every record reuses: shadow models, a random reference network.
+        memos: where :meth:`memo` keeps its values (the pipeline's; use :meth:`memo`).
     """
 
     data: Data
@@ -116,43 +148,56 @@ class MeasureContext:
     memory: dict[str, float] = field(default_factory=dict)
     generator: torch.Generator = field(default_factory=torch.Generator)
     seed: int = 0
-    predictor: Any = None
-    shared: Callable[[str, Callable[[], Any]], Any] = lambda key, build: build()
-    #: the experiment's seed (``seed`` is this measure's stream, derived from it and its config)
     experiment_seed: int = 0
-    #: scratch space shared by the measures of this record (e.g. one relearning run that
-    #: RelearnTime and AIN both read); empty for every record
-    record: dict[Any, Any] = field(default_factory=dict)
+    predictor: Any = None
+    memos: Memos = field(default_factory=Memos, repr=False)
 
     def output(self, target: str, partition: str) -> Outputs:
         return self.outputs[target](partition)
 
-    def once(self, key: str, compute: Callable[[], Any]) -> Any:
-        """``compute()`` the first time this measure (its config: ``seed`` depends on it) asks for
-        ``key`` in the experiment; the stored value afterwards. For what is the same in every
-        record: numbers of the original or the gold model, which no unlearner changes."""
-        return self.shared(f"measure/{self.seed}/{key}", compute)
-
-    def per_target(self, target: str, key: str, compute: Callable[[], Any]) -> Any:
-        """``compute()`` for the unlearned model; for the original, once per experiment (see
-        :meth:`once`). ``compute`` must depend on nothing that differs between records but
-        the unlearned model."""
-        return compute() if target != "original" else self.once(f"original/{key}", compute)
-
-    def common(self, key: str, compute: Callable[[], Any], *, unlearned: bool) -> Any:
-        """``compute()`` once for every measure that asks for ``key`` (unlike :meth:`once`, which
-        is one measure's own): once per record when the value is of this record's unlearned
-        model (``unlearned``; kept in :attr:`record`), else once per experiment (:attr:`shared`:
-        the original's and the gold models' values)."""
-        if not unlearned:
-            return self.shared(key, compute)
-        if key not in self.record:
-            self.record[key] = compute()
-        return self.record[key]
-
     def gold_output(self, retain: str, partition: str) -> Outputs:
         """Outputs of the gold model retrained on ``retain``, on ``partition``."""
         return self.gold_outputs[retain](partition)
+
+    def memo(self, key: str, compute: Callable[[], T], *, model: str | None = None,
+             private: bool = True) -> T:
+        """``compute()`` the first time, the kept value afterwards: for what is costly and asked
+        again, by the next record or by another measure.
+
+        ``compute`` runs with the global RNGs (torch, numpy, Python) seeded from the experiment's
+        seed and the full key, so a value never depends on what ran before it.
+
+        Args:
+            key: names the value; it must name everything the value depends on besides the
+                model and, when ``private``, the measure's config (partition, parameters…).
+            compute: computes the value.
+            model: the model whose value it is, part of the key. ``"unlearned"``: kept for this
+                record only. ``"original"``, a gold model (``"gold/<retain>"``) or ``None`` (a
+                value of no model: an attacker's sample, shadow models): the same in every
+                record, so kept for the experiment.
+            private: ``True``: this measure's own (the value may depend on its config, its
+                ``seed`` or ``generator``); a measure with another config gets its own. A
+                private value of the unlearned model is computed on every call (its measure asks
+                once per record). ``False``: one value for every measure asking for ``key``
+                (RelearnTime and AIN with one recipe share one relearning run), which must then
+                depend on nothing but ``key`` and ``model``.
+
+        Raises:
+            ValueError: ``model`` is none of the above (an unknown name would silently be kept
+                for the experiment).
+        """
+        if model is not None and model.split("/")[0] not in MEMO_MODELS:
+            raise ValueError(f"memo(model={model!r}): expected 'unlearned', 'original', "
+                             "'gold/<retain>' or None")
+        full = "/".join([*(("measure", str(self.seed)) if private else ()),
+                         *((model,) if model is not None else ()), key])
+
+        def seeded_compute() -> T:
+            with seeded(self.experiment_seed, "shared", full):
+                return compute()
+        if model != "unlearned":
+            return self.memos.experiment(full, seeded_compute)
+        return seeded_compute() if private else self.memos.record(full, seeded_compute)
 
 
 @dataclass(kw_only=True)
@@ -160,11 +205,11 @@ class Measure(Component):
     """Base of every measure. Subclass it and implement :meth:`measure`.
 
     Keys follow ``<name>.<partition>.<target>`` (e.g. ``accuracy.forget.unlearned``); ``name`` is
-    the class attribute that starts each key.
+    the class attribute that starts each key. ``ctx`` (a :class:`MeasureContext`) is read-only;
+    a costly value goes through :meth:`MeasureContext.memo`.
 
     Example::
 
-        @dataclass(kw_only=True)
         class MeanConfidence(Measure):
             name = "confidence"
             partition: PartitionName = "forget"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from erasure import progress
 from erasure.config import Component
@@ -29,22 +29,26 @@ class Evaluator(Component):
 
     measures: list[Measure] = ()
 
-    def evaluate(self, ctx: MeasureContext, seed: int, record: str
+    def evaluate(self, ctx: MeasureContext, record: str
                  ) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
-        """Returns ``(metrics, failures, not_applicable)``; the last two map
+        """Applies every measure to ``ctx``, each on its own copy with its own seeded stream (the
+        same in every record, derived from ``ctx.experiment_seed`` and the measure's config, so
+        that "original" numbers agree across records and a measure's numbers never depend on
+        the others).
+
+        Returns ``(metrics, failures, not_applicable)``; the last two map
         ``<MeasureClass>[<position>]`` to the error or to the reason it does not apply."""
         metrics: dict[str, float] = {}
         failures: dict[str, str] = {}
         skipped: dict[str, str] = {}
         writer: dict[str, str] = {}  # which measure wrote each key
         for position, measure in enumerate(progress.bar(self.measures, desc=f"{record}: measures")):
-            # the same stream for every record, so "original" numbers agree across records
-            ctx.experiment_seed = seed
-            ctx.seed = derive_seed(seed, "measure", json.dumps(measure.config, sort_keys=True))
-            ctx.generator = generator(ctx.seed)
+            seed = derive_seed(ctx.experiment_seed, "measure",
+                               json.dumps(measure.config, sort_keys=True))
+            own = replace(ctx, seed=seed, generator=generator(seed))
             key = f"{type(measure).__name__}[{position}]"
             try:
-                values = numbers(measure.measure(ctx))
+                values = numbers(measure.measure(own))
                 taken = sorted(k for k in values if k in writer)
                 if taken:  # never overwrite another measure's number silently
                     raise ValueError(f"{taken[0]} is already written by {writer[taken[0]]}; give one "

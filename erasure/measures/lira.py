@@ -94,7 +94,7 @@ class LiRA(MembershipMeasure):
     Carlini et al.'s code so that every pool sample is IN for exactly ``n_shadows // 2`` shadows
     and OUT for the rest. The reference (test) samples are in the pool so that they, too, have IN
     shadows and are scored exactly like the forget samples. The shadows, and their logits on
-    ``partition`` and ``reference``, are computed once per experiment (``ctx.shared``) and shared
+    ``partition`` and ``reference``, are computed once per experiment (``ctx.memo``) and shared
     by every record and every LiRA measure with the same shadow settings.
 
     For each sample, φ = log(p_y / (1 − p_y)) of the true class; Gaussians are fitted to the
@@ -146,7 +146,7 @@ class LiRA(MembershipMeasure):
         return f"lira/shadows/n={self.n_shadows}/epochs={epochs}/pool={pool}"
 
     def train_shadows(self, ctx: MeasureContext) -> Shadows:
-        """Trains the shadows (call it through ``ctx.shared``: the global RNG is seeded there)."""
+        """Trains the shadows (call it through ``ctx.memo``: the global RNG is seeded there)."""
         data, predictor = ctx.data, ctx.predictor
         pool = torch.unique(torch.cat([data[predictor.training_set], data[self.partition],
                                        data[self.reference]]))
@@ -174,14 +174,14 @@ class LiRA(MembershipMeasure):
             labels = ctx.data.y[ctx.data[partition]]
             return torch.stack([scaled_logits(OutputStore(m, ctx.data)(partition).logits, labels)
                                 for m in shadows.models]).cpu()
-        return ctx.shared(f"{key}/phi/{partition}", compute)
+        return ctx.memo(f"{key}/phi/{partition}", compute, private=False)
 
     def measure(self, ctx):
         if ctx.predictor is None:
             raise NotApplicable("no training recipe (predictor) to train shadow models with")
         sample = self.draw(ctx)  # D_f first (positives), then the reference
         key = self.shadow_key(ctx)
-        shadows = ctx.shared(key, lambda: self.train_shadows(ctx))
+        shadows = ctx.memo(key, lambda: self.train_shadows(ctx), private=False)
         shadow_phi = torch.cat([self.shadow_phi(ctx, key, shadows, p)[:, pick]
                                 for p, pick in sample.picks], 1)
         inside = torch.cat([shadows.keep[:, ctx.data[p]].cpu()[:, pick]

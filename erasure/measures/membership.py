@@ -87,7 +87,7 @@ class MembershipMeasure(Measure):
     def report(self, ctx: MeasureContext, key: str,
                score: Callable[[str], float]) -> dict[str, float]:
         """``<name>.<partition>.<target>`` → ``score(target)`` for each target; the original's
-        score is computed once per experiment under ``key`` (``ctx.per_target``)."""
+        score is computed once per experiment under ``key`` (``ctx.memo``)."""
         return {f"{self.name}.{self.partition}.{target}":
-                ctx.per_target(target, key, partial(score, target))
+                ctx.memo(key, partial(score, target), model=target)
                 for target in as_list(self.target)}

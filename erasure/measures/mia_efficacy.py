@@ -104,12 +104,13 @@ class SvcAttackMeasure(MembershipMeasure):
         and AvgGap with the same parameters report the same number, computed once per record for
         the unlearned model (``model`` = ``"unlearned"``) and once per experiment for the others
         (``"original"``, ``"gold/<retain>"``)."""
-        pick = ctx.shared(f"svc-attack/pick/{self.retain}/{self.reference}",
-                          lambda: balanced_pick(len(ctx.data[self.retain]),
-                                                len(ctx.data[self.reference]),
-                                                make_generator(ctx.experiment_seed, "svc attack",
-                                                               self.retain, self.reference)))
-        key = json.dumps(["svc-attack", model, self.partition, self.retain, self.reference,
+        pick = ctx.memo(f"svc-attack/pick/{self.retain}/{self.reference}",
+                        lambda: balanced_pick(len(ctx.data[self.retain]),
+                                              len(ctx.data[self.reference]),
+                                              make_generator(ctx.experiment_seed, "svc attack",
+                                                             self.retain, self.reference)),
+                        private=False)
+        key = json.dumps(["svc-attack", self.partition, self.retain, self.reference,
                           self.features, self.C, self.gamma])
 
         def compute() -> float:
@@ -117,7 +118,7 @@ class SvcAttackMeasure(MembershipMeasure):
                                 outputs(self.partition), pick, features=self.features,
                                 C=self.C, gamma=self.gamma)
 
-        return ctx.common(key, compute, unlearned=model == "unlearned")
+        return ctx.memo(key, compute, model=model, private=False)
 
 
 @dataclass(kw_only=True)

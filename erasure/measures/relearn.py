@@ -5,6 +5,8 @@ import copy
 import json
 import math
 from dataclasses import dataclass
+from functools import partial
+from itertools import islice
 from typing import Iterator
 
 import torch
@@ -13,7 +15,7 @@ from torch import nn
 from erasure.config import PartitionName, spec
 from erasure.config.checks import at_least, iterations
 from erasure.data import Data
-from erasure.models import OptimizerFactory, check_finite
+from erasure.models import OptimizerFactory, check_finite, fit
 from erasure.seeding import derive_seed, seeded
 from erasure.seeding import generator as make_generator
 
@@ -152,8 +154,7 @@ class Relearning:
         with torch.random.fork_rng(devices=[]):
             torch.set_rng_state(self._rng)
             try:
-                while self._taken < step:
-                    self._train_step()
+                self._train_to(step)
             finally:
                 self._rng = torch.get_rng_state()
         low, high = self._count(self._student, needed)
@@ -179,15 +180,15 @@ class Relearning:
             self._rng = torch.get_rng_state()
         self._taken = 0
 
-    def _train_step(self) -> None:
-        x, y = next(self._batches)
-        self._student.train()
-        self._opt.zero_grad(set_to_none=True)
-        loss = self.loss_fn(self._student(x), y)
-        loss.backward()
-        self._opt.step()
+    def _train_to(self, step: int) -> None:
+        """Trains the student on until it has taken ``step`` steps (in the global RNG as it is)."""
+        if self._taken < step:
+            fit(self._student, partial(islice, self._batches, step - self._taken), self._opt,
+                self.loss_fn, on_step=self._took)
+
+    def _took(self, _: int, loss: torch.Tensor) -> None:
         self._taken += 1
-        check_finite(loss.detach(), f"while relearning, at step {self._taken}")
+        check_finite(loss, f"while relearning, at step {self._taken}")
 
 
 @dataclass(kw_only=True)
@@ -231,15 +232,15 @@ class _Relearning(Measure):
         def build() -> Relearning:
             return self.relearning(ctx, ctx.models[target], self.start(ctx, target))
 
-        run = ctx.common(f"relearn/{target}/{self.recipe()}", build,
-                         unlearned=target != "original")
+        run = ctx.memo(f"relearn/{self.recipe()}", build, model=target, private=False)
         return run.steps_to(needed)
 
     def gold_steps(self, ctx: MeasureContext, retain: str, needed: float) -> tuple[int, bool]:
         """The relearn time of the gold model retrained on ``retain`` (one run per experiment)."""
-        run = ctx.shared(f"relearn/gold/{retain}/{self.recipe()}",
-                         lambda: self.relearning(ctx, ctx.golds[retain],
-                                                 correct(ctx.gold_output(retain, self.partition))))
+        run = ctx.memo(f"relearn/{self.recipe()}",
+                       lambda: self.relearning(ctx, ctx.golds[retain],
+                                               correct(ctx.gold_output(retain, self.partition))),
+                       model=f"gold/{retain}", private=False)
         return run.steps_to(needed)
 
     def start(self, ctx: MeasureContext, target: str) -> int:
@@ -301,7 +302,7 @@ class AIN(_Relearning):
     AIN = rt(unlearned, original, α) / rt(gold, original, α), where rt(M, original, α) is the
     number of relearning steps M needs on D_f to reach (1 − α) × the original's forget accuracy
     (see :class:`RelearnTime` for the recipe) and gold is the model retrained on ``retain``. The
-    gold model's relearn time is computed once per experiment (``ctx.shared``), on the same batch
+    gold model's relearn time is computed once per experiment (``ctx.memo``), on the same batch
     stream as every target's; the unlearned model's is the one :class:`RelearnTime` reads when
     both measures have the same recipe.
 

@@ -107,5 +107,5 @@ class SklearnMetric(Measure):
 
         # the original's values are the same in every record: computed once per experiment
         return {f"{self.key or self.metric}.{partition}.{target}":
-                ctx.per_target(target, partition, partial(compute, target, partition))
+                ctx.memo(partition, partial(compute, target, partition), model=target)
                 for target in as_list(self.target) for partition in as_list(self.partition)}

@@ -60,8 +60,8 @@ def umia_scores(ctx: MeasureContext, partition: str, reference: str, targets: li
         losses = sample.losses(partial(ctx.output, target)).double().numpy()
         return logistic_cv_accuracy(losses, sample.labels, splits)
 
-    return {target: ctx.per_target(target, f"umia/{partition}/{reference}/{n_splits}",
-                                   partial(score, target))
+    return {target: ctx.memo(f"umia/{partition}/{reference}/{n_splits}", partial(score, target),
+                             model=target)
             for target in targets}
 
 

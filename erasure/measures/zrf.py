@@ -8,20 +8,21 @@ from erasure.config import PartitionName
 from .base import Measure, NotApplicable, Outputs, OutputStore, Targets, as_list
 from .gold_distance import js_divergence, log_probabilities
 
-#: ``ctx.shared`` key of the random reference network (one per experiment).
+#: ``ctx.memo`` key of the random reference network (one per experiment).
 RANDOM_NETWORK = "zrf/random-network"
 
 
 def random_network_outputs(ctx, partition: str) -> Outputs:
     """Outputs on ``partition`` of a randomly initialised network of the predictor's architecture:
-    the network is built once per experiment (``ctx.shared``, seeded from its key) and its
+    the network is built once per experiment (``ctx.memo``, seeded from its key) and its
     outputs on each partition are computed once too."""
     if ctx.predictor is None:
         raise NotApplicable("ZRF needs the predictor to build a randomly initialised network")
-    network = ctx.shared(RANDOM_NETWORK,
-                         lambda: ctx.predictor.new_model(ctx.data).eval().requires_grad_(False))
-    return ctx.shared(f"{RANDOM_NETWORK}/outputs/{partition}",
-                      lambda: OutputStore(network, ctx.data)(partition))
+    network = ctx.memo(RANDOM_NETWORK,
+                       lambda: ctx.predictor.new_model(ctx.data).eval().requires_grad_(False),
+                       private=False)
+    return ctx.memo(f"{RANDOM_NETWORK}/outputs/{partition}",
+                    lambda: OutputStore(network, ctx.data)(partition), private=False)
 
 
 @dataclass(kw_only=True)
@@ -35,7 +36,7 @@ class ZRF(Measure):
     where target(x) and random(x) are the softmax output distributions of the model and of a
     randomly initialised network of the same architecture (the incompetent teacher), and JS is
     the Jensen–Shannon divergence in bits (log base 2), so ZRF lies in [0, 1]. It needs no
-    retrained model. The random network is built once per experiment (``ctx.shared``, from the
+    retrained model. The random network is built once per experiment (``ctx.memo``, from the
     experiment's seed) and its outputs computed once, whatever the number of records or measures.
 
     Reading it: 1 means the model answers the forget set like a random network; a trained model

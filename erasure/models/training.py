@@ -40,8 +40,8 @@ def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
         loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
         epochs: int = 1, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, *,
         step: Step | None = None, frozen: Sequence[nn.Module] = (), stage: str = "",
-        first_epoch: int = 0, on_epoch: Callable[[int, float], None] | None = None
-        ) -> list[float]:
+        first_epoch: int = 0, on_epoch: Callable[[int, float], None] | None = None,
+        on_step: Callable[[int, torch.Tensor], None] | None = None) -> list[float]:
     """The training loop: ``epochs`` passes over ``batches()``, one optimizer step per batch.
 
     Each step minimises ``step(model, batch)``, a scalar loss; the default, with ``loss_fn``, is
@@ -53,13 +53,16 @@ def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
     layer then normalises with, and never updates, its running statistics). A ``scheduler``
     steps once per epoch. ``stage`` names the phase in a divergence message ("in impair epoch
     1"); epochs are numbered from ``first_epoch`` (for a caller that runs one epoch per call).
-    ``on_epoch(epoch, mean_loss)`` is called after each epoch (progress bars).
+    ``on_epoch(epoch, mean_loss)`` is called after each epoch (progress bars);
+    ``on_step(step, loss)`` after each optimizer step, with the steps this call has taken (1
+    after the first) and the step's loss, detached (reading it waits for the device: relearn
+    time checks every step's loss, as it counts after every step anyway).
 
     Returns:
         The mean loss of each epoch.
 
     Raises:
-        Diverged: the loss of an epoch is NaN or infinite.
+        Diverged: the loss of an epoch is NaN or infinite (``on_step`` may raise it sooner).
     """
     if (step is None) == (loss_fn is None):
         raise TypeError("fit takes either loss_fn or step")
@@ -67,7 +70,7 @@ def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
         def step(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
             x, y = batch
             return loss_fn(model(x), y)
-    history = []
+    history, taken = [], 0
     for epoch in range(first_epoch, first_epoch + epochs):
         model.train()
         for module in frozen:  # not .eval(): that would also reach trainable children
@@ -80,6 +83,9 @@ def fit(model: nn.Module, batches: Batches, optimizer: torch.optim.Optimizer,
             optimizer.step()
             total += loss.detach()
             steps += 1
+            taken += 1
+            if on_step is not None:
+                on_step(taken, loss.detach())
         if scheduler is not None:
             scheduler.step()
         mean = float(total) / max(steps, 1)

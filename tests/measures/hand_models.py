@@ -2,6 +2,8 @@
 whose predictions (or logits) are known exactly, and a context that carries a gold model."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
@@ -40,6 +42,5 @@ def context(data, models: dict[str, nn.Module], gold: nn.Module | None = None,
     """A measure context whose gold model (retrained on ``retain``) is ``gold``."""
     ctx = fx.measure_context(data, models, seed=seed)
     if gold is not None:
-        ctx.golds = {retain: gold}
-        ctx.gold_outputs = {retain: OutputStore(gold, data)}
+        ctx = replace(ctx, golds={retain: gold}, gold_outputs={retain: OutputStore(gold, data)})
     return ctx

@@ -2,6 +2,7 @@
 from test (non-members) on one prediction feature and is applied to the forget set; the value is
 the fraction of the forget set it calls non-members."""
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -149,9 +150,9 @@ def test_mia_efficacy_and_avg_gaps_mia_term_are_one_attack(monkeypatch):
     monkeypatch.setattr(sklearn.svm.SVC, "fit",
                         lambda self, *a, **k: fits.append(1) or real(self, *a, **k))
     (value,) = MIAEfficacy(target="unlearned").measure(ctx).values()
-    ctx.seed += 1  # another measure: its own stream, the same attacker sample
-    mia_term = AvgGap(target="unlearned").attack(ctx, "unlearned",
-                                                 lambda p: ctx.output("unlearned", p))
+    other = replace(ctx, seed=ctx.seed + 1)  # another measure: its own stream, the same sample
+    mia_term = AvgGap(target="unlearned").attack(other, "unlearned",
+                                                 lambda p: other.output("unlearned", p))
     assert mia_term == value and len(fits) == 1
 
 

@@ -2,6 +2,7 @@
 steps of fine-tuning on the forget set until (1 − α) × the original's forget accuracy returns."""
 import copy
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from torch import nn
 import erasure.measures.relearn  # noqa: F401  (registers RelearnTime and AIN)
 from erasure.config import ConfigError
 from erasure.measures import Measure, NotApplicable, OutputStore
+from erasure.models import Diverged
 from erasure.plan import prepare
 from tests.helpers import digits_config
 from tests.unlearners import fixtures as fx
@@ -113,10 +115,8 @@ def test_alpha_sets_the_goal():
 
 
 def gold_context(data, models, gold, seed=0):
-    ctx = fx.measure_context(data, models, seed=seed)
-    ctx.golds = {"retain": gold}
-    ctx.gold_outputs = {"retain": OutputStore(gold, data)}
-    return ctx
+    return replace(fx.measure_context(data, models, seed=seed), golds={"retain": gold},
+                   gold_outputs={"retain": OutputStore(gold, data)})
 
 
 def test_ain_is_the_ratio_of_hand_counted_relearn_steps():
@@ -184,8 +184,8 @@ def test_relearn_and_ain_on_digits_class_forgetting():
     assert 0 < neggrad["ain.forget.unlearned"] < 1
     assert neggrad["ain.forget.unlearned"] == neggrad[steps] / gold[steps]
     # the gold model's relearn time was computed once for all four records, the original's once
-    assert len([k for k in builds if k.startswith("relearn/gold/")]) == 1
-    assert len([k for k in builds if k.startswith("relearn/original/")]) == 1
+    assert len([k for k in builds if k.startswith("gold/retain/relearn/")]) == 1
+    assert len([k for k in builds if k.startswith("original/relearn/")]) == 1
 
 
 def test_ain_on_digits_random_forgetting_does_not_apply():
@@ -226,7 +226,7 @@ def test_one_relearning_run_serves_every_alpha_of_a_recipe(monkeypatch):
     strict_steps = strict["relearn_steps.forget.unlearned"]
     assert loose <= strict_steps
     ain = session.plan.evaluator.measures[1]
-    gold = session.shared(f"relearn/gold/retain/{ain.recipe()}", lambda: None)  # the stored run
+    gold = session.shared(f"gold/retain/relearn/{ain.recipe()}", lambda: None)  # the stored run
     assert metrics["ain.forget.unlearned"] == strict_steps / gold.steps_to(
         0.999 * module.correct(session._original_outputs("forget")))[0]
 
@@ -289,6 +289,22 @@ def test_counting_stops_early_yet_every_goal_gets_the_exact_first_step():
 
 def spec_sgd():
     return lambda params: torch.optim.SGD(params, lr=0.01)
+
+
+def test_a_diverging_relearning_stops_at_the_step_whose_loss_is_not_finite():
+    from erasure.measures.relearn import Relearning
+
+    losses = []
+
+    def loss_fn(logits, labels):  # finite for two steps, then NaN
+        losses.append(nn.functional.cross_entropy(logits, labels))
+        return losses[-1] * (float("nan") if len(losses) == 3 else 1.0)
+
+    run = Relearning(margin_model(-2.0), one_sample_data(), "forget", spec_sgd(), loss_fn, 1, 10, 0)
+    with pytest.raises(Diverged) as raised:
+        run.steps_to(1)
+    assert str(raised.value) == "loss became nan while relearning, at step 3"
+    assert len(losses) == 3  # no step after it
 
 
 def test_a_model_that_forgot_is_counted_on_a_few_samples_per_step():

@@ -1,11 +1,14 @@
 """Any scikit-learn classification metric by name: equal to calling scikit-learn directly."""
+from dataclasses import replace
+
 import pytest
 import torch
 from sklearn import metrics
 
 import erasure.measures.sklearn_metric  # noqa: F401  (registers SklearnMetric)
 from erasure.config import ConfigError
-from erasure.measures import Evaluator
+from erasure.measures import Evaluator, Memos
+from erasure.measures.base import Store
 from erasure.measures.sklearn_metric import SklearnMetric
 from erasure.plan import prepare
 from tests.helpers import digits_config
@@ -63,7 +66,7 @@ def test_a_metric_that_returns_several_numbers_fails_with_a_reason():
     evaluator = fx.build({"class": "Evaluator", "parameters": {"measures": [
         {"class": "SklearnMetric", "parameters": {"metric": "f1_score", "kwargs": {"average": None},
                                                   "partition": "test"}}]}}, Evaluator)
-    metrics_, failures, _ = evaluator.evaluate(known(), seed=0, record="r")
+    metrics_, failures, _ = evaluator.evaluate(known(), record="r")
     assert metrics_ == {}
     assert "set 'average' in kwargs" in failures["SklearnMetric[0]"]
 
@@ -116,12 +119,10 @@ def test_the_originals_values_are_computed_once_per_experiment(monkeypatch):
     calls = []
     real = metrics.f1_score
     monkeypatch.setattr(metrics, "f1_score", lambda *a, **k: calls.append(1) or real(*a, **k))
-    store = {}
+    store = Store()
     records = []
     for _ in range(3):  # three records of one experiment: one shared store
-        ctx = known()
-        ctx.shared = lambda key, build: store[key] if key in store else store.setdefault(key, build())
-        records.append(measure.measure(ctx))
+        records.append(measure.measure(replace(known(), memos=Memos(experiment=store))))
     assert records[0] == records[1] == records[2]
     assert records[0]["f1_score.test.original"] == pytest.approx(71 / 120, abs=1e-12)
     assert len(calls) == 2 + 3 * 2  # the original's two partitions once, the unlearned's per record

@@ -2,6 +2,7 @@
 network's outputs on the forget set; the random network is built once per experiment."""
 import math
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ from torch import nn
 
 import erasure.measures.zrf  # noqa: F401  (registers ZRF)
 from erasure.config import ConfigError
-from erasure.measures import MeasureContext, NotApplicable, OutputStore
+from erasure.measures import MeasureContext, Memos, NotApplicable, OutputStore
 from erasure.measures.zrf import RANDOM_NETWORK, ZRF
 from erasure.plan import prepare
 from tests.helpers import digits_config
@@ -36,7 +37,8 @@ class FakePredictor:
 
 
 def caching(counts: Counter):
-    """A ``ctx.shared`` that builds each key once, as the session does, and counts the builds."""
+    """An experiment store that builds each key once, as the session's does, and counts the
+    builds."""
     store = {}
 
     def shared(key, build):
@@ -51,11 +53,8 @@ def hand_context(models, random_network, counts=None):
     # 4 classes; samples are logits: two confident one-hots and one uniform
     x = torch.tensor([[1e4, 0, 0, 0], [0, 1e4, 0, 0], [0, 0, 0, 0.0]])
     data = fx.tiny_data(x, torch.tensor([0, 1, 2]), {"forget": [0, 1, 2], "retain": [0]})
-    ctx = context(data, models)
-    ctx.predictor = FakePredictor(random_network)
-    if counts is not None:
-        ctx.shared = caching(counts)
-    return ctx
+    memos = Memos(experiment=caching(counts)) if counts is not None else Memos()
+    return replace(context(data, models), predictor=FakePredictor(random_network), memos=memos)
 
 
 def test_zrf_of_the_random_network_against_itself_is_one():
@@ -87,8 +86,7 @@ def test_the_random_network_and_its_outputs_are_built_once_per_experiment():
 
 
 def test_zrf_without_a_predictor_is_not_applicable():
-    ctx = hand_context({"unlearned": Logits()}, Uniform())
-    ctx.predictor = None
+    ctx = replace(hand_context({"unlearned": Logits()}, Uniform()), predictor=None)
     with pytest.raises(NotApplicable, match="predictor"):
         ZRF().measure(ctx)
 
@@ -124,7 +122,8 @@ def test_zrf_on_digits_builds_the_random_network_once():
     network = session.shared(RANDOM_NETWORK, lambda: None)  # already built: returned as is
     ctx = MeasureContext(data=session.data, models={"unlearned": network},
                          outputs={"unlearned": OutputStore(network, session.data)},
-                         predictor=session.plan.predictor, shared=session.shared)
+                         predictor=session.plan.predictor, experiment_seed=session.seed,
+                         memos=Memos(experiment=session.shared))
     assert ZRF(target="unlearned").measure(ctx) == {"zrf.forget.unlearned": 1.0}
     assert session.shared_builds.count(RANDOM_NETWORK) == 1
     # a random network of the predictor's architecture, untouched by training
