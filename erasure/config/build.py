@@ -10,6 +10,7 @@ it reads.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import types
@@ -152,6 +153,8 @@ class Builder:
                 self.fail(join_path(path, name),
                           f"missing required parameter '{name}' of {cls.__name__}")
                 continue
+            if _from_factory(cls, name):
+                continue  # the signature shows only a marker; each object gets its own value
             built, shown = self.value(param.default, hints.get(name), join_path(path, name))
             if isinstance(param.default, Spec):
                 kwargs[name] = built
@@ -277,6 +280,12 @@ def _where(path: str, error: Exception, cls: type, params: dict) -> str:
     if len(named) == 1 and (name := named.pop()) in params:
         return join_path(path, "parameters", name)
     return path
+
+
+def _from_factory(cls: type, name: str) -> bool:
+    """Whether the default of ``name`` comes from a dataclass field's ``default_factory``."""
+    field = getattr(cls, "__dataclass_fields__", {}).get(name)
+    return getattr(field, "default_factory", dataclasses.MISSING) is not dataclasses.MISSING
 
 
 def _plain_items(value: list | tuple, item: Any) -> tuple[list, list] | None:
