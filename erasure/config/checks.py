@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import sys
 import types
 import typing
@@ -206,7 +207,7 @@ def field_constraints(cls: type) -> dict[str, tuple[Any, ...]]:
     found: dict[str, tuple[Any, ...]] = {}
     for klass in cls.__mro__:
         module = sys.modules.get(klass.__module__)
-        for name, annotation in klass.__dict__.get("__annotations__", {}).items():
+        for name, annotation in inspect.get_annotations(klass).items():
             if name not in names:
                 continue
             if isinstance(annotation, str):  # from __future__ import annotations

@@ -98,8 +98,8 @@ def _shadowed(module_name: str, module: object) -> str:
 _loaded = False
 #: abstract bases by short name: never offered, and naming one is refused with a reason
 _abstract_by_name: dict[str, list[type]] = defaultdict(list)
-#: PyTorch's own bases, which a config names only by mistake (filled in with the built-ins)
-_foreign_bases: set[type] = set()
+#: PyTorch's own bases, which a config names only by mistake (filled in once torch is imported)
+_pytorch_bases: set[type] = set()
 
 
 def register(cls: type, name: str | None = None) -> type:
@@ -119,8 +119,14 @@ def is_abstract(cls: type) -> bool:
     """Whether ``cls`` is a base to subclass, not a class a config may use: it says
     ``abstract = True`` in its body, has abstract methods, or is one of PyTorch's bases
     (``torch.nn.Module``, ``torch.optim.Optimizer``…)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and not _pytorch_bases:
+        _pytorch_bases.update({torch.nn.Module, torch.optim.Optimizer,
+                               torch.optim.lr_scheduler.LRScheduler,
+                               torch.optim.lr_scheduler._LRScheduler, torch.nn.modules.loss._Loss,
+                               torch.nn.modules.loss._WeightedLoss})
     return (cls.__dict__.get("abstract") is True or inspect.isabstract(cls)
-            or cls in _foreign_bases)
+            or cls in _pytorch_bases)
 
 
 def _load_builtins() -> None:
@@ -132,10 +138,6 @@ def _load_builtins() -> None:
         importlib.import_module(package)
     import torch
 
-    _foreign_bases.update({torch.nn.Module, torch.optim.Optimizer,
-                           torch.optim.lr_scheduler.LRScheduler,
-                           torch.optim.lr_scheduler._LRScheduler, torch.nn.modules.loss._Loss,
-                           torch.nn.modules.loss._WeightedLoss})
     for module, base in ((torch.optim, torch.optim.Optimizer),
                          (torch.optim.lr_scheduler, torch.optim.lr_scheduler.LRScheduler),
                          (torch.nn.modules.loss, torch.nn.modules.loss._Loss)):
@@ -214,7 +216,6 @@ def resolve(name: object, base: type, path: str) -> type:
     if not issubclass(cls, base):
         raise ConfigError.single(path, f"'{name}' is {a(kind_of(cls))}, but this slot needs {a(want)} "
                                        f"(a subclass of {full_name(base)})")
-    _load_builtins()  # PyTorch's bases are known once the built-ins are
     if is_abstract(cls):
         within = names_for(cls)
         raise ConfigError.single(
