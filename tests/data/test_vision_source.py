@@ -347,7 +347,7 @@ def test_an_unknown_dataset_is_a_config_error_before_loading():
     with pytest.raises(ConfigError) as e:
         prepare(config)
     [problem] = e.value.problems
-    assert problem.path == SOURCE
+    assert problem.path == f"{SOURCE}.parameters.dataset"  # the message names the parameter
     assert "unknown torchvision dataset 'CIFAR-10'" in problem.message
     assert "Did you mean 'CIFAR10'?" in problem.message
 
