@@ -206,18 +206,27 @@ def field_constraints(cls: type) -> dict[str, tuple[Any, ...]]:
     names = {f.name for f in dataclasses.fields(cls)}
     found: dict[str, tuple[Any, ...]] = {}
     for klass in cls.__mro__:
-        module = sys.modules.get(klass.__module__)
         for name, annotation in inspect.get_annotations(klass).items():
-            if name not in names:
-                continue
-            if isinstance(annotation, str):  # from __future__ import annotations
-                try:
-                    annotation = eval(annotation, vars(module) if module else {}, vars(klass))
-                except Exception:  # a name we cannot resolve here carries no constraint of ours
-                    continue
-            if constrained(annotation) and annotation not in found.get(name, ()):
-                found[name] = found.get(name, ()) + (annotation,)
+            if name in names:
+                annotation = _resolved(klass, name, annotation)
+                if constrained(annotation) and annotation not in found.get(name, ()):
+                    found[name] = found.get(name, ()) + (annotation,)
     return found
+
+
+def _resolved(klass: type, name: str, annotation: Any) -> Any:
+    """``annotation`` of ``klass`` with names resolved in its module (a string under ``from
+    __future__ import annotations``); None when a name cannot be resolved there (a class
+    defined in a function): such an annotation carries no constraint of ours."""
+    if not isinstance(annotation, str):
+        return annotation
+    holder = types.SimpleNamespace(__annotations__={name: annotation})
+    module = sys.modules.get(klass.__module__)
+    try:
+        return typing.get_type_hints(holder, vars(module) if module else {}, dict(vars(klass)),
+                                     include_extras=True)[name]
+    except Exception:
+        return None
 
 
 def check_fields(obj: Any) -> None:
