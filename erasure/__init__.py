@@ -10,8 +10,9 @@ run``):
   seed of a plan stage by stage, as tests do;
 - writing a component: the base classes :class:`DataSource` (whose ``load()`` returns
   :class:`Samples` or raises :class:`DataLoadError`), :class:`Splitter`, :class:`Unlearner`,
-  :class:`TrainingUnlearner` and :class:`Measure`, and the field types :data:`PartitionName` (a
-  partition, checked against the config's) and :data:`Targets` (which models a measure reads).
+  :class:`TrainingUnlearner` and :class:`Measure`, the field types :data:`PartitionName` (a
+  partition, checked against the config's) and :data:`Targets` (which models a measure reads), and
+  :class:`Range`, a bound on a field's value (``Annotated[float, Range(ge=0)]``).
 
 Each is imported from its module on first use, so that ``import erasure`` (all the command line
 needs for ``--version`` and ``--help``) does not import torch.
@@ -28,6 +29,7 @@ _HOMES = {
     "load_config": "erasure.config",
     "ConfigError": "erasure.config",
     "PartitionName": "erasure.config",
+    "Range": "erasure.config",
     "prepare": "erasure.plan",
     "Plan": "erasure.plan",
     "Session": "erasure.experiment",
@@ -45,11 +47,11 @@ _HOMES = {
 }
 
 __all__ = ["ConfigError", "DataLoadError", "DataSource", "Interrupted", "Measure", "OutputFailed",
-           "PartitionName", "Plan", "Samples", "Session", "Splitter", "Targets",
+           "PartitionName", "Plan", "Range", "Samples", "Session", "Splitter", "Targets",
            "TrainingUnlearner", "Unlearner", "__version__", "load_config", "prepare", "run"]
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ imports them
-    from erasure.config import ConfigError, PartitionName, load_config
+    from erasure.config import ConfigError, PartitionName, Range, load_config
     from erasure.data import DataSource, Samples, Splitter
     from erasure.data.sources import DataLoadError
     from erasure.experiment import Session

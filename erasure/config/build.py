@@ -10,12 +10,14 @@ it reads.
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
+import re
 import types
 import typing
 from typing import Any, Literal, Union
 
-from .checks import ParameterValueError
+from .checks import ParameterValueError, field_constraints, violations
 from .component import PARTITION, Component, Factory, Slot, Spec
 from .errors import ConfigError, Problem, join_path, suggest
 from .registry import a, full_name, kind_of, resolve
@@ -93,20 +95,21 @@ class Builder:
             factory = Factory(cls, kwargs, resolved)
             rejected = _try_with_stand_ins(factory, slot.runtime)
             if rejected:
-                return self.fail(path, f"{cls.__name__}: {rejected}"), resolved
+                return self.fail(_where(path, rejected, cls, params),
+                                 f"{cls.__name__}: {rejected}"), resolved
             check = getattr(cls, "check_parameters", None)
             try:  # what a component built later (a network: it needs the data) checks now
                 if callable(check):
                     check(**kwargs)
             except ValueError as e:
-                return self.fail(_where(path, e, params), f"{cls.__name__}: {e}"), resolved
+                return self.fail(_where(path, e, cls, params), f"{cls.__name__}: {e}"), resolved
             except Exception:  # not a check of ours: the real build will tell
                 pass
             return factory, resolved
         try:
             obj = cls(**kwargs)
         except Exception as e:  # a constructor rejecting a value is a config problem
-            return self.fail(_where(path, e, params), f"{cls.__name__}: {e}"), resolved
+            return self.fail(_where(path, e, cls, params), f"{cls.__name__}: {e}"), resolved
         if isinstance(obj, Component):
             obj.config = resolved
         return obj, resolved
@@ -137,7 +140,10 @@ class Builder:
                 self.fail(where, f"Invalid parameter '{name}' for {cls.__name__}.",
                           suggest(name, accepted, "parameters"))
             else:
+                before = len(self.problems)
                 kwargs[name], resolved[name] = self.value(value, hints.get(name), where)
+                if len(self.problems) == before:
+                    self._constraints(cls, name, kwargs[name], hints.get(name), path)
         for name, param in accepted.items():
             if name in params:
                 continue
@@ -147,12 +153,24 @@ class Builder:
                 self.fail(join_path(path, name),
                           f"missing required parameter '{name}' of {cls.__name__}")
                 continue
+            if _from_factory(cls, name):
+                continue  # the signature shows only a marker; each object gets its own value
             built, shown = self.value(param.default, hints.get(name), join_path(path, name))
             if isinstance(param.default, Spec):
                 kwargs[name] = built
             if _is_jsonable(shown):
                 resolved[name] = _plain(shown)
         return kwargs, resolved
+
+    def _constraints(self, cls: type, name: str, value: Any, hint: Any, path: str) -> None:
+        """Records every breach of the constraints declared on the parameter ``name`` (on the
+        field and in the base classes' fields, else on the constructor's annotation)."""
+        for annotation in field_constraints(cls).get(name) or (hint,):
+            found = list(violations(annotation, value, name))
+            for where, message in found:
+                self.fail(join_path(path, where), f"{cls.__name__}: {message}")
+            if found:
+                return
 
     # -- values -----------------------------------------------------------------------------
 
@@ -245,11 +263,29 @@ class Builder:
         return value, value
 
 
-def _where(path: str, error: Exception, params: dict) -> str:
-    """Where a constructor's error belongs: the parameter it names, else the component."""
-    if isinstance(error, ParameterValueError) and error.parameter in params:
-        return join_path(path, "parameters", error.parameter)
+def _where(path: str, error: Exception, cls: type, params: dict) -> str:
+    """Where a constructor's error belongs: the parameter it names — a
+    :class:`ParameterValueError`'s, or the one parameter of ``cls`` whose name occurs as a word
+    in a ``ValueError``'s message — when the config gives it; else the component."""
+    if isinstance(error, ParameterValueError):
+        named = {error.parameter}
+    elif isinstance(error, ValueError):
+        try:
+            accepted = inspect.signature(cls).parameters
+        except (TypeError, ValueError):
+            accepted = {}
+        named = set(re.findall(r"\w+", str(error))) & set(accepted)
+    else:
+        named = set()
+    if len(named) == 1 and (name := named.pop()) in params:
+        return join_path(path, "parameters", name)
     return path
+
+
+def _from_factory(cls: type, name: str) -> bool:
+    """Whether the default of ``name`` comes from a dataclass field's ``default_factory``."""
+    field = getattr(cls, "__dataclass_fields__", {}).get(name)
+    return getattr(field, "default_factory", dataclasses.MISSING) is not dataclasses.MISSING
 
 
 def _plain_items(value: list | tuple, item: Any) -> tuple[list, list] | None:
@@ -268,20 +304,20 @@ def _plain_items(value: list | tuple, item: Any) -> tuple[list, list] | None:
     return None
 
 
-def _try_with_stand_ins(factory: Factory, runtime: tuple[str, ...]) -> str | None:
+def _try_with_stand_ins(factory: Factory, runtime: tuple[str, ...]) -> Exception | None:
     """Builds a lazy component once with stand-ins for the arguments the pipeline supplies, so
     that its own checks (an optimizer's "Invalid learning rate") run before any training.
 
     Returns:
-        Why the constructor rejected its parameters, or None (also when a runtime argument has
-        no stand-in: such a component is only built by the pipeline).
+        The error with which the constructor rejected its parameters, or None (also when a
+        runtime argument has no stand-in: such a component is only built by the pipeline).
     """
     if not runtime or any(name not in _STAND_INS for name in runtime):
         return None
     try:
         factory(**{name: _STAND_INS[name]() for name in runtime})
     except (ValueError, TypeError) as e:  # how torch rejects a hyper-parameter
-        return str(e)
+        return e
     except Exception:  # anything else may be the stand-in's fault: the real build will tell
         return None
     return None

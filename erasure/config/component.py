@@ -11,18 +11,50 @@ A parameter's type annotation says what the config may put there:
 - ``Annotated[Factory, Slot(Base, runtime=(...))]``: a component built later by the pipeline,
   which supplies the ``runtime`` arguments (an optimizer needs the model's parameters);
 - ``PartitionName``: the name of a data partition, checked against the partition chain;
+- ``Annotated[int, Range(ge=1)]`` (or an alias such as ``Epochs``): a value with a constraint
+  (see :mod:`erasure.config.checks`);
 - plain ``int``, ``float``, ``str``, ``bool``, ``Literal[...]``, lists and unions: type-checked.
 """
 from __future__ import annotations
 
+import abc
+import dataclasses
+import functools
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Union
+from typing import Annotated, Any, Callable, ClassVar, Union
 
 from . import registry
+from .checks import check_fields
+
+#: What ``@dataclass`` writes on a class to record its fields.
+_DATACLASS_STATE = ("__dataclass_fields__", "__dataclass_params__")
 
 
-class Component:
-    """Base of the framework's own configurable classes.
+class _ComponentType(abc.ABCMeta):
+    """The type of components: once a component class is a dataclass, a second ``@dataclass``
+    on it (how components were written before) leaves its fields as they are.
+
+    The second pass keeps the methods of the first (dataclass never overwrites them) but would
+    record a ``default_factory`` field as required and drop ``field()`` options, and subclasses
+    read their fields from that record; so the record of the first pass stands.
+    """
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        if name in _DATACLASS_STATE and cls.__dict__.get("_dataclass_made"):
+            return
+        super().__setattr__(name, value)
+
+
+class Component(metaclass=_ComponentType):
+    """Base of the framework's configurable classes: a component is a class with typed fields
+    (its hyper-parameters, with defaults) and the one method its kind asks for.
+
+    Every subclass is made a keyword-only dataclass here (no decorator needed; an old
+    ``@dataclass(kw_only=True)`` on it is harmless, and a plain ``@dataclass`` too as long as no
+    field without a default follows one with a default). The constraints declared on the fields
+    (``Annotated[int, Range(ge=1)]``) are checked on construction, before the class's own
+    ``__post_init__`` runs; that method may reject other values with a ``ValueError``, reported
+    at the parameter its message names (exactly one), else at the component.
 
     Subclasses defined inside ``erasure`` are registered under their class name, so a config may
     say ``"Scrub"``; any class is reachable by its dotted path.
@@ -31,7 +63,8 @@ class Component:
         config: the resolved config of this component (full dotted class path, every parameter
             with defaults filled in), set by the builder.
         kind_name: a word for the kind, used in error messages ("unlearner").
-        abstract: True in the body of a base class that is not itself usable (not registered).
+        abstract: True in the body of a base class that is not itself usable: a config naming
+            it is refused ("subclass it"), and it is never offered as a choice.
     """
 
     kind_name: ClassVar[str] = "component"
@@ -39,9 +72,34 @@ class Component:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # base classes that only define an interface say ``abstract = True`` in their body
-        if cls.__module__.startswith("erasure.") and not cls.__dict__.get("abstract", False):
+        own = cls.__dict__.get("__post_init__")
+        if own is not None and not getattr(own, "checks_fields_first", False):
+            cls.__post_init__ = _fields_checked_first(own)
+        if "__dataclass_fields__" not in cls.__dict__:  # (a copy made by slots=True has them)
+            dataclasses.dataclass(cls, kw_only=True)
+            cls._dataclass_made = True
+        if cls.__module__.startswith("erasure."):
             registry.register(cls)
+
+    def __post_init__(self) -> None:
+        """Checks the constraints declared on the fields (when no subclass defines its own
+        ``__post_init__``, which then checks them first)."""
+        if type(self).__post_init__ is Component.__post_init__:
+            check_fields(self)
+
+
+def _fields_checked_first(post_init: Callable[..., None]) -> Callable[..., None]:
+    """``post_init`` preceded by the check of the fields' constraints, done once: by the
+    ``__post_init__`` of the object's own class, not again by those it reaches through super()."""
+
+    @functools.wraps(post_init)
+    def __post_init__(self: Component, *args: Any, **kwargs: Any) -> None:
+        if type(self).__post_init__ is __post_init__:
+            check_fields(self)
+        post_init(self, *args, **kwargs)
+
+    __post_init__.checks_fields_first = True  # type: ignore[attr-defined]
+    return __post_init__
 
 
 @dataclass(frozen=True)

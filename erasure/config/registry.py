@@ -96,14 +96,37 @@ def _shadowed(module_name: str, module: object) -> str:
 
 
 _loaded = False
+#: abstract bases by short name: never offered, and naming one is refused with a reason
+_abstract_by_name: dict[str, list[type]] = defaultdict(list)
+#: PyTorch's own bases, which a config names only by mistake (filled in once torch is imported)
+_pytorch_bases: set[type] = set()
 
 
 def register(cls: type, name: str | None = None) -> type:
-    """Registers ``cls`` under ``name`` (default: its class name). Usable as a decorator."""
-    entries = _by_name[name or cls.__name__]
-    if cls not in entries:
-        entries.append(cls)
+    """Registers ``cls`` under ``name`` (default: its class name). Usable as a decorator.
+
+    An abstract base (``abstract = True`` in its body) is recorded apart, so that a config naming
+    it learns why it cannot be used. A class of the same dotted path as a registered one (its
+    module reloaded) replaces it.
+    """
+    table = _abstract_by_name if is_abstract(cls) else _by_name
+    entries = table[name or cls.__name__]
+    entries[:] = [c for c in entries if full_name(c) != full_name(cls)] + [cls]
     return cls
+
+
+def is_abstract(cls: type) -> bool:
+    """Whether ``cls`` is a base to subclass, not a class a config may use: it says
+    ``abstract = True`` in its body, has abstract methods, or is one of PyTorch's bases
+    (``torch.nn.Module``, ``torch.optim.Optimizer``…)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and not _pytorch_bases:
+        _pytorch_bases.update({torch.nn.Module, torch.optim.Optimizer,
+                               torch.optim.lr_scheduler.LRScheduler,
+                               torch.optim.lr_scheduler._LRScheduler, torch.nn.modules.loss._Loss,
+                               torch.nn.modules.loss._WeightedLoss})
+    return (cls.__dict__.get("abstract") is True or inspect.isabstract(cls)
+            or cls in _pytorch_bases)
 
 
 def _load_builtins() -> None:
@@ -119,8 +142,7 @@ def _load_builtins() -> None:
                          (torch.optim.lr_scheduler, torch.optim.lr_scheduler.LRScheduler),
                          (torch.nn.modules.loss, torch.nn.modules.loss._Loss)):
         for name, obj in vars(module).items():
-            if inspect.isclass(obj) and issubclass(obj, base) and obj is not base \
-                    and not name.startswith("_"):
+            if inspect.isclass(obj) and issubclass(obj, base) and not name.startswith("_"):
                 register(obj, name)
 
 
@@ -160,9 +182,10 @@ def resolve(name: object, base: type, path: str) -> type:
     """The class a config's ``"class"`` value names, checked to fit a slot that needs ``base``.
 
     Raises:
-        ConfigError: unknown short name (with did-you-mean and the accepted names), missing module
-            or attribute, an import that fails inside the user's module, a non-class, or a class
-            of the wrong kind.
+        ConfigError: unknown short name (with did-you-mean and the accepted names), a short name
+            that two registered classes fitting the slot share, missing module or attribute, an
+            import that fails inside the user's module, a non-class, a class of the wrong kind,
+            or an abstract base.
     """
     if not isinstance(name, str) or not name:
         raise ConfigError.single(path, f"'class' must be a non-empty string, not {name!r}")
@@ -171,11 +194,17 @@ def resolve(name: object, base: type, path: str) -> type:
         cls = _import(name, path)
     else:
         _load_builtins()
-        fitting = [c for c in _by_name.get(name, []) if issubclass(c, base)]
+        known = _by_name.get(name, []) + _abstract_by_name.get(name, [])
+        fitting = [c for c in known if issubclass(c, base)]
+        if len(fitting) > 1:
+            raise ConfigError.single(
+                path, f"'{name}' is ambiguous: it names {len(fitting)} classes "
+                      f"({', '.join(sorted(map(full_name, fitting)))})",
+                "Name the one you mean by its dotted path.")
         if not fitting:
-            if name in _by_name:
-                other = kind_of(_by_name[name][0])
-                raise ConfigError.single(path, f"'{name}' is {a(other)}, but this slot needs {a(want)}",
+            if known:
+                raise ConfigError.single(path, f"'{name}' is {a(kind_of(known[0]))}, but this "
+                                               f"slot needs {a(want)}",
                                          suggest(name, names_for(base), f"{want} names"))
             raise ConfigError.single(path, f"unknown {want} '{name}'",
                                      suggest(name, names_for(base), f"{want} names") +
@@ -187,6 +216,12 @@ def resolve(name: object, base: type, path: str) -> type:
     if not issubclass(cls, base):
         raise ConfigError.single(path, f"'{name}' is {a(kind_of(cls))}, but this slot needs {a(want)} "
                                        f"(a subclass of {full_name(base)})")
+    if is_abstract(cls):
+        within = names_for(cls)
+        raise ConfigError.single(
+            path, f"'{name}' is an abstract base ({full_name(cls)}); subclass it"
+                  + (", or name one of its subclasses" if within else ""),
+            suggest(name, within, f"{kind_of(cls)} names") if within else "")
     return cls
 
 

@@ -7,8 +7,7 @@ from typing import Callable, Iterable, Optional
 import torch
 from torch import nn
 
-from erasure.config import Component, PartitionName, spec
-from erasure.config.checks import at_least, iterations
+from erasure.config import BatchSize, Component, Epochs, PartitionName, spec
 from erasure.data import Data
 from erasure.models import OptimizerFactory, Predictor
 
@@ -40,7 +39,6 @@ class UnlearningContext:
         return self.predictor.loss_fn()
 
 
-@dataclass(kw_only=True)
 class Unlearner(Component):
     """Base of every unlearner. Subclass it, declare hyper-parameters as fields, implement
     :meth:`unlearn`.
@@ -55,9 +53,8 @@ class Unlearner(Component):
 
     Example::
 
-        @dataclass(kw_only=True)
         class ShrinkWeights(Unlearner):
-            factor: float = 0.5
+            factor: Annotated[float, Range(gt=0)] = 0.5
 
             def unlearn(self, model, ctx):
                 with torch.no_grad():
@@ -81,25 +78,23 @@ class Unlearner(Component):
         return []
 
 
-@dataclass(kw_only=True)
 class TrainingUnlearner(Unlearner):
     """Base of unlearners that take gradient steps: an optimizer, epochs and a batch size.
 
+    The bounds of ``epochs`` and ``batch_size`` hold in every subclass, also one that redeclares
+    the field to change its default (``epochs: int = 10``).
+
     Args:
-        epochs: passes over the data the method iterates on.
+        epochs: passes over the data the method iterates on (1 to ``MAX_EPOCHS``).
         optimizer: optimizer for the unlearning steps.
-        batch_size: batch size; ``None`` uses the predictor's.
+        batch_size: batch size (at least 1); ``None`` uses the predictor's.
     """
 
     abstract = True
 
-    epochs: int = 1
+    epochs: Epochs = 1
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
-    batch_size: Optional[int] = None
-
-    def __post_init__(self) -> None:
-        iterations("epochs", self.epochs)
-        at_least("batch_size", self.batch_size, 1)
+    batch_size: Optional[BatchSize] = None
 
     def batches(self, ctx: UnlearningContext, partition: str, size: Optional[int] = None
                 ) -> Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]:

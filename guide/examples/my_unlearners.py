@@ -6,16 +6,15 @@ The config file's folder is on the import path, so nothing needs installing.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from typing import Annotated
 
 import torch
 
+from erasure import Range, TrainingUnlearner, Unlearner
 from erasure.config import spec
 from erasure.models import OptimizerFactory, fit
-from erasure.unlearners import TrainingUnlearner, Unlearner
 
 
-@dataclass(kw_only=True)
 class AddNoise(Unlearner):
     """Adds Gaussian noise to every weight (a deliberately naive unlearner).
 
@@ -23,11 +22,7 @@ class AddNoise(Unlearner):
         sigma: standard deviation of the noise, relative to each tensor's own standard deviation.
     """
 
-    sigma: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.sigma < 0:
-            raise ValueError(f"sigma must be >= 0, got {self.sigma}")
+    sigma: Annotated[float, Range(ge=0)] = 0.5
 
     def unlearn(self, model, ctx):
         add_noise(model, self.sigma, ctx.generator)
@@ -42,7 +37,6 @@ def add_noise(model, sigma, generator):
             p.add_(noise * sigma * p.std().nan_to_num(0.0))
 
 
-@dataclass(kw_only=True)
 class NoisyFinetuning(TrainingUnlearner):
     """Perturbs every weight with Gaussian noise, then fine-tunes on the retain set to repair.
 
@@ -53,14 +47,8 @@ class NoisyFinetuning(TrainingUnlearner):
         batch_size: repair batch size (default: the predictor's).
     """
 
-    sigma: float = 0.5
-    epochs: int = 3
-    optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()  # TrainingUnlearner checks epochs and batch_size
-        if self.sigma < 0:
-            raise ValueError(f"sigma must be >= 0, got {self.sigma}")
+    sigma: Annotated[float, Range(ge=0)] = 0.5
+    epochs: int = 3  # a new default; TrainingUnlearner's bounds on epochs still hold
 
     def unlearn(self, model, ctx):
         add_noise(model, self.sigma, ctx.generator)  # the helper of step 1
@@ -69,7 +57,6 @@ class NoisyFinetuning(TrainingUnlearner):
         return model
 
 
-@dataclass(kw_only=True)
 class GradientDifference(TrainingUnlearner):
     """Each step descends the retain loss and ascends the forget loss:
     ``loss = L(retain batch) - forget_weight * L(forget batch)``. Each batch is a pair, a retain
@@ -85,6 +72,11 @@ class GradientDifference(TrainingUnlearner):
     forget_weight: float = 0.3
     epochs: int = 3
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01)
+
+    def __post_init__(self) -> None:
+        if self.forget_weight >= 1:
+            raise ValueError(f"forget_weight must be below 1 (the ascent would outweigh the "
+                             f"descent), got {self.forget_weight}")
 
     def unlearn(self, model, ctx):
         loss_fn = ctx.loss_fn()

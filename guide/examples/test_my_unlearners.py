@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from erasure.config import ConfigError, load_config
-from erasure.experiment import Session
-from erasure.plan import prepare
+from erasure import ConfigError, Session, load_config, prepare
 
 CONFIG = Path(__file__).with_name("unlearner.jsonc")
 
@@ -54,8 +52,16 @@ def test_add_noise_alone_does_not_forget():
     assert m["accuracy.forget.unlearned"] > m["accuracy.retain.unlearned"] - 0.05
 
 
-def test_a_negative_sigma_is_a_config_error():
+def test_bad_values_are_config_errors_at_their_parameters():
     config = load_config(CONFIG)
-    config["unlearners"][3]["parameters"]["sigma"] = -1
-    with pytest.raises(ConfigError, match="sigma must be >= 0"):
+    config["unlearners"][3]["parameters"]["sigma"] = -1  # breaks Range(ge=0)
+    config["unlearners"][4]["parameters"]["forget_weight"] = 2  # refused by __post_init__
+    with pytest.raises(ConfigError) as e:
         prepare(config, config_file=CONFIG)
+    found = {p.path: p.message for p in e.value.problems}
+    assert found == {
+        "unlearners[3].parameters.sigma": "NoisyFinetuning: sigma must be at least 0, got -1.0",
+        "unlearners[4].parameters.forget_weight":
+            "GradientDifference: forget_weight must be below 1 (the ascent would outweigh the "
+            "descent), got 2.0",
+    }

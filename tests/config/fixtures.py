@@ -4,10 +4,10 @@ Nothing here is registered under a short name: only classes inside ``erasure`` a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, Optional
 
-from erasure.config import PartitionName
+from erasure.config import Epochs, PartitionName, Range
 from erasure.measures import Measure
 from erasure.unlearners import Unlearner
 
@@ -55,3 +55,38 @@ class PlainThing:
 def not_a_class():
     """A module-level function: a config may not name it as a class."""
     return None
+
+
+class Undecorated(Unlearner):
+    """A component written the new way: fields and one method, no decorator."""
+
+    weights: Optional[list[Annotated[float, Range(ge=0)]]] = None
+    alpha: Annotated[float, Range(gt=0)] = 1.0
+    epochs: Epochs = 2
+    tags: list[str] = field(default_factory=list)
+
+    def unlearn(self, model, ctx):
+        return model
+
+
+class TwoNames(Unlearner):
+    """Its check names two of its parameters, or none: reported at the component."""
+
+    low: int = 0
+    high: int = 1
+    k: int = 1
+
+    def __post_init__(self) -> None:
+        if self.low > self.high:
+            raise ValueError(f"low must not exceed high, got {self.low} > {self.high}")
+        if self.k % 2 == 0:
+            raise ValueError("the number of neighbours must be odd")
+
+    def unlearn(self, model, ctx):
+        return model
+
+
+class MyBase(Unlearner):
+    """A user's own abstract base: a config may not name it."""
+
+    abstract = True

@@ -336,16 +336,18 @@ def test_constructor_rejecting_a_percentage():
     assert problem.message == "PercentageSplit: percentage must lie in (0, 1), got 1.5"
 
 
-@pytest.mark.parametrize("optimizer, message", [
-    ({"class": "Adam", "parameters": {"lr": -0.1}}, "Adam: Invalid learning rate: -0.1"),
-    ({"class": "SGD", "parameters": {"momentum": -1}}, "SGD: Invalid momentum value: -1"),
-    ({"class": "Adam", "parameters": {"betas": [0.9, 1.5]}}, "Adam: Invalid beta parameter"),
+@pytest.mark.parametrize("optimizer, where, message", [
+    ({"class": "Adam", "parameters": {"lr": -0.1}}, "", "Adam: Invalid learning rate: -0.1"),
+    # the message names the parameter 'momentum' (a word of it): reported there
+    ({"class": "SGD", "parameters": {"momentum": -1}}, ".parameters.momentum",
+     "SGD: Invalid momentum value: -1"),
+    ({"class": "Adam", "parameters": {"betas": [0.9, 1.5]}}, "", "Adam: Invalid beta parameter"),
 ])
-def test_optimizer_hyper_parameters_are_checked_before_any_training(optimizer, message):
+def test_optimizer_hyper_parameters_are_checked_before_any_training(optimizer, where, message):
     """An optimizer is built by the pipeline (it needs the model's parameters), but torch's own
     checks of its hyper-parameters run at validation, on a stand-in parameter."""
     problem = one_problem({"class": "Finetuning", "parameters": {"optimizer": optimizer}})
-    assert problem.path == "unlearners[0].parameters.optimizer"
+    assert problem.path == "unlearners[0].parameters.optimizer" + where
     assert problem.message.startswith(message)
 
 
@@ -357,7 +359,8 @@ def test_an_optimizer_for_matrices_only_is_not_rejected_by_its_stand_in():
 def test_users_constructor_rejecting_a_value_inside_a_cascade():
     problem = one_problem({"class": "Cascade", "parameters": {"unlearners": [
         {"class": f"{FIXTURES}.PickyUnlearner", "parameters": {"level": 9}}]}})
-    assert problem.path == "unlearners[0].parameters.unlearners[0]"
+    # a plain ValueError whose message names one parameter is reported at that parameter
+    assert problem.path == "unlearners[0].parameters.unlearners[0].parameters.level"
     assert problem.message == "PickyUnlearner: level must be at most 3, got 9"
 
 

@@ -333,10 +333,10 @@ def test_a_bad_transform_parameter_is_a_config_error():
                                    "parameters": {"sise": 8}})
     assert {p.path for p in problems} == {f"{SOURCE}.parameters.transforms[0].parameters.sise",
                                           f"{SOURCE}.parameters.transforms[0].parameters.size"}
-    # the transform's own constructor rejects the value: reported at the transform's place
+    # the transform's own constructor rejects the value, naming it: reported at the parameter
     [problem] = transform_problems({"class": "torchvision.transforms.RandomRotation",
                                     "parameters": {"degrees": -5}})
-    assert problem.path == f"{SOURCE}.parameters.transforms[0]"
+    assert problem.path == f"{SOURCE}.parameters.transforms[0].parameters.degrees"
     assert "RandomRotation" in problem.message and "positive" in problem.message
 
 
@@ -347,7 +347,7 @@ def test_an_unknown_dataset_is_a_config_error_before_loading():
     with pytest.raises(ConfigError) as e:
         prepare(config)
     [problem] = e.value.problems
-    assert problem.path == SOURCE
+    assert problem.path == f"{SOURCE}.parameters.dataset"  # the message names the parameter
     assert "unknown torchvision dataset 'CIFAR-10'" in problem.message
     assert "Did you mean 'CIFAR10'?" in problem.message
 
