@@ -232,8 +232,8 @@ def _resolved(klass: type, name: str, annotation: Any) -> Any:
 def check_fields(obj: Any) -> None:
     """Raises :class:`ParameterValueError` for the first field of ``obj`` that breaks a
     constraint declared on it (in its class or a base class)."""
-    for name, annotations in field_constraints(type(obj)).items():
-        for annotation in annotations:
+    for name, declared in field_constraints(type(obj)).items():
+        for annotation in declared:
             for _, message in violations(annotation, getattr(obj, name, None), name):
                 raise ParameterValueError(name, message)
 

@@ -1,7 +1,6 @@
 """The dataset manager: samples held once, partitions as index sets, and fast batches."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator, Optional
 
 import torch
@@ -17,7 +16,6 @@ from .splits import Splitter
 ALL = "all"
 
 
-@dataclass(kw_only=True)
 class DatasetManager(Component):
     """Loads the samples once and builds the named partitions.
 

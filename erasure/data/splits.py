@@ -7,7 +7,6 @@ are exactly the partition read, and neither is empty.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional, Union
 
 import torch
@@ -19,7 +18,6 @@ from erasure.config.errors import suggest
 from .sources.base import Samples
 
 
-@dataclass(kw_only=True)
 class Splitter(Component):
     """Base of splitters. Subclass it and implement :meth:`split`.
 
@@ -29,7 +27,6 @@ class Splitter(Component):
 
     Example (forget every sample whose first feature exceeds a threshold)::
 
-        @dataclass(kw_only=True)
         class ThresholdSplit(Splitter):
             threshold: float = 0.5
 
@@ -84,7 +81,6 @@ class Splitter(Component):
         return [index[:first], index[first:]]
 
 
-@dataclass(kw_only=True)
 class PercentageSplit(Splitter):
     """The first part gets ``percentage`` of the samples (rounded), the second the rest.
 
@@ -106,7 +102,6 @@ class PercentageSplit(Splitter):
                          round(self.percentage * len(index)))
 
 
-@dataclass(kw_only=True)
 class CountSplit(Splitter):
     """The first part gets ``count`` samples, the second the rest."""
 
@@ -121,7 +116,6 @@ class CountSplit(Splitter):
         return self._cut(self._ordered(index, self.shuffle, generator), self.count)
 
 
-@dataclass(kw_only=True)
 class IdsSplit(Splitter):
     """The first part is the samples with the given ids (positions in the dataset); the second is
     the rest of ``ref_data``. Every id must belong to ``ref_data``."""
@@ -146,7 +140,6 @@ class IdsSplit(Splitter):
         return [index[chosen], index[~chosen]]
 
 
-@dataclass(kw_only=True)
 class ClassSplit(Splitter):
     """The first part is every sample whose label is in ``classes``; the second is the rest."""
 
@@ -165,7 +158,6 @@ class ClassSplit(Splitter):
         return [index[chosen], index[~chosen]]
 
 
-@dataclass(kw_only=True)
 class StratifiedSplit(PercentageSplit):
     """Like :class:`PercentageSplit`, but takes ``percentage`` of each class separately, so both
     parts keep the class proportions."""
@@ -185,7 +177,6 @@ class StratifiedSplit(PercentageSplit):
         return parts
 
 
-@dataclass(kw_only=True)
 class ConcatSplit(Splitter):
     """Writes one partition: the union of the partitions listed in ``ref_data``."""
 
@@ -196,7 +187,6 @@ class ConcatSplit(Splitter):
         return [index]
 
 
-@dataclass(kw_only=True)
 class GroupSplit(Splitter):
     """The first part is every sample whose group attribute is one of ``values`` (or inside
     ``range``); the second is the rest. "Forget all data of user 17" is

@@ -1,14 +1,11 @@
 """Accuracy per partition, for the original and the unlearned model."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from erasure.config import PartitionNames
 
 from .base import Measure, Targets, as_list
 
 
-@dataclass(kw_only=True)
 class Accuracy(Measure):
     """Top-1 accuracy on each partition for each target: forget (FA; UA = 1 − FA), retain (RA) and
     test (TA) accuracy in the unlearning literature.

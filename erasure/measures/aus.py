@@ -1,7 +1,6 @@
 """One-number summaries of forgetting and utility: AUS (DUCK) and NoMUS."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from erasure.config import PartitionName
@@ -11,7 +10,6 @@ from .base import Measure, Targets, as_list
 from .umia import umia_scores
 
 
-@dataclass(kw_only=True)
 class AUS(Measure):
     """Adaptive Unlearning Score, from Cotogni, Bonato, Sabetta, Pelosin, Nicolosi, "DUCK:
     Distance-based Unlearning via Centroid Kinematics", arXiv:2312.02052, 2023:
@@ -55,7 +53,6 @@ class AUS(Measure):
         return out
 
 
-@dataclass(kw_only=True)
 class NoMUS(Measure):
     """Normalised Machine Unlearning Score, from Choi and Na, "Towards Machine Unlearning
     Benchmarks: Forgetting the Personal Identities in Facial Recognition Systems",

@@ -1,14 +1,12 @@
 """Avg gap (SalUn): the mean distance to the retrained model over UA, RA, TA and MIA-Efficacy."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 from .base import NotApplicable, as_list
 from .mia_efficacy import SvcAttackMeasure, key_name
 
 
-@dataclass(kw_only=True)
 class AvgGap(SvcAttackMeasure):
     """Avg gap of Fan, Liu, Zhang, Wong, Wei, Liu, "SalUn: Empowering Machine Unlearning via
     Gradient-based Weight Saliency in Both Image Classification and Generation", ICLR 2024:

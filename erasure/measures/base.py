@@ -200,7 +200,6 @@ class MeasureContext:
         return seeded_compute() if private else self.memos.record(full, seeded_compute)
 
 
-@dataclass(kw_only=True)
 class Measure(Component):
     """Base of every measure. Subclass it and implement :meth:`measure`.
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from erasure import progress
 from erasure.config import Component
@@ -15,7 +15,6 @@ from .base import Measure, MeasureContext, NotApplicable
 log = logging.getLogger(__name__)
 
 
-@dataclass(kw_only=True)
 class Evaluator(Component):
     """Applies each measure to one unlearner's result.
 

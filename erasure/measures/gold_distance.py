@@ -3,7 +3,6 @@ distributions. Also the divergence helpers every measure shares (ZRF uses the sa
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Literal, Union
 
 import torch
@@ -64,7 +63,6 @@ def gold(ctx, retain: str) -> nn.Module:
     return ctx.golds[retain]
 
 
-@dataclass(kw_only=True)
 class WeightDistance(Measure):
     """Euclidean (L2) distance between the target's parameters and the gold model's, as one
     flattened vector each: ‖θ_target − θ_gold‖₂ (trainable and frozen parameters alike, not
@@ -120,7 +118,6 @@ def _mismatch(params: dict[str, torch.Tensor], reference: dict[str, torch.Tensor
 Divergence = Literal["kl", "js"]
 
 
-@dataclass(kw_only=True)
 class OutputDivergence(Measure):
     """How far the target's output distributions are from the gold model's on a partition (the
     forget set by default): the mean over its samples of

@@ -81,7 +81,6 @@ class Shadows:
     keep: torch.Tensor  # (shadows, samples) bool
 
 
-@dataclass(kw_only=True)
 class LiRA(MembershipMeasure):
     """LiRA, the likelihood-ratio membership attack (Carlini, Chien, Nasr, Song, Terzis, Tramèr,
     "Membership Inference Attacks From First Principles", IEEE S&P 2022), aimed at the forget set

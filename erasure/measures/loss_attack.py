@@ -1,14 +1,12 @@
 """A loss-threshold membership attack (Yeom et al. 2018), reported as ROC AUC."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 from .membership import MembershipMeasure
 from .ranking import roc_auc
 
 
-@dataclass(kw_only=True)
 class LossAttack(MembershipMeasure):
     """The loss-threshold attack of Yeom, Giacomelli, Fredrikson, Jha, "Privacy Risk in Machine
     Learning: Analyzing the Connection to Overfitting", IEEE CSF 2018: a sample is called a member

@@ -60,7 +60,6 @@ def draw(ctx: MeasureContext, partition: str, reference: str, attack: str,
     return Draw(partition, reference, *balanced_pick(members, others, ctx.generator))
 
 
-@dataclass(kw_only=True)
 class MembershipMeasure(Measure):
     """Base of the membership attacks (loss attack, U-MIA, LiRA, MIA-Efficacy): members are the
     forget set's samples, non-members unseen ones. Subclass it, add your own parameters and

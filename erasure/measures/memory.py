@@ -1,12 +1,9 @@
 """Peak memory of the unlearner."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .base import Measure
 
 
-@dataclass(kw_only=True)
 class Memory(Measure):
     """Peak memory the unlearner added, measured around ``unlearn()`` alone (not training the
     original, not the measures): ``memory.unlearn.rss_peak_mb`` (peak resident CPU memory above

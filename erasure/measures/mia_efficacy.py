@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
@@ -83,7 +82,6 @@ def svc_efficacy(retain: Outputs, test: Outputs, forget: Outputs,
     return float(1.0 - attacker.predict(attack_features(forget, features)).mean())
 
 
-@dataclass(kw_only=True)
 class SvcAttackMeasure(MembershipMeasure):
     """The parameters of Jia et al.'s SVC membership attack, shared by :class:`MIAEfficacy` and
     :class:`~erasure.measures.avg_gap.AvgGap` (see MIAEfficacy for their meaning)."""
@@ -121,7 +119,6 @@ class SvcAttackMeasure(MembershipMeasure):
         return ctx.memo(key, compute, model=model, private=False)
 
 
-@dataclass(kw_only=True)
 class MIAEfficacy(SvcAttackMeasure):
     """MIA-Efficacy of Jia, Liu, Ram, Yao, Liu, Liu, Sharma, Liu, "Model Sparsity Can Simplify
     Machine Unlearning", NeurIPS 2023 — the privacy column of SalUn (Fan et al., ICLR 2024).

@@ -1,7 +1,6 @@
 """How many samples each partition holds."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 from erasure.config import PartitionNames
@@ -9,7 +8,6 @@ from erasure.config import PartitionNames
 from .base import Measure, as_list
 
 
-@dataclass(kw_only=True)
 class PartitionSizes(Measure):
     """The number of samples in each partition (``size.<partition>``).
 

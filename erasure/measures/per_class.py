@@ -1,8 +1,6 @@
 """Accuracy of each class, per partition and target."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from erasure.config import PartitionNames
@@ -10,7 +8,6 @@ from erasure.config import PartitionNames
 from .base import Measure, Targets, as_list
 
 
-@dataclass(kw_only=True)
 class PerClassAccuracy(Measure):
     """Top-1 accuracy restricted to the samples of each class (the recall of each class): where a
     whole class is forgotten, its accuracy should fall to the gold model's (0 on the forget set,

@@ -4,7 +4,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import dataclass
 from functools import partial
 from itertools import islice
 from typing import Iterator
@@ -191,7 +190,6 @@ class Relearning:
         check_finite(loss, f"while relearning, at step {self._taken}")
 
 
-@dataclass(kw_only=True)
 class _Relearning(Measure):
     """The relearning recipe shared by :class:`RelearnTime` and :class:`AIN`."""
 
@@ -247,7 +245,6 @@ class _Relearning(Measure):
         return correct(ctx.output(target, self.partition))
 
 
-@dataclass(kw_only=True)
 class RelearnTime(_Relearning):
     """Relearn time: optimizer steps of fine-tuning on D_f until the forget accuracy returns to
     (1 − α) × the original model's forget accuracy.
@@ -294,7 +291,6 @@ class RelearnTime(_Relearning):
         return out
 
 
-@dataclass(kw_only=True)
 class AIN(_Relearning):
     """Anamnesis index, AIN (Chundawat, Tarun, Mandal, Kankanhalli, "Zero-Shot Machine
     Unlearning", IEEE TIFS 2023).

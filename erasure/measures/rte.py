@@ -1,14 +1,11 @@
 """RTE: the unlearner's run time relative to retraining from scratch."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from erasure.config import PartitionName
 
 from .base import Measure, NotApplicable
 
 
-@dataclass(kw_only=True)
 class RTE(Measure):
     """Run-time efficiency: RTE = t_unlearn / t_retrain, the seconds this unlearner took divided
     by the seconds spent retraining the gold model on ``retain`` with the predictor's recipe

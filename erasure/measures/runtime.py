@@ -1,12 +1,9 @@
 """Wall-clock time of each stage."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .base import Measure
 
 
-@dataclass(kw_only=True)
 class Runtime(Measure):
     """Seconds spent training the original (``runtime.train_original``), retraining the gold model
     (``runtime.retrain``, when the experiment trains one) and running this unlearner

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Optional
 
@@ -37,7 +36,6 @@ def _second_argument(function: Callable) -> str:
     return list(inspect.signature(function).parameters)[1]
 
 
-@dataclass(kw_only=True)
 class SklearnMetric(Measure):
     """A scikit-learn classification metric, ``sklearn.metrics.<metric>(y_true, y, **kwargs)``,
     on each partition for each target: ``y`` is the predicted labels (argmax of the logits) for

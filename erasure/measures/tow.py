@@ -2,15 +2,12 @@
 and test at once."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from erasure.config import PartitionName
 
 from .base import Measure, Targets, as_list
 from .gold_distance import gold
 
 
-@dataclass(kw_only=True)
 class ToW(Measure):
     """Tug of War, from Zhao, Kurmanji, Bărbulescu, Triantafillou, Triantafillou, "What makes
     unlearning hard and what to do about it", NeurIPS 2024:

@@ -1,7 +1,6 @@
 """U-MIA: can a loss-based attacker tell the forget set from unseen test data?"""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -14,7 +13,6 @@ from .base import MeasureContext, as_list
 from .membership import MembershipMeasure, draw
 
 
-@dataclass(kw_only=True)
 class UMIA(MembershipMeasure):
     """Membership inference from per-sample losses, as in Kurmanji et al., "Towards Unbounded
     Machine Unlearning", NeurIPS 2023 (the NeurIPS 2023 unlearning challenge's simple MIA).

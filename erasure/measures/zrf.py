@@ -1,8 +1,6 @@
 """ZRF (Zero Retrain Forgetting): how random the target's outputs on the forget set look."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from erasure.config import PartitionName
 
 from .base import Measure, NotApplicable, Outputs, OutputStore, Targets, as_list
@@ -25,7 +23,6 @@ def random_network_outputs(ctx, partition: str) -> Outputs:
                     lambda: OutputStore(network, ctx.data)(partition), private=False)
 
 
-@dataclass(kw_only=True)
 class ZRF(Measure):
     """Zero Retrain Forgetting score, from Chundawat, Tarun, Mandal, Kankanhalli, "Can Bad
     Teaching Induce Forgetting? Unlearning in Deep Networks Using an Incompetent Teacher",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import torch
 from torch import nn
@@ -24,7 +24,6 @@ from .training import (
 )
 
 
-@dataclass(kw_only=True)
 class Predictor(Component):
     """A training recipe: network, optimizer, loss, epochs, batch size and training partition.
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 from erasure.config import spec
 from erasure.config.checks import fraction
@@ -11,7 +10,6 @@ from erasure.models import OptimizerFactory, fit
 from .base import TrainingUnlearner
 
 
-@dataclass(kw_only=True)
 class AdvancedNegGrad(TrainingUnlearner):
     """Minimises β·L(D_r) − (1−β)·L(D_f), stepping through retain batches with forget batches
     cycled beside them.

@@ -3,7 +3,6 @@ competent original on the retain set."""
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -26,7 +25,6 @@ def blended_target(competent_logits: torch.Tensor, incompetent_logits: torch.Ten
             + (1 - l) * F.softmax(competent_logits / temperature, dim=1))
 
 
-@dataclass(kw_only=True)
 class BadTeaching(TrainingUnlearner):
     """Distils the student (the original's weights) from two teachers at once: on D_f from an
     incompetent teacher (a randomly initialised network of the same architecture), on D_r from

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 from erasure.seeding import derive_seed, generator, seeded
 
 from .base import Unlearner
 
 
-@dataclass(kw_only=True)
 class Cascade(Unlearner):
     """Runs ``unlearners`` in sequence (e.g. UNSIR then Finetuning). Each step draws from its own
     seeded stream, derived from the cascade's; each uses its own partitions.

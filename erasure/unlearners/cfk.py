@@ -1,8 +1,6 @@
 """CF-k: catastrophically forget by fine-tuning only the last k layers on the retain set."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import nn
 
 from erasure.config import spec
@@ -52,7 +50,6 @@ def train_last_layers(model: nn.Module, layers: list[tuple[str, nn.Module]],
             module.training = mode
 
 
-@dataclass(kw_only=True)
 class CFk(TrainingUnlearner):
     """CF-k: freezes all but the last k parameterised layers and fine-tunes those on D_r, so that
     forgetting comes from catastrophic interference confined to the top of the network.

@@ -2,8 +2,6 @@
 retain set."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
@@ -25,7 +23,6 @@ def _same_layout(a: nn.Module, b: nn.Module) -> bool:
         sa[k].shape == sb[k].shape and sa[k].dtype == sb[k].dtype for k in sa)
 
 
-@dataclass(kw_only=True)
 class EUk(CFk):
     """EU-k: re-initialises the last k parameterised layers, freezes the rest and trains the last
     k on D_r. Only the frozen lower layers can still carry information about D_f; if they do not,

@@ -1,15 +1,12 @@
 """Finetuning: continue training on the retain set only."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from erasure.config import spec
 from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner
 
 
-@dataclass(kw_only=True)
 class Finetuning(TrainingUnlearner):
     """Fine-tunes the original on D_r; forgetting comes from catastrophic interference.
 

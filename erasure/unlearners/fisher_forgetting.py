@@ -3,7 +3,6 @@ Fisher information, so the weights the retained data pins down move little and t
 randomised."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -16,7 +15,6 @@ from .base import Unlearner, UnlearningContext
 from .importance import diagonal_fisher
 
 
-@dataclass(kw_only=True)
 class FisherForgetting(Unlearner):
     """Adds N(0, σ_i²) to each weight θ_i with σ_i² = α · min(1 / (F_i + ε), c), where F is the
     diagonal Fisher information of the retain set D_r at the original weights.

@@ -1,12 +1,9 @@
 """Gold model: retraining from scratch without the forget set — the exact unlearner."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .base import Unlearner
 
 
-@dataclass(kw_only=True)
 class GoldModel(Unlearner):
     """A freshly initialised network trained on ``ref_data_retain`` with the predictor's recipe
     (same network, optimizer, loss, epochs and batch size as the original).

@@ -1,12 +1,9 @@
 """Identity: the original, untouched — the "no unlearning" row of every table."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .base import Unlearner
 
 
-@dataclass(kw_only=True)
 class Identity(Unlearner):
     """Returns the original model unchanged (its own copy of the weights)."""
 

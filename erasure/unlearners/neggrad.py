@@ -1,15 +1,12 @@
 """NegGrad: gradient ascent on the forget set."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from erasure.config import spec
 from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner
 
 
-@dataclass(kw_only=True)
 class NegGrad(TrainingUnlearner):
     """Maximises the loss on D_f by gradient ascent.
 

@@ -1,8 +1,6 @@
 """SalUn: random-label unlearning restricted to the weights most salient for the forget set."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
@@ -57,7 +55,6 @@ def saliency_mask(gradients: dict[str, torch.Tensor], fraction: float) -> dict[s
     return masks
 
 
-@dataclass(kw_only=True)
 class SalUn(TrainingUnlearner):
     """Saliency unlearning: (1) a weight-saliency mask from the gradient of the forget loss at the
     original weights, keeping the weights whose |gradient| is in the top ``mask_fraction`` of all

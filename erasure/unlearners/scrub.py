@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -31,7 +30,6 @@ def distillation_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
                     reduction="batchmean", log_target=True) * temperature ** 2
 
 
-@dataclass(kw_only=True)
 class Scrub(TrainingUnlearner):
     """SCRUB: the student (the original's weights) is pushed away from a frozen teacher (a deep
     copy of the original) on D_f and kept close to it, and to the labels, on D_r.

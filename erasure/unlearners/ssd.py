@@ -3,7 +3,6 @@ to the whole training set. Retrain-free: two importance estimates and one multip
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Literal, Optional
 
 import torch
@@ -25,7 +24,6 @@ log = logging.getLogger(__name__)
 BOUND_MARGIN = 1e-6
 
 
-@dataclass(kw_only=True)
 class SSD(Unlearner):
     """Selective Synaptic Dampening.
 

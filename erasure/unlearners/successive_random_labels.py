@@ -1,8 +1,6 @@
 """Successive random labels: train on the forget set relabelled at random, beside the retain set."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from erasure.config import spec
@@ -12,7 +10,6 @@ from erasure.models.training import Batches
 from .base import TrainingUnlearner, UnlearningContext
 
 
-@dataclass(kw_only=True)
 class SuccessiveRandomLabels(TrainingUnlearner):
     """Gives every forget sample a random *wrong* label, drawn anew each epoch, and trains on those
     together with D_r ("amnesiac" relabelling).

@@ -1,7 +1,6 @@
 """UNSIR: error-maximising noise for the forget classes, an impair step, then a repair step."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator, Optional
 
 import torch
@@ -14,7 +13,6 @@ from erasure.models import OptimizerFactory, check_finite, fit
 from .base import Unlearner
 
 
-@dataclass(kw_only=True)
 class UNSIR(Unlearner):
     """Unlearning by Selective Impair and Repair.
 

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 
 import torch
 
 from erasure import DataLoadError, DataSource, Samples, Splitter
 
 
-@dataclass(kw_only=True)
 class CsvSource(DataSource):
     """A CSV file with a header row: one integer label column, every other column a numeric
     feature (in file order).
@@ -39,7 +37,6 @@ class CsvSource(DataSource):
         return Samples(x=x, y=y)
 
 
-@dataclass(kw_only=True)
 class ThresholdSplit(Splitter):
     """The first part is every sample whose feature ``feature`` (a column position) is above
     ``threshold``; the second is the rest of ``ref_data``.

@@ -1,14 +1,11 @@
 """Chapter 5: your own measures. ``measure.jsonc`` names them by dotted path."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from erasure import Measure, PartitionName, Targets
 
 
-@dataclass(kw_only=True)
 class MeanConfidence(Measure):
     """Mean top-1 softmax probability on a partition: ``confidence.<partition>.<target>``."""
 
@@ -23,7 +20,6 @@ class MeanConfidence(Measure):
         return out
 
 
-@dataclass(kw_only=True)
 class ConfusionMatrix(Measure):
     """The confusion matrix on a partition, as counts: ``confusion.<partition>.<target>.<true>.
     <predicted>`` is the number of samples of class ``<true>`` that the target predicts as
@@ -54,7 +50,6 @@ class ConfusionMatrix(Measure):
         return keys
 
 
-@dataclass(kw_only=True)
 class GoldAgreement(Measure):
     """The fraction of a partition on which the target predicts the same class as the gold
     model (retrained without the forget set): ``agreement.<partition>.<target>``. Ideal: 1.

@@ -99,7 +99,6 @@ class DataSource(Component):
 
     Example::
 
-        @dataclass(kw_only=True)
         class MyCsv(DataSource):
             path: str
             label_column: str = "label"

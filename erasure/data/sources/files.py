@@ -2,7 +2,6 @@
 file (ImageFolderDataSource)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ SEPARATORS = {".csv": ",", ".tsv": "\t"}
 PARQUET = (".parquet", ".pq")
 
 
-@dataclass(kw_only=True)
 class TableDataSource(DataSource):
     """A table in a local file, one row per sample: CSV (``.csv``), tab-separated (``.tsv``) or
     parquet (``.parquet``, ``.pq``; needs ``pyarrow``), told apart by the extension.
@@ -63,7 +61,6 @@ class TableDataSource(DataSource):
                                 drop_missing=self.drop_missing)
 
 
-@dataclass(kw_only=True)
 class ImageFolderDataSource(DataSource):
     """A folder of images and a labels table naming each image's file and label (and optionally
     its groups), one row per sample, in the table's order::

@@ -8,7 +8,7 @@ graph without their edges.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +25,6 @@ from .unpickling import no_unpickling
 _MASKS = ("train", "val", "test")
 
 
-@dataclass(kw_only=True)
 class PyGDataSource(DataSource):
     """A ``torch_geometric.datasets`` class by name (needs ``pip install 'erasure[graph]'``).
 

@@ -17,7 +17,6 @@ import logging
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,7 +43,6 @@ _OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 _TRUE = {"1", "ON", "YES", "TRUE"}
 
 
-@dataclass(kw_only=True)
 class HuggingFaceDataSource(DataSource):
     """A dataset of the Hugging Face ``datasets`` library.
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -45,7 +44,6 @@ def read_bundled(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return table[:, :-1], table[:, -1].astype(int), names
 
 
-@dataclass(kw_only=True)
 class SklearnDataSource(DataSource):
     """One of scikit-learn's bundled datasets, loaded from the installed package.
 

@@ -10,7 +10,6 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ METADATA_FILE = "metadata.json"
 CATEGORICAL_TYPES = ("Categorical", "Binary")
 
 
-@dataclass(kw_only=True)
 class UCIDataSource(DataSource):
     """A tabular dataset of the `UCI Machine Learning Repository <https://archive.ics.uci.edu>`_
     by its id (``17`` is Breast Cancer Wisconsin (Diagnostic), ``2`` is Adult, ``53`` is Iris).

@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import os
 from abc import ABCMeta
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import torch
@@ -56,7 +55,6 @@ class Transform(metaclass=ABCMeta):
 TransformSlot = Annotated[Any, Slot(Transform, lazy=False)]
 
 
-@dataclass(kw_only=True)
 class TorchVisionDataSource(DataSource):
     """A dataset of ``torchvision.datasets``, loaded whole into one float tensor.
 
