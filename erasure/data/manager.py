@@ -5,8 +5,7 @@ from typing import Iterator, Optional
 
 import torch
 
-from erasure.config import Component, ConfigError, PartitionName, Problem
-from erasure.config.checks import at_least
+from erasure.config import BatchSize, Component, ConfigError, PartitionName, Problem
 from erasure.seeding import generator as make_generator
 
 from .graph import Graph
@@ -32,11 +31,8 @@ class DatasetManager(Component):
 
     DataSource: DataSource
     partitions: list[Splitter] = ()
-    batch_size: int = 256
+    batch_size: BatchSize = 256
     standardize: Optional[PartitionName] = None
-
-    def __post_init__(self) -> None:
-        at_least("batch_size", self.batch_size, 1)
 
     def chain_problems(self, path: str) -> tuple[list[Problem], set[str]]:
         """Checks the partition chain by name alone (before any data is loaded).

@@ -11,8 +11,7 @@ from typing import Optional, Union
 
 import torch
 
-from erasure.config import Component, PartitionName, PartitionNames
-from erasure.config.checks import at_least, fraction
+from erasure.config import Component, Count, Fraction, PartitionName, PartitionNames
 from erasure.config.errors import suggest
 
 from .sources.base import Samples
@@ -90,12 +89,8 @@ class PercentageSplit(Splitter):
             in dataset order.
     """
 
-    percentage: float
+    percentage: Fraction
     shuffle: bool = True
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        fraction("percentage", self.percentage)
 
     def split(self, index, samples, generator):
         return self._cut(self._ordered(index, self.shuffle, generator),
@@ -105,12 +100,8 @@ class PercentageSplit(Splitter):
 class CountSplit(Splitter):
     """The first part gets ``count`` samples, the second the rest."""
 
-    count: int
+    count: Count
     shuffle: bool = True
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        at_least("count", self.count, 1)
 
     def split(self, index, samples, generator):
         return self._cut(self._ordered(index, self.shuffle, generator), self.count)

@@ -1,10 +1,9 @@
 """One-number summaries of forgetting and utility: AUS (DUCK) and NoMUS."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from erasure.config import PartitionName
-from erasure.config.checks import at_least, fraction
+from erasure.config import PartitionName, Probability, Range
 
 from .base import Measure, Targets, as_list
 from .umia import umia_scores
@@ -79,13 +78,9 @@ class NoMUS(Measure):
     name = "nomus"
     forget: PartitionName = "forget"
     test: PartitionName = "test"
-    weight: float = 0.5
-    n_splits: int = 10
+    weight: Probability = 0.5
+    n_splits: Annotated[int, Range(ge=2)] = 10
     target: Targets = ("original", "unlearned")
-
-    def __post_init__(self) -> None:
-        fraction("weight", self.weight, closed=True)
-        at_least("n_splits", self.n_splits, 2)
 
     def measure(self, ctx):
         targets = as_list(self.target)

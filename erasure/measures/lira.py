@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Optional
+from typing import Annotated, Optional
 
 import torch
 from torch import nn
 
-from erasure.config.checks import at_least, iterations
+from erasure.config import Epochs, Range
 from erasure.models import fit
 
 from .base import MeasureContext, NotApplicable, OutputStore
@@ -130,14 +130,10 @@ class LiRA(MembershipMeasure):
 
     name = "lira"
     attack_name = "LiRA"
-    n_shadows: int = 4
-    shadow_epochs: Optional[int] = None
+    n_shadows: Annotated[int, Range(ge=2)] = 4
+    shadow_epochs: Optional[Epochs] = None
     offline: bool = False
     fixed_variance: bool = True
-
-    def __post_init__(self) -> None:
-        at_least("n_shadows", self.n_shadows, 2)
-        iterations("shadow_epochs", self.shadow_epochs)
 
     def shadow_key(self, ctx: MeasureContext) -> str:
         epochs = self.shadow_epochs or ctx.predictor.epochs

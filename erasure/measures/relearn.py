@@ -11,8 +11,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from erasure.config import PartitionName, spec
-from erasure.config.checks import at_least, iterations
+from erasure.config import BatchSize, PartitionName, Steps, spec
 from erasure.data import Data
 from erasure.models import OptimizerFactory, check_finite, fit
 from erasure.seeding import derive_seed, seeded
@@ -198,13 +197,11 @@ class _Relearning(Measure):
     partition: PartitionName = "forget"
     target: Targets = "unlearned"
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01)
-    batch_size: int = 32
-    max_steps: int = 200
+    batch_size: BatchSize = 32
+    max_steps: Steps = 200
     alpha: float = 0.05
 
     def __post_init__(self) -> None:
-        at_least("batch_size", self.batch_size, 1)
-        iterations("max_steps", self.max_steps, steps=True)
         if not 0.0 <= self.alpha < 1.0:
             raise ValueError(f"alpha must lie in [0, 1), got {self.alpha}")
 

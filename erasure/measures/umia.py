@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Annotated
 
 import numpy as np
 import torch
 
-from erasure.config.checks import at_least
+from erasure.config import Range
 from erasure.seeding import generator as make_generator
 
 from .base import MeasureContext, as_list
@@ -31,10 +32,7 @@ class UMIA(MembershipMeasure):
     """
 
     name = "umia"
-    n_splits: int = 10
-
-    def __post_init__(self) -> None:
-        at_least("n_splits", self.n_splits, 2)
+    n_splits: Annotated[int, Range(ge=2)] = 10
 
     def measure(self, ctx):
         scores = umia_scores(ctx, self.partition, self.reference, as_list(self.target), self.n_splits)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import itertools
 
-from erasure.config import spec
-from erasure.config.checks import fraction
+from erasure.config import Probability, spec
 from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner
@@ -27,13 +26,9 @@ class AdvancedNegGrad(TrainingUnlearner):
         optimizer: default SGD, lr 0.01, momentum 0.9.
     """
 
-    beta: float = 0.95
+    beta: Probability = 0.95
     epochs: int = 4
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        fraction("beta", self.beta, closed=True)
 
     def unlearn(self, model, ctx):
         loss_fn = ctx.loss_fn()

@@ -9,8 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from erasure.config import spec
-from erasure.config.checks import fraction
+from erasure.config import Probability, spec
 from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner, UnlearningContext
@@ -65,7 +64,7 @@ class BadTeaching(TrainingUnlearner):
             predictor's.
     """
 
-    retain_fraction: float = 0.5
+    retain_fraction: Probability = 0.5
     temperature: float = 1.0
     epochs: int = 5
     optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=3e-3)
@@ -73,7 +72,6 @@ class BadTeaching(TrainingUnlearner):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        fraction("retain_fraction", self.retain_fraction, closed=True)
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
 

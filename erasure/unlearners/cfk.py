@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from erasure.config import spec
-from erasure.config.checks import at_least
+from erasure.config import Count, spec
 from erasure.models import OptimizerFactory, fit
 from erasure.models.layers import last_layers
 
@@ -80,13 +79,9 @@ class CFk(TrainingUnlearner):
         batch_size: ``None`` uses the predictor's.
     """
 
-    last_trainable_layers: int = 1
+    last_trainable_layers: Count = 1
     epochs: int = 10
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        at_least("last_trainable_layers", self.last_trainable_layers, 1)
 
     def unlearn(self, model, ctx):
         layers = last_layers(model, self.last_trainable_layers)

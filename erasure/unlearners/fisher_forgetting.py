@@ -8,7 +8,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from erasure.config.checks import at_least
+from erasure.config import BatchSize, Count, NonNegative
 from erasure.models import check_finite
 
 from .base import Unlearner, UnlearningContext
@@ -57,20 +57,17 @@ class FisherForgetting(Unlearner):
         Diverged: the Fisher or the perturbed weights are NaN or infinite (e.g. an absurd α).
     """
 
-    alpha: float = 1e-5
+    alpha: NonNegative = 1e-5
     max_inverse: float = 1e3
     eps: float = 1e-8
-    max_samples: Optional[int] = None
-    batch_size: Optional[int] = None
+    max_samples: Optional[Count] = None
+    batch_size: Optional[BatchSize] = None
 
     def __post_init__(self) -> None:
-        at_least("alpha", self.alpha, 0)
         if not self.max_inverse > 0:
             raise ValueError(f"max_inverse must be above 0, got {self.max_inverse}")
         if not self.eps > 0:
             raise ValueError(f"eps must be above 0, got {self.eps}")
-        at_least("max_samples", self.max_samples, 1)
-        at_least("batch_size", self.batch_size, 1)
 
     def fisher(self, model: nn.Module, ctx: UnlearningContext) -> dict[str, torch.Tensor]:
         """The diagonal Fisher information of D_r (or of a sample of it) at ``model``."""

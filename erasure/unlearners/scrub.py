@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Optional
+from typing import Annotated, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from erasure.config import spec
-from erasure.config.checks import at_least
+from erasure.config import BatchSize, NonNegative, Range, spec
 from erasure.models import OptimizerFactory, fit
 from erasure.models.training import Batches
 
@@ -77,20 +76,16 @@ class Scrub(TrainingUnlearner):
             ``del_batch_size``); ``None`` uses ``batch_size``.
     """
 
-    alpha: float = 0.001
-    gamma: float = 0.99
+    alpha: NonNegative = 0.001
+    gamma: NonNegative = 0.99
     temperature: float = 4.0
-    msteps: int = 2
+    msteps: Annotated[int, Range(ge=0)] = 2
     epochs: int = 3
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9, weight_decay=5e-4)
-    forget_batch_size: Optional[int] = 32
+    forget_batch_size: Optional[BatchSize] = 32
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        at_least("alpha", self.alpha, 0)
-        at_least("gamma", self.gamma, 0)
-        at_least("msteps", self.msteps, 0)
-        at_least("forget_batch_size", self.forget_batch_size, 1)
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
         if self.msteps > self.epochs:

@@ -8,7 +8,7 @@ from typing import Literal, Optional
 import torch
 from torch import nn
 
-from erasure.config.checks import at_least
+from erasure.config import BatchSize, NonNegative
 from erasure.models import check_finite
 
 from .base import Unlearner, UnlearningContext
@@ -75,15 +75,10 @@ class SSD(Unlearner):
             (:func:`~erasure.unlearners.importance.fisher_sum`).
     """
 
-    selection_weighting: float = 2.25
-    dampening_constant: float = 0.5
+    selection_weighting: NonNegative = 2.25
+    dampening_constant: NonNegative = 0.5
     labels: Literal["expected", "true"] = "expected"
-    batch_size: Optional[int] = None
-
-    def __post_init__(self) -> None:
-        at_least("selection_weighting", self.selection_weighting, 0)
-        at_least("dampening_constant", self.dampening_constant, 0)
-        at_least("batch_size", self.batch_size, 1)
+    batch_size: Optional[BatchSize] = None
 
     def importances(self, model: nn.Module, ctx: UnlearningContext
                     ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

@@ -1,13 +1,13 @@
 """UNSIR: error-maximising noise for the forget classes, an impair step, then a repair step."""
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Annotated, Iterator, Optional
 
 import torch
 from torch import nn
 
-from erasure.config import spec
-from erasure.config.checks import at_least, iterations
+from erasure.config import BatchSize, Count, Epochs, NonNegative, Range, spec
+from erasure.config.checks import _TYPO, MAX_EPOCHS, MAX_STEPS
 from erasure.models import OptimizerFactory, check_finite, fit
 
 from .base import Unlearner
@@ -63,28 +63,17 @@ class UNSIR(Unlearner):
             paper's.
     """
 
-    noise_samples: int = 256
-    noise_steps: int = 40
-    noise_lr: float = 0.1
-    noise_penalty: float = 0.1
-    noise_copies: int = 20
-    retain_per_class: Optional[int] = 1000
-    impair_epochs: int = 1
+    noise_samples: Count = 256
+    noise_steps: Annotated[int, Range(ge=0), Range(le=MAX_STEPS, why=_TYPO)] = 40
+    noise_lr: NonNegative = 0.1
+    noise_penalty: NonNegative = 0.1
+    noise_copies: Count = 20
+    retain_per_class: Optional[Count] = 1000
+    impair_epochs: Epochs = 1
     impair_optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=0.02)
-    repair_epochs: int = 1
+    repair_epochs: Annotated[int, Range(ge=0), Range(le=MAX_EPOCHS, why=_TYPO)] = 1
     repair_optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=0.01)
-    batch_size: Optional[int] = None
-
-    def __post_init__(self) -> None:
-        at_least("noise_samples", self.noise_samples, 1)
-        iterations("noise_steps", self.noise_steps, 0, steps=True)
-        at_least("noise_lr", self.noise_lr, 0.0)
-        at_least("noise_penalty", self.noise_penalty, 0.0)
-        at_least("noise_copies", self.noise_copies, 1)
-        at_least("retain_per_class", self.retain_per_class, 1)
-        iterations("impair_epochs", self.impair_epochs)
-        iterations("repair_epochs", self.repair_epochs, 0)
-        at_least("batch_size", self.batch_size, 1)
+    batch_size: Optional[BatchSize] = None
 
     # -- the three steps -------------------------------------------------------------------------
 
