@@ -111,6 +111,9 @@ _TYPO = "no real experiment runs more; the bound catches typos"
 Epochs = Annotated[int, Range(ge=1), Range(le=MAX_EPOCHS, why=_TYPO)]
 #: Optimisation steps: 1 to :data:`MAX_STEPS`.
 Steps = Annotated[int, Range(ge=1), Range(le=MAX_STEPS, why=_TYPO)]
+#: Passes or steps a method may skip: 0 to :data:`MAX_EPOCHS` (:data:`MAX_STEPS`).
+ZeroOrMoreEpochs = Annotated[int, Range(ge=0), Range(le=MAX_EPOCHS, why=_TYPO)]
+ZeroOrMoreSteps = Annotated[int, Range(ge=0), Range(le=MAX_STEPS, why=_TYPO)]
 #: A batch size (use ``Optional[BatchSize]`` for "the predictor's").
 BatchSize = Annotated[int, Range(ge=1)]
 #: A count of things, at least 1.

@@ -1,13 +1,13 @@
 """UNSIR: error-maximising noise for the forget classes, an impair step, then a repair step."""
 from __future__ import annotations
 
-from typing import Annotated, Iterator, Optional
+from typing import Iterator, Optional
 
 import torch
 from torch import nn
 
-from erasure.config import BatchSize, Count, Epochs, NonNegative, Range, spec
-from erasure.config.checks import _TYPO, MAX_EPOCHS, MAX_STEPS
+from erasure.config import BatchSize, Count, Epochs, NonNegative, spec
+from erasure.config.checks import ZeroOrMoreEpochs, ZeroOrMoreSteps
 from erasure.models import OptimizerFactory, check_finite, fit
 
 from .base import Unlearner
@@ -64,14 +64,14 @@ class UNSIR(Unlearner):
     """
 
     noise_samples: Count = 256
-    noise_steps: Annotated[int, Range(ge=0), Range(le=MAX_STEPS, why=_TYPO)] = 40
+    noise_steps: ZeroOrMoreSteps = 40
     noise_lr: NonNegative = 0.1
     noise_penalty: NonNegative = 0.1
     noise_copies: Count = 20
     retain_per_class: Optional[Count] = 1000
     impair_epochs: Epochs = 1
     impair_optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=0.02)
-    repair_epochs: Annotated[int, Range(ge=0), Range(le=MAX_EPOCHS, why=_TYPO)] = 1
+    repair_epochs: ZeroOrMoreEpochs = 1
     repair_optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=0.01)
     batch_size: Optional[BatchSize] = None
 
