@@ -144,7 +144,8 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
             builder.fail(key, f"missing section '{key}'")
 
     raw_globals = config.get("globals", {})
-    if not isinstance(raw_globals, dict):
+    globals_broken = not isinstance(raw_globals, dict)
+    if globals_broken:
         builder.fail("globals", f"'globals' must be an object, not {type(raw_globals).__name__}")
         raw_globals = {}
     before = len(builder.problems)
@@ -161,8 +162,9 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
         builder.fail("globals.device", "device 'cuda' was asked for, but this machine has no CUDA "
                                        "GPU", "Use 'cpu', or 'auto' to take a GPU when there is one.")
 
-    # globals with a problem elsewhere still keep their allow-list: nothing outside it is imported
-    allowed = kwargs.get("allowed_modules", settings.allowed_modules)
+    # globals with a problem elsewhere still keep their allow-list, and globals that are not an
+    # object (where --allow-module could not be applied) allow only the framework's own modules
+    allowed = [] if globals_broken else kwargs.get("allowed_modules", settings.allowed_modules)
     with registry.allowed_modules([] if allowed is INVALID else allowed), \
             registry.user_folders(folders):
         return _build(config, builder, settings, resolved_globals, config_file)

@@ -134,6 +134,20 @@ def test_globals_with_a_problem_still_keep_their_allow_list(tmp_path):
     assert not (tmp_path / "ran").exists() and "untrusted_lab2" not in sys.modules
 
 
+def test_globals_that_are_not_an_object_import_no_user_module(tmp_path, capsys):
+    """--allow-module cannot be applied to a ``globals`` that is not an object; the config is
+    then checked with only the framework's modules importable."""
+    module = tmp_path / "untrusted_lab3.py"
+    module.write_text("import pathlib\npathlib.Path(__file__).with_name('ran').write_text('x')\n")
+    config = {**digits_config(unlearners=[{"class": "untrusted_lab3.Whatever"}]), "globals": 3}
+    path = write(tmp_path / "lab.json", config)
+    assert main([str(path), "--allow-module", "mylab", "--validate"]) == 2
+    err = capsys.readouterr().err
+    assert "globals: 'globals' must be an object, not int" in err
+    assert "'untrusted_lab3.Whatever' is outside the allowed modules" in err
+    assert not (tmp_path / "ran").exists() and "untrusted_lab3" not in sys.modules
+
+
 def test_no_code_is_evaluated_from_configs_or_files():
     """Nothing in the framework evaluates strings or unpickles objects. The one module that
     touches pickle is the guard that restricts it (erasure/data/sources/unpickling.py, tested in
