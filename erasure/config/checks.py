@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import numbers
 import sys
 import types
 import typing
@@ -72,6 +73,8 @@ class Range(Constraint):
     why: str = ""
 
     def problem(self, name: str, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return f"{name} must be a number, got {value!r}"
         inside = ((self.ge is None or value >= self.ge) and (self.gt is None or value > self.gt)
                   and (self.le is None or value <= self.le) and (self.lt is None or value < self.lt))
         if inside:

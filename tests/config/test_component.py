@@ -383,3 +383,13 @@ def test_registering_a_reloaded_class_replaces_the_old_one(monkeypatch):
                                                      "unlearn": lambda self, m, c: m})
     assert registry._by_name["Finetuning"] == [again]  # registered on creation, in place
     assert resolve("Finetuning", Unlearner, "u.class") is again
+
+
+@pytest.mark.parametrize("value, message", [(True, "epochs must be a number, got True"),
+                                            ("3", "epochs must be a number, got '3'"),
+                                            (0, "epochs must be at least 1, got 0")])
+def test_a_bound_in_python_rejects_what_is_not_a_number(value, message):
+    from erasure.unlearners import NegGrad
+
+    with pytest.raises(ValueError, match=message):
+        NegGrad(epochs=value)

@@ -1,4 +1,4 @@
-"""Validating a whole config before any work (erasure.plan.prepare; DESIGN.md rule 1)."""
+"""Validating a whole config before any work (erasure.plan.prepare; ARCHITECTURE.md, rule 1)."""
 from __future__ import annotations
 
 import copy
