@@ -27,8 +27,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("config", help="the experiment's JSONC config file")
     parser.add_argument("--output", help="results folder, relative to the working folder "
                                          "(sets globals.output; default: output/<config name>)")
-    parser.add_argument("--seed", type=int, help="override globals.seed (and globals.seeds)")
-    parser.add_argument("--seeds", type=int, nargs="+", metavar="N",
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, help="override globals.seed (and globals.seeds)")
+    seeds.add_argument("--seeds", type=int, nargs="+", metavar="N",
                         help="run the experiment once per seed (sets globals.seeds); the summary "
                              "aggregates them")
     parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="sets",

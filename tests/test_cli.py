@@ -188,7 +188,7 @@ def test_flags_set_globals_after_set_so_a_flag_wins(tmp_path, monkeypatch):
 
 
 def test_seeds_flag_replaces_seed_and_seeds():
-    config = overridden(digits_config(seed=1), "--seed", "7", "--seeds", "5", "6")
+    config = overridden(digits_config(seed=1), "--seeds", "5", "6")
     assert prepare(config).settings.all_seeds() == [5, 6]
 
 
@@ -360,3 +360,10 @@ raise AssertionError("never reached")
     assert done.stdout == "no newline" and done.stderr == "on stderr"
     assert (tmp_path / "atexit").read_text() == "ran"
     assert "logged" in (tmp_path / "log").read_text()
+
+
+def test_seed_and_seeds_together_are_refused(capsys):
+    with pytest.raises(SystemExit) as e:
+        parse_args(["configs/example.jsonc", "--seed", "1", "--seeds", "2", "3"])
+    assert e.value.code == 2
+    assert "argument --seeds: not allowed with argument --seed" in capsys.readouterr().err

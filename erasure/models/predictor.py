@@ -9,8 +9,7 @@ import torch
 from torch import nn
 
 from erasure import progress
-from erasure.config import Component, ConfigError, PartitionName, spec
-from erasure.config.checks import at_least, iterations
+from erasure.config import BatchSize, Component, ConfigError, Epochs, PartitionName, spec
 from erasure.data import Data
 from erasure.data.graph import Graph
 
@@ -48,16 +47,12 @@ class Predictor(Component):
     optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=1e-3)
     loss_fn: LossFactory = spec("torch.nn.CrossEntropyLoss")
     scheduler: SchedulerFactory = None
-    epochs: int = 20
-    batch_size: int = 64
+    epochs: Epochs = 20
+    batch_size: BatchSize = 64
     training_set: PartitionName = "train"
     #: the hardware settings every network it builds is prepared with: the machine's, not the
     #: recipe's, so no constructor argument and not in the config (see :meth:`accelerated`)
     acceleration: Acceleration = field(default=OFF, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        iterations("epochs", self.epochs)
-        at_least("batch_size", self.batch_size, 1)
 
     def accelerated(self, settings: Acceleration) -> "Predictor":
         """This recipe, building its networks with ``settings`` (bf16, channels-last, compile:
