@@ -12,7 +12,9 @@ run``):
   :class:`Samples` or raises :class:`DataLoadError`), :class:`Splitter`, :class:`Unlearner`,
   :class:`TrainingUnlearner` and :class:`Measure`, the field types :data:`PartitionName` (a
   partition, checked against the config's) and :data:`Targets` (which models a measure reads), and
-  :class:`Range`, a bound on a field's value (``Annotated[float, Range(ge=0)]``).
+  :class:`Range`, a bound on a field's value (``Annotated[float, Range(ge=0)]``); for an
+  unlearner that trains, :func:`fit` (the one training loop), :func:`spec` (a component as a
+  default value) and :data:`OptimizerFactory` (an optimizer field's type).
 
 Each is imported from its module on first use, so that ``import erasure`` (all the command line
 needs for ``--version`` and ``--help``) does not import torch.
@@ -30,6 +32,9 @@ _HOMES = {
     "ConfigError": "erasure.config",
     "PartitionName": "erasure.config",
     "Range": "erasure.config",
+    "spec": "erasure.config",
+    "OptimizerFactory": "erasure.models",
+    "fit": "erasure.models",
     "prepare": "erasure.plan",
     "Plan": "erasure.plan",
     "Session": "erasure.experiment",
@@ -46,16 +51,18 @@ _HOMES = {
     "Targets": "erasure.measures",
 }
 
-__all__ = ["ConfigError", "DataLoadError", "DataSource", "Interrupted", "Measure", "OutputFailed",
-           "PartitionName", "Plan", "Range", "Samples", "Session", "Splitter", "Targets",
-           "TrainingUnlearner", "Unlearner", "__version__", "load_config", "prepare", "run"]
+__all__ = ["ConfigError", "DataLoadError", "DataSource", "Interrupted", "Measure",
+           "OptimizerFactory", "OutputFailed", "PartitionName", "Plan", "Range", "Samples",
+           "Session", "Splitter", "Targets", "TrainingUnlearner", "Unlearner", "__version__", "fit",
+           "load_config", "prepare", "run", "spec"]
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ imports them
-    from erasure.config import ConfigError, PartitionName, Range, load_config
+    from erasure.config import ConfigError, PartitionName, Range, load_config, spec
     from erasure.data import DataSource, Samples, Splitter
     from erasure.data.sources import DataLoadError
     from erasure.experiment import Session
     from erasure.measures import Measure, Targets
+    from erasure.models import OptimizerFactory, fit
     from erasure.plan import Plan, prepare
     from erasure.runner import Interrupted, OutputFailed, run
     from erasure.unlearners import TrainingUnlearner, Unlearner

@@ -10,9 +10,7 @@ from typing import Annotated
 
 import torch
 
-from erasure import Range, TrainingUnlearner, Unlearner
-from erasure.config import spec
-from erasure.models import OptimizerFactory, fit
+from erasure import OptimizerFactory, Range, TrainingUnlearner, Unlearner, fit, spec
 
 
 class AddNoise(Unlearner):
