@@ -6,7 +6,6 @@ Each is a real subclass of a framework base class, configured and built like a u
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,7 +30,6 @@ def component(name: str, **parameters: Any) -> dict[str, Any]:
     return node
 
 
-@dataclass(kw_only=True)
 class Raising(Unlearner):
     """Raises in the middle of unlearning (after changing its model a little)."""
 
@@ -44,7 +42,6 @@ class Raising(Unlearner):
         raise RuntimeError(self.message)
 
 
-@dataclass(kw_only=True)
 class ReturnsStateDict(Unlearner):
     """A common mistake: returns the weights (a dict), not the model."""
 
@@ -52,7 +49,6 @@ class ReturnsStateDict(Unlearner):
         return model.state_dict()
 
 
-@dataclass(kw_only=True)
 class ZeroWeights(Unlearner):
     """Destroys the model it is given in place: every parameter and buffer becomes zero."""
 
@@ -63,7 +59,6 @@ class ZeroWeights(Unlearner):
         return model
 
 
-@dataclass(kw_only=True)
 class TamperGold(Unlearner):
     """Asks for the shared gold model, zeroes it in place and returns it."""
 
@@ -78,7 +73,6 @@ class TamperGold(Unlearner):
         return [self.ref_data_retain]
 
 
-@dataclass(kw_only=True)
 class WritesData(Unlearner):
     """Writes into the shared samples (``ctx.data.x``), which the context tells it never to do,
     then trains its own model a step on the damaged data."""
@@ -94,7 +88,6 @@ class WritesData(Unlearner):
         return model
 
 
-@dataclass(kw_only=True)
 class PeekResults(Unlearner):
     """Reads the results file while the experiment runs and keeps what it saw in :data:`SEEN`."""
 
@@ -106,7 +99,6 @@ class PeekResults(Unlearner):
         return model
 
 
-@dataclass(kw_only=True)
 class RaisingMeasure(Measure):
     """A measure that always raises."""
 
@@ -116,7 +108,6 @@ class RaisingMeasure(Measure):
         raise ValueError("measure exploded")
 
 
-@dataclass(kw_only=True)
 class NanMeasure(Measure):
     """Reports numbers JSON cannot hold: NaN and infinities."""
 
@@ -127,7 +118,6 @@ class NanMeasure(Measure):
                 "nan.test.unlearned": 0.25}
 
 
-@dataclass(kw_only=True)
 class OddValuesMeasure(Measure):
     """Reports values that are not Python floats: a forgotten ``.item()``, a numpy number, a list
     and a string."""
@@ -139,7 +129,6 @@ class OddValuesMeasure(Measure):
                 "odd.forget.list": [1.0, 2.0], "odd.forget.text": "0.75"}
 
 
-@dataclass(kw_only=True)
 class EmptySplit(Splitter):
     """Writes the whole partition read into one part and nothing into the other (something the
     built-in splitters refuse to do)."""
@@ -151,7 +140,6 @@ class EmptySplit(Splitter):
         return [nothing, index] if self.empty == "first" else [index, nothing]
 
 
-@dataclass(kw_only=True)
 class Exits(Unlearner):
     """Ends the process the way careless code does: ``sys.exit(3)``, or raises
     ``KeyboardInterrupt`` itself (no signal involved)."""
@@ -164,7 +152,6 @@ class Exits(Unlearner):
         raise KeyboardInterrupt
 
 
-@dataclass(kw_only=True)
 class ExitingMeasure(Measure):
     """A measure that calls ``sys.exit(4)``."""
 
@@ -174,7 +161,6 @@ class ExitingMeasure(Measure):
         raise SystemExit(4)
 
 
-@dataclass(kw_only=True)
 class NanWeights(Unlearner):
     """Returns its model with NaN in the first layer's weights (a diverged update)."""
 
@@ -184,7 +170,6 @@ class NanWeights(Unlearner):
         return model
 
 
-@dataclass(kw_only=True)
 class LongErrorMeasure(Measure):
     """Fails the way scikit-learn does: a message of many lines (here 40)."""
 

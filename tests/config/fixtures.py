@@ -4,7 +4,7 @@ Nothing here is registered under a short name: only classes inside ``erasure`` a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Annotated, Literal, Optional
 
 from erasure.config import Epochs, PartitionName, Range
@@ -12,7 +12,6 @@ from erasure.measures import Measure
 from erasure.unlearners import Unlearner
 
 
-@dataclass(kw_only=True)
 class MyUnlearner(Unlearner):
     """A user's own unlearner with a float and a choice among two values."""
 
@@ -23,7 +22,6 @@ class MyUnlearner(Unlearner):
         return model
 
 
-@dataclass(kw_only=True)
 class MyMeasure(Measure):
     """A user's own measure reading one partition."""
 
@@ -34,7 +32,6 @@ class MyMeasure(Measure):
         return {f"mine.{self.partition}.unlearned": 1.0}
 
 
-@dataclass(kw_only=True)
 class PickyUnlearner(Unlearner):
     """Its constructor rejects ``level`` above 3, as a built-in rejects negative epochs."""
 

@@ -314,7 +314,6 @@ from dataclasses import dataclass
 from erasure.unlearners import Unlearner
 
 
-@dataclass(kw_only=True)
 class Shrink(Unlearner):
     factor: float = 0.5
 

@@ -2,8 +2,6 @@
 and refuse, with the values that exist, a group or value that is not there."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 import torch
 
@@ -88,7 +86,6 @@ def test_exactly_one_of_values_and_range(kwargs):
         gs(**kwargs)
 
 
-@dataclass(kw_only=True)
 class PeopleSource(DataSource):
     """People as a data source (reachable by dotted path from configs in these tests)."""
 

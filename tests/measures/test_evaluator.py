@@ -1,5 +1,5 @@
 """Evaluator: every measure applied; a failing one is recorded with its reason, the rest report."""
-from dataclasses import FrozenInstanceError, dataclass
+from dataclasses import FrozenInstanceError
 
 import pytest
 import torch
@@ -27,7 +27,6 @@ def context(seed: int = 0):
 SEEN: list = []
 
 
-@dataclass(kw_only=True)
 class Peek(Measure):
     """Keeps the context it is given and three draws from its stream; reports nothing."""
 
@@ -39,7 +38,6 @@ class Peek(Measure):
         return {}
 
 
-@dataclass(kw_only=True)
 class Meddle(Measure):
     """Tries to change the context it is given."""
 
@@ -127,7 +125,6 @@ def test_failing_measure_on_digits_keeps_the_record():
 def test_a_measure_that_does_not_apply_says_why_and_the_others_report():
     from erasure.measures import NotApplicable
 
-    @dataclass(kw_only=True)
     class NeedsGroups(Measure):
         name = "groups"
 

@@ -1,6 +1,6 @@
 """The membership measures' shared base: one declaration of partition/reference/target, one draw
 of members and non-members, one emptiness check; the abstract base is never offered by name."""
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 import torch
@@ -79,7 +79,6 @@ def test_a_draw_is_balanced_members_first_and_seeded():
         draw(ctx, "forget", "test", "an attack", at_least=8)
 
 
-@dataclass(kw_only=True)
 class MeanLossGap(MembershipMeasure):
     """A user's membership measure: only its name and its method."""
 

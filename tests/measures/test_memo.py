@@ -2,7 +2,6 @@
 per experiment, one of the unlearned model once per record; private to one measure, or shared by
 every measure asking for the same key."""
 from collections import Counter
-from dataclasses import dataclass
 
 import pytest
 import torch
@@ -16,7 +15,6 @@ CALLS: list[tuple[str, str | None]] = []
 MODELS = ("original", "gold/retain", "unlearned", None)
 
 
-@dataclass(kw_only=True)
 class MemoProbe(Measure):
     """For each model of :data:`MODELS`: its forget accuracy and one draw of the global RNG,
     memoised under the key ``probe``; every computation is logged in :data:`CALLS`."""

@@ -1,5 +1,4 @@
 """Memory: peak memory added by the unlearner alone."""
-from dataclasses import dataclass
 
 import torch
 
@@ -11,7 +10,6 @@ from tests.unlearners import fixtures as fx
 MEASURES = [{"class": "Memory"}]
 
 
-@dataclass(kw_only=True)
 class Hog(Unlearner):
     """Holds ``megabytes`` of memory for a moment, then returns the model unchanged."""
 

@@ -13,7 +13,6 @@ import pytest
 import torch
 from torch import nn
 
-from dataclasses import dataclass
 
 from erasure.config import ConfigError
 from erasure.data import DatasetManager, PercentageSplit, SklearnDataSource
@@ -127,7 +126,6 @@ def test_channels_last_auto_is_checked_on_cpus_and_off_elsewhere():
 HERE = "tests.models.test_acceleration"
 
 
-@dataclass(kw_only=True)
 class FreshNetwork(Unlearner):
     """Returns a freshly initialised network from ``ctx.predictor``."""
 
@@ -135,7 +133,6 @@ class FreshNetwork(Unlearner):
         return ctx.predictor.new_model(ctx.data)
 
 
-@dataclass(kw_only=True)
 class Prepared(Measure):
     """1.0 where a network is prepared: the unlearned one, and a fresh one from ``ctx.predictor``."""
 

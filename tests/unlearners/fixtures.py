@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -27,7 +26,6 @@ MEASURES = [{"class": "Accuracy", "parameters": {"partition": ["forget", "retain
 GOLD = {"class": "GoldModel"}
 
 
-@dataclass(kw_only=True)
 class Sleepy(Unlearner):
     """Sleeps, then returns the original unchanged (a slow unlearner for the runtime measure)."""
 
@@ -42,7 +40,6 @@ class Sleepy(Unlearner):
 CAPTURED: list[dict[str, torch.nn.Module]] = []
 
 
-@dataclass(kw_only=True)
 class Capture(Measure):
     """Keeps the models of the record it measures (in :data:`CAPTURED`) and reports nothing."""
 
@@ -53,7 +50,6 @@ class Capture(Measure):
         return {}
 
 
-@dataclass(kw_only=True)
 class Boom(Measure):
     """A measure that always fails."""
 
@@ -134,7 +130,6 @@ def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-@dataclass(kw_only=True)
 class CountOutputs(Measure):
     """Reports how many partitions each target's output store has evaluated so far."""
 
