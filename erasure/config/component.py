@@ -72,9 +72,11 @@ class Component(metaclass=_ComponentType):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        own = cls.__dict__.get("__post_init__")
-        if own is not None and not getattr(own, "checks_fields_first", False):
-            cls.__post_init__ = _fields_checked_first(own)
+        # the class's own __post_init__, or one from a mixin before Component in the MRO
+        post_init = getattr(cls, "__post_init__")
+        if post_init is not Component.__post_init__ \
+                and not getattr(post_init, "checks_fields_first", False):
+            cls.__post_init__ = _fields_checked_first(post_init)
         if "__dataclass_fields__" not in cls.__dict__:  # (a copy made by slots=True has them)
             dataclasses.dataclass(cls, kw_only=True)
             cls._dataclass_made = True

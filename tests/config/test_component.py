@@ -393,3 +393,18 @@ def test_a_bound_in_python_rejects_what_is_not_a_number(value, message):
 
     with pytest.raises(ValueError, match=message):
         NegGrad(epochs=value)
+
+
+def test_constraints_hold_when_a_mixin_brings_the_post_init():
+    from erasure.config import Component, Epochs
+
+    class Checked:
+        def __post_init__(self):
+            self.checked = True
+
+    class WithMixin(Checked, Component):
+        epochs: Epochs = 3
+
+    assert WithMixin().checked and WithMixin(epochs=2).epochs == 2
+    with pytest.raises(ValueError, match="epochs must be at least 1, got 0"):
+        WithMixin(epochs=0)
