@@ -41,6 +41,9 @@ class _ComponentType(abc.ABCMeta):
 
     def __setattr__(cls, name: str, value: Any) -> None:
         if name in _DATACLASS_STATE and cls.__dict__.get("_dataclass_made"):
+            if name == "__dataclass_params__" and getattr(value, "frozen", False):
+                raise TypeError(f"{cls.__qualname__}: a component cannot be frozen (the builder "
+                                "sets its resolved config); drop @dataclass(frozen=True)")
             return
         super().__setattr__(name, value)
 

@@ -409,3 +409,12 @@ def test_constraints_hold_when_a_mixin_brings_the_post_init():
     assert WithMixin().checked and WithMixin(epochs=2).epochs == 2
     with pytest.raises(ValueError, match="epochs must be at least 1, got 0"):
         WithMixin(epochs=0)
+
+
+def test_a_frozen_component_is_refused_where_it_is_defined():
+    from erasure.config import Component
+
+    with pytest.raises(TypeError, match="Frozen: a component cannot be frozen"):
+        @dataclass(frozen=True)
+        class Frozen(Component):
+            level: int = 1
