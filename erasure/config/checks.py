@@ -129,8 +129,7 @@ NonNegative = Annotated[float, Range(ge=0)]
 Fraction = Annotated[float, Range(gt=0, lt=1)]
 #: A number from 0 to 1, both included.
 Probability = Annotated[float, Range(ge=0, le=1)]
-#: A layer width, and a list of them (each at least 1).
-LayerWidth = Annotated[int, Widths()]
+#: Layer widths, one or a list (each at least 1).
 LayerWidths = Annotated[Sequence[int], Widths()]
 
 
@@ -244,29 +243,17 @@ def check_fields(obj: Any) -> None:
                 raise ParameterValueError(name, message)
 
 
-# -- check functions (constructors call these; fields declare the same with the aliases above) --
+# -- check functions, for what is not a component field (Globals, the networks' check_parameters) --
 
 def at_least(name: str, value: float | None, minimum: float) -> None:
     """Rejects ``value < minimum`` (``None`` means "not set" and passes)."""
     _raise(name, value, Range(ge=minimum))
 
 
-def iterations(name: str, value: int | None, minimum: int = 1, *, steps: bool = False) -> None:
-    """Rejects a count of epochs (of ``steps``) below ``minimum`` or above ``MAX_EPOCHS``
-    (``MAX_STEPS``); ``None`` passes."""
-    _raise(name, value, Range(ge=minimum))
-    _raise(name, value, Range(le=MAX_STEPS if steps else MAX_EPOCHS, why=_TYPO))
-
-
 def layer_widths(name: str, value: int | Sequence[int]) -> None:
     """Rejects a layer width, or a list of them, below 1: a layer of width 0 passes nothing on
     and the network trains to a constant."""
     _raise(name, value, Widths())
-
-
-def fraction(name: str, value: float, *, closed: bool = False) -> None:
-    """Rejects a value outside (0, 1), or outside [0, 1] when ``closed``."""
-    _raise(name, value, Range(ge=0, le=1) if closed else Range(gt=0, lt=1))
 
 
 def _raise(name: str, value: Any, constraint: Constraint) -> None:
