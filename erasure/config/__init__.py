@@ -7,8 +7,10 @@ from .component import (PARTITION, Component, Factory, PartitionName, PartitionN
 from .errors import ConfigError, Problem, suggest
 from .load import copy_config, load_config, parse_text
 from .registry import full_name, register, resolve
+from .space import Choice, Distribution, FloatRange, IntRange, LogUniform, Uniform
 
-__all__ = ["INVALID", "PARTITION", "BatchSize", "Builder", "Component", "ConfigError",
+__all__ = ["INVALID", "PARTITION", "BatchSize", "Builder", "Choice", "Distribution", "FloatRange", "IntRange", "LogUniform",
+           "Uniform", "Component", "ConfigError",
            "Constraint", "Count", "Epochs", "Factory", "Fraction", "LayerWidths",
            "NonNegative", "PartitionName", "PartitionNames", "Positive", "Probability", "Problem",
            "Range", "Slot", "Spec", "Steps", "Widths", "copy_config", "full_name", "load_config",

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import Callable, ClassVar, Iterable, Optional
 
 import torch
 from torch import nn
 
-from erasure.config import BatchSize, Component, Epochs, PartitionName, spec
+from erasure.config import (BatchSize, Component, Distribution, Epochs, IntRange, LogUniform,
+                            PartitionName, spec)
 from erasure.data import Data
 from erasure.models import OptimizerFactory, Predictor
 
@@ -23,6 +24,9 @@ class UnlearningContext:
         seed: the seed of this unlearner's stream (the global RNG is also seeded from it).
         gold: ``gold(partition)`` returns a fresh, trainable copy of the model retrained from
             scratch on that partition (trained once per experiment and shared).
+        report: set while tuning (:mod:`erasure.tuning`): called with the model after each epoch
+            of the method's main phase, so that a hopeless trial can be stopped early (it may
+            raise to stop the unlearner). Pass :meth:`epoch_hook` to :func:`~erasure.models.fit`.
     """
 
     data: Data
@@ -30,6 +34,7 @@ class UnlearningContext:
     generator: torch.Generator
     seed: int
     gold: Callable[[str], nn.Module]
+    report: Optional[Callable[[nn.Module], None]] = None
 
     @property
     def device(self) -> torch.device:
@@ -37,6 +42,14 @@ class UnlearningContext:
 
     def loss_fn(self) -> nn.Module:
         return self.predictor.loss_fn()
+
+    def epoch_hook(self, model: nn.Module) -> Optional[Callable[[int, float], None]]:
+        """``fit``'s ``on_epoch`` that reports ``model`` after each epoch while tuning (None
+        otherwise): ``fit(..., on_epoch=ctx.epoch_hook(model))``."""
+        if self.report is None:
+            return None
+        report = self.report
+        return lambda epoch, loss: report(model)
 
 
 class Unlearner(Component):
@@ -65,6 +78,9 @@ class Unlearner(Component):
 
     kind_name = "unlearner"
     abstract = True
+    #: the default search space of tuning (:mod:`erasure.config.space`): parameter path →
+    #: distribution; empty means nothing to tune unless a config names a space
+    search_space: ClassVar[dict[str, Distribution]] = {}
 
     ref_data_retain: PartitionName = "retain"
     ref_data_forget: PartitionName = "forget"
@@ -95,6 +111,8 @@ class TrainingUnlearner(Unlearner):
     epochs: Epochs = 1
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
     batch_size: Optional[BatchSize] = None
+
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-1), "epochs": IntRange(1, 10)}
 
     def batches(self, ctx: UnlearningContext, partition: str, size: Optional[int] = None
                 ) -> Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]:
