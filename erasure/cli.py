@@ -41,6 +41,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cache-dir", help="model cache folder, relative to the working folder "
                                             "(sets globals.cache_dir; over $ERASURE_CACHE_DIR)")
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override globals.device")
+    tune = parser.add_mutually_exclusive_group()
+    tune.add_argument("--tune", action="store_const", const=True, dest="tune",
+                      help="tune every unlearner that has something to tune, toward the gold "
+                           "model (its 'tune' block, else 20 trials; sets globals.tune)")
+    tune.add_argument("--no-tune", action="store_const", const=False, dest="tune",
+                      help="tune no unlearner: each runs with its configured values")
     parser.add_argument("--validate", action="store_true",
                         help="check the config and exit without loading data or training")
     parser.add_argument("--overwrite", action="store_true",
@@ -75,7 +81,8 @@ def flag_overrides(args: argparse.Namespace, config: object) -> list[Override]:
         found += [Override("globals.seed", args.seed, "--seed"),
                   Override("globals.seeds", None, "--seed")]
     for flag, key, value in [("--seeds", "seeds", args.seeds), ("--device", "device", args.device),
-                             ("--allow-module", "allowed_modules", args.allow_modules)]:
+                             ("--allow-module", "allowed_modules", args.allow_modules),
+                             ("--tune" if args.tune else "--no-tune", "tune", args.tune)]:
         if value is not None:
             found.append(Override(f"globals.{key}", value, flag))
     for flag, key, value in [("--output", "output", args.output),

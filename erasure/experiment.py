@@ -22,13 +22,13 @@ from erasure.cache import ModelCache, cache_folder, cache_key
 from erasure.data import Data
 from erasure.data.graph import Graph
 from erasure.logs import log_failure, user_errors
-from erasure.measures import MeasureContext, Memos, OutputStore
+from erasure.measures import Evaluator, MeasureContext, Memos, OutputStore
 from erasure.models import acceleration
 from erasure.models.graph import use_graph
 from erasure.plan import Globals, Plan, check_data, config_path, resolve_device
 from erasure.profiling import peak_memory
 from erasure.seeding import derive_seed, generator, seeded
-from erasure.unlearners import UnlearningContext
+from erasure.unlearners import Unlearner, UnlearningContext
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,10 @@ class Session:
         #: per trained model ("original", "gold.retain"): whether it came from the cache, its key
         self.models: dict[str, dict[str, Any]] = {}
         self._data_fingerprint: str | None = None
+        #: for a session made by :meth:`on_partitions`: the session it stands in for, and the
+        #: prefix of its models' names and cache keys
+        self.parent: Session | None = None
+        self.stream: tuple[str, ...] = ()
 
     def load_data(self) -> Data:
         """Loads the data and checks it against the unlearners (before any training)."""
@@ -142,6 +146,47 @@ class Session:
         other._shared, other.shared_builds = {}, []
         return other
 
+    def on_partitions(self, partitions: dict[str, torch.Tensor], stream: tuple[str, ...]
+                      ) -> "Session":
+        """A session over the same samples with only ``partitions`` (tuning's stand-in
+        experiment: :mod:`erasure.tuning`), without models yet: :meth:`train_world` trains them,
+        as ``stream``-prefixed models with their own cache keys, reusing this session's models
+        wherever their training partition holds the same samples."""
+        other = copy.copy(self)
+        other.data = self.data.with_partitions(partitions)
+        other.parent, other.stream = self, stream
+        other.timings, other.trained_seconds, other.models, other.trainings = {}, {}, {}, {}
+        other.original, other.golds, other._graphs = None, {}, {}
+        other._shared, other.shared_builds = {}, []
+        return other
+
+    def train_world(self, gold_partitions: list[str], gold_stream: tuple[str, ...] = ()) -> None:
+        """Trains the original and the gold models of ``gold_partitions`` of a session made by
+        :meth:`on_partitions` (gold models under ``stream + gold_stream``). A model is reused
+        from the parent session when it trained on the same samples, and built once for every
+        stand-in that trains one on the same samples under the same name."""
+        parent = self.parent
+
+        def same(partition: str) -> bool:
+            return torch.equal(self.data[partition], parent.data[partition])
+
+        def train(label: str, partition: str, stream: tuple) -> nn.Module:
+            samples = hashlib.sha256(self.data[partition].cpu().numpy().tobytes()).hexdigest()
+            return parent.shared(json.dumps(["stand-in model", stream, samples]),
+                                 lambda: self._train(label, partition, stream))
+
+        training = self.predictor.training_set
+        self.original = parent.original if same(training) else train(
+            "tune_original", training, (*self.stream, "original"))
+        for partition in gold_partitions:
+            if partition in parent.golds and same(partition):
+                self.golds[partition] = parent.golds[partition]
+            else:
+                self.golds[partition] = train(".".join(("tune_retrain", *gold_stream, partition)),
+                                              partition,
+                                              (*self.stream, *gold_stream, "gold", partition))
+        self._reset_outputs()
+
     def _train(self, label: str, partition: str, stream: tuple) -> nn.Module:
         with seeded(self.seed, "init", *stream):
             model = self.predictor.new_model(self.data, self._training_graph(partition))
@@ -174,10 +219,13 @@ class Session:
         resolved = self.plan.resolved
         settings = {k: v for k, v in resolved.get("globals", {}).items()
                     if k not in Globals.NOT_TRAINING and k != "device"}
-        return cache_key({"data": resolved.get("data"), "files": self._data_fingerprint,
-                          "predictor": resolved.get("predictor"),
-                          "globals": settings, "device": self.device.type, "seed": self.seed,
-                          "partition": partition, "model": list(stream)})
+        key = {"data": resolved.get("data"), "files": self._data_fingerprint,
+               "predictor": resolved.get("predictor"),
+               "globals": settings, "device": self.device.type, "seed": self.seed,
+               "partition": partition, "model": list(stream)}
+        if self.parent is not None:  # a stand-in partition: named like the real one, other samples
+            key["samples"] = hashlib.sha256(self.data[partition].cpu().numpy().tobytes()).hexdigest()
+        return cache_key(key)
 
     def _training_graph(self, partition: str) -> Graph | None:
         """For graph data, the graph a model trained on ``partition`` may see: the whole graph
@@ -199,14 +247,22 @@ class Session:
         # may train it); the shared gold model itself stays frozen
         return copy.deepcopy(self.golds[partition]).requires_grad_(True)
 
-    def unlearn(self, index: int) -> dict[str, Any]:
-        """Runs unlearner ``index`` on its own copy of the original and measures the result.
+    def unlearn(self, index: int, unlearner: Unlearner | None = None) -> dict[str, Any]:
+        """Runs unlearner ``index`` (or ``unlearner`` in its place: the tuned one) on its own copy
+        of the original and measures the result.
 
         Returns:
             The record: name, resolved config, status (``finished``/``failed``), error, metrics
             and failed measures.
         """
-        name, unlearner = self.plan.names[index], self.plan.unlearners[index]
+        return self.unlearn_with(unlearner or self.plan.unlearners[index], self.plan.names[index])
+
+    def unlearn_with(self, unlearner: Unlearner, name: str, *,
+                     report: Callable[[nn.Module], None] | None = None,
+                     evaluator: Evaluator | None = None) -> dict[str, Any]:
+        """Runs ``unlearner`` on its own copy of the original and measures the result with
+        ``evaluator`` (default: the plan's) — :meth:`unlearn`, and each tuning trial
+        (:mod:`erasure.tuning`, which passes ``report``: ``ctx.report`` of the unlearner)."""
         record: dict[str, Any] = {"name": name, "config": unlearner.config, "status": "finished",
                                   "error": None, "metrics": {}, "failed_measures": {},
                                   "not_applicable": {}}
@@ -219,7 +275,7 @@ class Session:
             use_graph(model, self._graph_without(self.data[unlearner.ref_data_forget]))
         ctx = UnlearningContext(data=self.data, predictor=self.predictor,
                                 generator=generator(useed), seed=useed,
-                                gold=self._gold_copy)
+                                gold=self._gold_copy, report=report)
         log.info("unlearner %s", name)
         versions = self.data.versions()
         tick = time.perf_counter()
@@ -263,5 +319,5 @@ class Session:
             memory=memory, predictor=self.predictor, experiment_seed=self.seed,
             memos=Memos(experiment=self.shared))
         record["metrics"], record["failed_measures"], record["not_applicable"] = \
-            self.plan.evaluator.evaluate(measure_ctx, name)
+            (evaluator or self.plan.evaluator).evaluate(measure_ctx, name)
         return record

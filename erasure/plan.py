@@ -23,6 +23,8 @@ from erasure.config.checks import ParameterValueError, at_least
 from erasure.data import Data, DatasetManager
 from erasure.measures import Evaluator
 from erasure.models import Predictor
+from erasure.tuning import settings as tuning_settings
+from erasure.tuning.settings import TuningPlan
 from erasure.unlearners import Unlearner
 
 SECTIONS = ("globals", "data", "predictor", "unlearners", "evaluator")
@@ -63,6 +65,9 @@ class Globals:
             :func:`erasure.models.acceleration.channels_last_for`).
         compile: run every network through ``torch.compile`` (falls back, with a warning,
             where compiling does not work).
+        tune: ``true`` tunes every unlearner that has something to tune (its ``"tune"`` block,
+            else the defaults), ``false`` none, ``null`` (default) each as its entry says —
+            ``--tune`` / ``--no-tune`` (:mod:`erasure.tuning`).
     """
 
     seed: int = 0
@@ -79,6 +84,7 @@ class Globals:
     precision: Literal["fp32", "bf16"] = "fp32"
     channels_last: Union[bool, Literal["auto"]] = "auto"
     compile: bool = False
+    tune: Optional[bool] = None
 
     def __post_init__(self) -> None:
         at_least("threads", self.threads, 1)
@@ -102,7 +108,7 @@ class Globals:
 
     #: settings that never change what a model learns (left out of cache keys)
     NOT_TRAINING = ("seed", "seeds", "output", "paths", "threads", "allowed_modules", "cache",
-                    "cache_dir")
+                    "cache_dir", "tune")
 
 
 @dataclass
@@ -118,6 +124,25 @@ class Plan:
     resolved: dict
     config_file: Optional[Path] = None
     gold_partitions: list[str] = field(default_factory=list)
+    #: per unlearner: its checked tune block, or None when it runs as configured
+    tuning: list[Optional[TuningPlan]] = field(default_factory=list)
+    #: where user classes may come from (:mod:`erasure.config.registry`), for components built
+    #: after :func:`prepare` (a tuning trial's unlearner: :meth:`build_unlearner`)
+    allowed_modules: Optional[list[str]] = None
+    user_folders: list[Path] = field(default_factory=list)
+
+    def build_unlearner(self, config: dict, where: str) -> Unlearner:
+        """Builds an unlearner from a (resolved) config, as :func:`prepare` did.
+
+        Raises:
+            ConfigError: a value the unlearner refuses.
+        """
+        builder = Builder()
+        with registry.allowed_modules(self.allowed_modules), \
+                registry.user_folders(self.user_folders):
+            built, _ = builder.component(config, Slot(Unlearner, lazy=False), where)
+        builder.raise_if_problems()
+        return built
 
 
 def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
@@ -167,7 +192,9 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
     allowed = [] if globals_broken else kwargs.get("allowed_modules", settings.allowed_modules)
     with registry.allowed_modules([] if allowed is INVALID else allowed), \
             registry.user_folders(folders):
-        return _build(config, builder, settings, resolved_globals, config_file)
+        plan = _build(config, builder, settings, resolved_globals, config_file)
+    plan.allowed_modules, plan.user_folders = [] if allowed is INVALID else allowed, folders
+    return plan
 
 
 def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: dict,
@@ -190,13 +217,28 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
     except ConfigError as e:
         builder.problems.extend(e.problems)
         raw_unlearners, origins, suffixes = [], [], []
+    tune_blocks = []
     for node, where in zip(raw_unlearners, origins):
+        if isinstance(node, dict):  # checked with the evaluator, below
+            node = dict(node)
+            tune_blocks.append(node.pop("tune", None))
+        else:
+            tune_blocks.append(None)
         built, shown = builder.component(node, Slot(Unlearner, lazy=False), where)
         unlearners.append(built)
         resolved["unlearners"].append(shown)
     if "evaluator" in config:
         evaluator, resolved["evaluator"] = builder.component(
             config["evaluator"], Slot(Evaluator, lazy=False), "evaluator")
+    tuning = []
+    for i, (raw, where) in enumerate(zip(tune_blocks, origins)):
+        unlearner = unlearners[i]
+        planned = None if unlearner is INVALID else tuning_settings.check(
+            builder, raw, unlearner, resolved["unlearners"][i], where, evaluator, settings.tune,
+            Path(config_file).resolve() if config_file else None)
+        tuning.append(planned)
+        if raw is not None:  # in the resolved config (resume compares it), not the record's
+            resolved["unlearners"][i] = {**resolved["unlearners"][i], "tune": raw}
 
     if isinstance(data, DatasetManager):
         chain_problems, known = data.chain_problems("data.parameters")
@@ -214,7 +256,7 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
     names = _record_names(raw_unlearners, suffixes)
     gold = sorted({p for c in [*unlearners, *evaluator.measures] for p in c.gold_partitions()})
     return Plan(settings, data, predictor, unlearners, names, evaluator, resolved,
-                Path(config_file).resolve() if config_file else None, gold)
+                Path(config_file).resolve() if config_file else None, gold, tuning)
 
 
 def _written_names(node: Any) -> set[str] | None:

@@ -132,7 +132,7 @@ def comparable(resolved: dict) -> dict:
     """The parts of a resolved config that decide the records (not where output or cache go)."""
     out = dict(resolved)
     out["globals"] = {k: v for k, v in resolved.get("globals", {}).items()
-                      if k not in Globals.NOT_TRAINING or k in ("seed", "seeds")}
+                      if k not in Globals.NOT_TRAINING or k in ("seed", "seeds", "tune")}
     return out
 
 
@@ -267,7 +267,7 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
                     bar.update(len(order) - len(todo))
                 for index in indices:
                     bar.set_description_str(f"{plan.names[index]} (seed {seed})")
-                    record = {**session.unlearn(index), "seed": seed}
+                    record = {**_unlearn(session, index, folder), "seed": seed}
                     done[(record["name"], seed)] = record
                     document["records"] = [done[k] for k in order if k in done]
                     save()
@@ -299,6 +299,15 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
             mark(type(e).__name__)
             raise
     return results
+
+
+def _unlearn(session: Session, index: int, folder: Path) -> dict[str, Any]:
+    """The record of unlearner ``index``: tuned first where its entry says so."""
+    if index < len(session.plan.tuning) and session.plan.tuning[index] is not None:
+        from erasure.tuning.study import tune_and_unlearn  # noqa: PLC0415 (needs Optuna)
+
+        return tune_and_unlearn(session, index, folder)
+    return session.unlearn(index)
 
 
 def _header(plan: Plan, session: Session, sizes: dict[str, int], seeds: list[int]) -> dict[str, Any]:

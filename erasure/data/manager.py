@@ -1,6 +1,7 @@
 """The dataset manager: samples held once, partitions as index sets, and fast batches."""
 from __future__ import annotations
 
+import copy
 from typing import Iterator, Optional
 
 import torch
@@ -122,6 +123,12 @@ class Data:
 
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.partitions[name]
+
+    def with_partitions(self, partitions: dict[str, torch.Tensor]) -> "Data":
+        """The same samples (shared, not copied) with other named partitions: only these."""
+        other = copy.copy(self)
+        other.partitions = {k: torch.sort(v.to(self.device)).values for k, v in partitions.items()}
+        return other
 
     def sizes(self) -> dict[str, int]:
         return {name: len(index) for name, index in self.partitions.items()}

@@ -65,6 +65,13 @@ class Splitter(Component):
         """
         raise NotImplementedError
 
+    def redraw(self, index: torch.Tensor, samples: Samples,
+               generator: torch.Generator) -> list[torch.Tensor]:
+        """Another split drawn the same way from ``index`` (which leaves out what the first
+        split's forget part took): the stand-in forget set of tuning's ``held_out`` protocol
+        (:mod:`erasure.tuning`). By default :meth:`split` again, with another stream."""
+        return self.split(index, samples, generator)
+
     def _ordered(self, index: torch.Tensor, shuffle: bool, generator: torch.Generator) -> torch.Tensor:
         if not shuffle:
             return index
@@ -146,6 +153,16 @@ class ClassSplit(Splitter):
         if chosen.all():
             raise ValueError(f"every sample of '{self.ref_data}' has class {self.classes}: "
                              f"'{self.parts_names[1]}' would be empty")
+        return [index[chosen], index[~chosen]]
+
+    def redraw(self, index, samples, generator):
+        """As many other classes, drawn at random among those in ``index``."""
+        count = 1 if isinstance(self.classes, int) else len(self.classes)
+        present = torch.unique(samples.y[index].cpu())
+        if len(present) <= count:
+            raise ValueError(f"only {len(present)} classes are left to draw {count} from")
+        drawn = present[torch.randperm(len(present), generator=generator)[:count]]
+        chosen = torch.isin(samples.y[index].cpu(), drawn)
         return [index[chosen], index[~chosen]]
 
 

@@ -36,6 +36,7 @@ class AUS(Measure):
     """
 
     name = "aus"
+    direction = "maximize"
     forget: PartitionName = "forget"
     test: PartitionName = "test"
     mode: Literal["random", "class"] = "random"

@@ -34,6 +34,7 @@ class AvgGap(SvcAttackMeasure):
     """
 
     name = "avg_gap"
+    direction = "minimize"
 
     def gold_partitions(self):
         return [self.retain]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, ClassVar, Literal, TypeVar, Union
+from typing import Any, Callable, ClassVar, Literal, Optional, TypeVar, Union
 
 import torch
 import torch.nn.functional as F
@@ -221,6 +221,13 @@ class Measure(Component):
     kind_name = "measure"
     abstract = True
     name: ClassVar[str] = "measure"
+    #: which way is better for this measure's keys, when one is: ``"minimize"`` or ``"maximize"``
+    #: (tuning may then optimise a key of it without being told; :mod:`erasure.tuning`)
+    direction: ClassVar[Optional[str]] = None
+
+    def key_prefixes(self) -> list[str]:
+        """How this measure's keys may begin (``<prefix>.`` or ``<prefix>_…``): its ``name``."""
+        return [self.name]
 
     def measure(self, ctx: MeasureContext) -> dict[str, float]:
         raise NotImplementedError

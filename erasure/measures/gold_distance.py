@@ -83,6 +83,7 @@ class WeightDistance(Measure):
     """
 
     name = "l2_to_gold"
+    direction = "minimize"
     retain: PartitionName = "retain"
     target: Targets = ("original", "unlearned")
 
@@ -143,6 +144,10 @@ class OutputDivergence(Measure):
     """
 
     name = "kl_to_gold"  # and "js_to_gold"
+    direction = "minimize"
+
+    def key_prefixes(self):
+        return ["kl_to_gold", "js_to_gold"]
     partition: PartitionName = "forget"
     retain: PartitionName = "retain"
     target: Targets = ("original", "unlearned")

@@ -12,6 +12,7 @@ class Memory(Measure):
     allocation before). Lower is cheaper."""
 
     name = "memory"
+    direction = "minimize"
 
     def measure(self, ctx):
         return {f"memory.unlearn.{key}": value for key, value in sorted(ctx.memory.items())}

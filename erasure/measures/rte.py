@@ -30,6 +30,7 @@ class RTE(Measure):
     """
 
     name = "rte"
+    direction = "minimize"
     retain: PartitionName = "retain"
 
     def gold_partitions(self):

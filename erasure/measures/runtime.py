@@ -12,6 +12,7 @@ class Runtime(Measure):
     seconds)."""
 
     name = "runtime"
+    direction = "minimize"
 
     def measure(self, ctx):
         return {f"runtime.{stage}": seconds for stage, seconds in sorted(ctx.timings.items())}

@@ -68,6 +68,9 @@ class SklearnMetric(Measure):
     partition: PartitionNames = ("forget", "retain", "test")
     target: Targets = ("original", "unlearned")
 
+    def key_prefixes(self):
+        return [self.key or self.metric]
+
     def __post_init__(self) -> None:
         available = [name for name in CLASSIFICATION_METRICS if hasattr(sklearn_metrics(), name)]
         if self.metric not in available:

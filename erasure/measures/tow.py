@@ -30,6 +30,7 @@ class ToW(Measure):
     """
 
     name = "tow"
+    direction = "maximize"
     forget: PartitionName = "forget"
     retain: PartitionName = "retain"
     test: PartitionName = "test"
