@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 
-from erasure.config import Probability, spec
+from erasure.config import IntRange, LogUniform, Probability, Uniform, spec
 from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner
@@ -29,6 +29,10 @@ class AdvancedNegGrad(TrainingUnlearner):
     beta: Probability = 0.95
     epochs: int = 4
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
+
+    # the learning rate sets the strength; β the balance (below 0.8 the ascent soon dominates)
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-1), "epochs": IntRange(1, 10),
+                    "beta": Uniform(0.8, 1.0)}
 
     def unlearn(self, model, ctx):
         loss_fn = ctx.loss_fn()

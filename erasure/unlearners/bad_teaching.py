@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from erasure.config import Probability, spec
+from erasure.config import IntRange, LogUniform, Probability, Uniform, spec
 from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner, UnlearningContext
@@ -69,6 +69,10 @@ class BadTeaching(TrainingUnlearner):
     epochs: int = 5
     optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=3e-3)
     batch_size: Optional[int] = 256
+
+    # Adam's rate from the paper's 1e-4 to 1e-2; the paper's 30% of D_r and T = 1 inside
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-2), "epochs": IntRange(1, 10),
+                    "retain_fraction": Uniform(0.1, 1.0), "temperature": LogUniform(0.5, 4.0)}
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from erasure.config import BatchSize, NonNegative, Range, spec
+from erasure.config import BatchSize, IntRange, LogUniform, NonNegative, Range, spec
 from erasure.models import OptimizerFactory, fit
 from erasure.models.training import Batches
 
@@ -83,6 +83,11 @@ class Scrub(TrainingUnlearner):
     epochs: int = 3
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9, weight_decay=5e-4)
     forget_batch_size: Optional[BatchSize] = 32
+
+    # msteps ≤ 3 ≤ epochs, so that every point of the space is valid; msteps = 0 would be
+    # distillation on D_r alone
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-1), "epochs": IntRange(3, 10),
+                    "msteps": IntRange(1, 3), "alpha": LogUniform(1e-4, 1.0)}
 
     def __post_init__(self) -> None:
         super().__post_init__()
