@@ -43,5 +43,6 @@ class AdvancedNegGrad(TrainingUnlearner):
             return self.beta * loss_fn(model(xr), yr) - (1 - self.beta) * loss_fn(model(xf), yf)
 
         fit(model, lambda: zip(retain(), itertools.cycle(forget())),
-            self.optimizer(model.parameters()), epochs=self.epochs, step=step)
+            self.optimizer(model.parameters()), epochs=self.epochs, step=step,
+            on_epoch=ctx.epoch_hook(model))
         return model

@@ -108,5 +108,6 @@ class BadTeaching(TrainingUnlearner):
                 target = blended_target(competent(x), incompetent(x), l, T)
             return F.kl_div(F.log_softmax(model(x) / T, dim=1), target, reduction="batchmean")
 
-        fit(model, mixed_batches, self.optimizer(model.parameters()), epochs=self.epochs, step=step)
+        fit(model, mixed_batches, self.optimizer(model.parameters()), epochs=self.epochs, step=step,
+            on_epoch=ctx.epoch_hook(model))
         return model

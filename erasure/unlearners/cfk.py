@@ -41,7 +41,7 @@ def train_last_layers(model: nn.Module, layers: list[tuple[str, nn.Module]],
         for p, _ in flags:
             p.requires_grad_(id(p) in seen)
         fit(model, unlearner.batches(ctx, partition), unlearner.optimizer(params), ctx.loss_fn(),
-            unlearner.epochs, frozen=frozen)
+            unlearner.epochs, frozen=frozen, on_epoch=ctx.epoch_hook(model))
     finally:
         for p, flag in flags:
             p.requires_grad_(flag)

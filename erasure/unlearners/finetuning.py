@@ -29,5 +29,5 @@ class Finetuning(TrainingUnlearner):
 
     def unlearn(self, model, ctx):
         fit(model, self.batches(ctx, self.ref_data_retain), self.optimizer(model.parameters()),
-            ctx.loss_fn(), self.epochs)
+            ctx.loss_fn(), self.epochs, on_epoch=ctx.epoch_hook(model))
         return model

@@ -30,5 +30,5 @@ class NegGrad(TrainingUnlearner):
     def unlearn(self, model, ctx):
         loss_fn = ctx.loss_fn()
         fit(model, self.batches(ctx, self.ref_data_forget), self.optimizer(model.parameters()),
-            lambda logits, y: -loss_fn(logits, y), self.epochs)
+            lambda logits, y: -loss_fn(logits, y), self.epochs, on_epoch=ctx.epoch_hook(model))
         return model

@@ -134,7 +134,8 @@ class SalUn(TrainingUnlearner):
                    for name, mask in partial.items()]
         handles.append(optimizer.register_step_post_hook(write_back))
         try:
-            fit(model, random_label_batches(self, ctx), optimizer, ctx.loss_fn(), self.epochs)
+            fit(model, random_label_batches(self, ctx), optimizer, ctx.loss_fn(), self.epochs,
+                on_epoch=ctx.epoch_hook(model))
         finally:
             for handle in handles:
                 handle.remove()

@@ -28,7 +28,7 @@ class SuccessiveRandomLabels(TrainingUnlearner):
 
     def unlearn(self, model, ctx):
         fit(model, random_label_batches(self, ctx), self.optimizer(model.parameters()),
-            ctx.loss_fn(), self.epochs)
+            ctx.loss_fn(), self.epochs, on_epoch=ctx.epoch_hook(model))
         return model
 
 

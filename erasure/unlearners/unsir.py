@@ -149,11 +149,13 @@ class UNSIR(Unlearner):
         loss_fn, size = ctx.loss_fn(), self.batch_size or ctx.predictor.batch_size
         noise, noise_labels = self.learn_noise(model, ctx)
         sample = self.retain_sample(ctx)
+        # tuning follows the step that changes the model last: repair, or impair without one
         fit(model, lambda: self.impair_batches(ctx, sample, noise, noise_labels),
-            self.impair_optimizer(model.parameters()), loss_fn, self.impair_epochs, stage="impair")
+            self.impair_optimizer(model.parameters()), loss_fn, self.impair_epochs, stage="impair",
+            on_epoch=None if self.repair_epochs else ctx.epoch_hook(model))
         if self.repair_epochs:
             fit(model, lambda: ctx.data.index_batches(sample, size, shuffle=True,
                                                       generator=ctx.generator),
                 self.repair_optimizer(model.parameters()), loss_fn, self.repair_epochs,
-                stage="repair")
+                stage="repair", on_epoch=ctx.epoch_hook(model))
         return model
