@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 
-from erasure.config import Probability, spec
+from erasure.config import IntRange, LogUniform, Probability, Uniform, spec
 from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner
@@ -30,6 +30,10 @@ class AdvancedNegGrad(TrainingUnlearner):
     epochs: int = 4
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
 
+    # the learning rate sets the strength; β the balance (below 0.8 the ascent soon dominates)
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-1), "epochs": IntRange(1, 10),
+                    "beta": Uniform(0.8, 1.0)}
+
     def unlearn(self, model, ctx):
         loss_fn = ctx.loss_fn()
         retain, forget = self.batches(ctx, self.ref_data_retain), self.batches(ctx, self.ref_data_forget)
@@ -39,5 +43,6 @@ class AdvancedNegGrad(TrainingUnlearner):
             return self.beta * loss_fn(model(xr), yr) - (1 - self.beta) * loss_fn(model(xf), yf)
 
         fit(model, lambda: zip(retain(), itertools.cycle(forget())),
-            self.optimizer(model.parameters()), epochs=self.epochs, step=step)
+            self.optimizer(model.parameters()), epochs=self.epochs, step=step,
+            on_epoch=ctx.epoch_hook(model))
         return model

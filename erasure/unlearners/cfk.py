@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from erasure.config import Count, spec
+from erasure.config import Count, IntRange, LogUniform, spec
 from erasure.models import OptimizerFactory, fit
 from erasure.models.layers import last_layers
 
@@ -41,7 +41,7 @@ def train_last_layers(model: nn.Module, layers: list[tuple[str, nn.Module]],
         for p, _ in flags:
             p.requires_grad_(id(p) in seen)
         fit(model, unlearner.batches(ctx, partition), unlearner.optimizer(params), ctx.loss_fn(),
-            unlearner.epochs, frozen=frozen)
+            unlearner.epochs, frozen=frozen, on_epoch=ctx.epoch_hook(model))
     finally:
         for p, flag in flags:
             p.requires_grad_(flag)
@@ -82,6 +82,11 @@ class CFk(TrainingUnlearner):
     last_trainable_layers: Count = 1
     epochs: int = 10
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
+
+    # k up to 2: the built-in networks have at least two layers at their default widths (k = 2
+    # on the digits MLP is Finetuning); a k above the network's layer count fails the run
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-1), "epochs": IntRange(1, 10),
+                    "last_trainable_layers": IntRange(1, 2)}
 
     def unlearn(self, model, ctx):
         layers = last_layers(model, self.last_trainable_layers)

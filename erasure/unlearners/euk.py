@@ -63,6 +63,7 @@ class EUk(CFk):
     """
 
     # last_trainable_layers, epochs and optimizer: CFk's fields and defaults
+    search_space = {**CFk.search_space}
 
     def reinitialise(self, model: nn.Module, ctx: UnlearningContext) -> list[tuple[str, nn.Module]]:
         """Re-initialises the last k layers of ``model`` in place.

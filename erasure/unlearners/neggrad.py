@@ -1,7 +1,7 @@
 """NegGrad: gradient ascent on the forget set."""
 from __future__ import annotations
 
-from erasure.config import spec
+from erasure.config import IntRange, LogUniform, spec
 from erasure.models import OptimizerFactory, fit
 
 from .base import TrainingUnlearner
@@ -24,8 +24,11 @@ class NegGrad(TrainingUnlearner):
     epochs: int = 4
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
 
+    # an epoch over D_f is cheap and may be a single step (41 samples in batches of 64)
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-1), "epochs": IntRange(1, 30)}
+
     def unlearn(self, model, ctx):
         loss_fn = ctx.loss_fn()
         fit(model, self.batches(ctx, self.ref_data_forget), self.optimizer(model.parameters()),
-            lambda logits, y: -loss_fn(logits, y), self.epochs)
+            lambda logits, y: -loss_fn(logits, y), self.epochs, on_epoch=ctx.epoch_hook(model))
         return model

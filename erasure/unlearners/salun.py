@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from erasure.config import spec
+from erasure.config import IntRange, LogUniform, Uniform, spec
 from erasure.data import Data
 from erasure.models import OptimizerFactory, fit
 
@@ -100,6 +100,10 @@ class SalUn(TrainingUnlearner):
     epochs: int = 10
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.1, momentum=0.9, weight_decay=5e-4)
 
+    # the paper's lr range and its ablation of the mask's sparsity (1.0 is random labels alone)
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-1), "epochs": IntRange(1, 10),
+                    "mask_fraction": Uniform(0.1, 1.0)}
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 < self.mask_fraction <= 1.0:
@@ -130,7 +134,8 @@ class SalUn(TrainingUnlearner):
                    for name, mask in partial.items()]
         handles.append(optimizer.register_step_post_hook(write_back))
         try:
-            fit(model, random_label_batches(self, ctx), optimizer, ctx.loss_fn(), self.epochs)
+            fit(model, random_label_batches(self, ctx), optimizer, ctx.loss_fn(), self.epochs,
+                on_epoch=ctx.epoch_hook(model))
         finally:
             for handle in handles:
                 handle.remove()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from erasure.config import BatchSize, NonNegative, Range, spec
+from erasure.config import BatchSize, IntRange, LogUniform, NonNegative, Range, spec
 from erasure.models import OptimizerFactory, fit
 from erasure.models.training import Batches
 
@@ -84,6 +84,11 @@ class Scrub(TrainingUnlearner):
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9, weight_decay=5e-4)
     forget_batch_size: Optional[BatchSize] = 32
 
+    # msteps ≤ 3 ≤ epochs, so that every point of the space is valid; msteps = 0 would be
+    # distillation on D_r alone
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-1), "epochs": IntRange(3, 10),
+                    "msteps": IntRange(1, 3), "alpha": LogUniform(1e-4, 1.0)}
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if not self.temperature > 0:
@@ -102,17 +107,20 @@ class Scrub(TrainingUnlearner):
         loss_fn = ctx.loss_fn()
         forget = self.batches(ctx, self.ref_data_forget, self.forget_batch_size)
         retain = self.batches(ctx, self.ref_data_retain)
+        hook = ctx.epoch_hook(model)  # reports after each epoch's min pass, its last
         for epoch in range(self.epochs):
             if epoch < self.msteps:
                 kl = self._pass(model, teacher, forget, optimizer, loss_fn, epoch, maximise=True)
                 log.debug("scrub epoch %d: mean KL on the forget set %.4g", epoch + 1, kl)
-            self._pass(model, teacher, retain, optimizer, loss_fn, epoch, maximise=False)
+            self._pass(model, teacher, retain, optimizer, loss_fn, epoch, maximise=False,
+                       on_epoch=hook)
         return model
 
     def _pass(self, model: nn.Module, teacher: nn.Module, batches: Batches,
-              optimizer: torch.optim.Optimizer, loss_fn, epoch: int, *, maximise: bool) -> float:
+              optimizer: torch.optim.Optimizer, loss_fn, epoch: int, *, maximise: bool,
+              on_epoch: Optional[Callable[[int, float], None]] = None) -> float:
         """One pass of max steps (``maximise``: minimise −KL) or min steps; returns the mean KL
-        (max) or the mean loss (min)."""
+        (max) or the mean loss (min). ``on_epoch`` is ``fit``'s, called after the pass."""
         def step(model, batch):
             x, y = batch
             with torch.no_grad():
@@ -122,5 +130,5 @@ class Scrub(TrainingUnlearner):
             return -kl if maximise else self.alpha * kl + self.gamma * loss_fn(logits, y)
 
         [mean] = fit(model, batches, optimizer, step=step, first_epoch=epoch,
-                     stage=f"the {'max' if maximise else 'min'} steps of")
+                     stage=f"the {'max' if maximise else 'min'} steps of", on_epoch=on_epoch)
         return -mean if maximise else mean

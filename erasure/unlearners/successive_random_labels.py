@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from erasure.config import spec
+from erasure.config import IntRange, LogUniform, spec
 from erasure.models import OptimizerFactory, fit
 from erasure.models.training import Batches
 
@@ -24,9 +24,11 @@ class SuccessiveRandomLabels(TrainingUnlearner):
     epochs: int = 3
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
 
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-1), "epochs": IntRange(1, 10)}
+
     def unlearn(self, model, ctx):
         fit(model, random_label_batches(self, ctx), self.optimizer(model.parameters()),
-            ctx.loss_fn(), self.epochs)
+            ctx.loss_fn(), self.epochs, on_epoch=ctx.epoch_hook(model))
         return model
 
 
