@@ -349,6 +349,33 @@ def check_data(plan: Plan, data: Data) -> None:
 
     for i, unlearner in enumerate(plan.unlearners):
         visit(unlearner, f"unlearners[{i}]")
+    for i, tuning in enumerate(plan.tuning):
+        if tuning is not None:
+            problems += _validation_problems(tuning, data, plan.predictor.training_set,
+                                             plan.unlearners[i])
     if problems:
         raise ConfigError(problems)
 
+
+
+def _validation_problems(tuning: TuningPlan, data: Data, training_set: str,
+                         unlearner: Unlearner) -> list[Problem]:
+    """A tune block's held-out data, checked against the loaded data: a named partition outside
+    the training data, or a fraction that leaves samples on both sides."""
+    where = f"{tuning.where}.tune.validation"
+    training = data[training_set]
+    if isinstance(tuning.validation, str):
+        overlap = int(torch.isin(data[tuning.validation], training).sum())
+        if overlap:
+            return [Problem(where, f"{overlap} samples of '{tuning.validation}' are in the "
+                                   f"training set '{training_set}': the "
+                                   "original has seen them, so they are not held out",
+                            "Name a partition outside the training data, or give a fraction "
+                            "of it to set aside (e.g. 0.1).")]
+        return []
+    pool = int((~torch.isin(training, data[unlearner.ref_data_forget])).sum())
+    n = round(tuning.validation * pool)
+    if not 0 < n < pool:
+        return [Problem(where, f"{tuning.validation} of the {pool} training samples outside the "
+                               f"forget set is {n}: nothing would be left on one side")]
+    return []

@@ -22,6 +22,7 @@ from erasure.logs import FILE_ONLY, signals_routed
 from erasure.plan import Globals, Plan, default_output, versions
 from erasure.results import RESULTS_FILE, check_writable, write_json_atomic
 from erasure.results.claim import FolderBusy, claim_run_folder
+from erasure.tuning.settings import STUDY_FILE
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +218,9 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
 def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -> Path:
     results = folder / RESULTS_FILE
     previous = _previous(results, plan) if resume else None
+    if not resume:  # an overwritten folder's tuning studies are not this run's
+        with contextlib.suppress(OSError):
+            (folder / STUDY_FILE).unlink(missing_ok=True)
     seeds = plan.settings.all_seeds()
     done = {(r["name"], r.get("seed", seeds[0])): r for r in (previous or {}).get("records", [])}
     order = [(name, seed) for seed in seeds for name in plan.names]

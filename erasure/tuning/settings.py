@@ -15,6 +15,8 @@ from erasure.config.errors import suggest
 from erasure.measures import Evaluator
 from erasure.unlearners import Unlearner
 
+#: the study file in the run folder (unless ``tune.storage`` names another)
+STUDY_FILE = "tuning.db"
 #: trials when a tune block names no budget
 DEFAULT_TRIALS = 20
 #: the default objective: SalUn's Avg. Gap to the gold model, computed by tuning itself

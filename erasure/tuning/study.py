@@ -46,12 +46,10 @@ from erasure.measures import Evaluator, Measure, OutputStore
 from erasure.seeding import derive_seed, generator
 from erasure.unlearners import Unlearner
 
-from .settings import AVG_GAP, TuningPlan, objective_measures, with_values
+from .settings import AVG_GAP, STUDY_FILE, TuningPlan, objective_measures, with_values
 
 log = logging.getLogger(__name__)
 
-#: the study file in the run folder
-STUDY_FILE = "tuning.db"
 #: the stand-in experiment's held-out partition (every partition outside the training data is it)
 VALIDATION = "tuning-validation"
 #: random trials before TPE models the results (at most a third of the budget)
@@ -92,7 +90,13 @@ def tune_and_unlearn(session: Session, index: int, folder: Path) -> dict[str, An
         record = _failed(name, plan.unlearners[index], block["error"])
         record["tuning"] = block
         return record
-    chosen = plan.build_unlearner(with_values(tuning.base, values), tuning.where)
+    try:
+        chosen = plan.build_unlearner(with_values(tuning.base, values), tuning.where)
+    except ConfigError as e:  # a study shared with another config may hold such values
+        record = _failed(name, plan.unlearners[index],
+                         f"tuning: the chosen values cannot be used: {e.problems[0].message}")
+        record["tuning"] = block
+        return record
     record = session.unlearn(index, chosen)
     record["tuning"] = block
     return record
