@@ -41,7 +41,6 @@ from torch import nn
 from erasure import progress
 from erasure.config import Builder, ConfigError, Slot
 from erasure.experiment import Session
-from erasure.logs import reason
 from erasure.measures import Evaluator, Measure, OutputStore
 from erasure.seeding import derive_seed, generator
 from erasure.unlearners import Unlearner
