@@ -281,9 +281,11 @@ def _objective(builder: Builder, objective: Union[str, dict], evaluator: Any,
                      suggest(objective.split(".")[0], [AVG_GAP, *prefixes], "objectives")
                      or f"Use '{AVG_GAP}' or a key of a measure in the evaluator.")
         return AVG_GAP, "minimize"
-    if not objective.endswith(".unlearned"):
-        builder.fail(path, f"'{objective}' is not a key of the unlearned model: tuning optimises "
-                           "what the unlearner produces (keys ending in '.unlearned')")
+    last = objective.rsplit(".", 1)[-1]
+    if last == "original" or last.startswith("gold"):
+        builder.fail(path, f"'{objective}' is a number of the {last} model, which no trial "
+                           "changes: tuning optimises what the unlearner produces",
+                     f"Use '{objective.rsplit('.', 1)[0]}.unlearned'.")
     direction = direction or producers[0].direction
     if direction is None:
         builder.fail(path, f"'{objective}' has no direction of its own (closer to the gold model "

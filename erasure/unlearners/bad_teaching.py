@@ -41,16 +41,17 @@ class BadTeaching(TrainingUnlearner):
     predictor trains), initialised from the unlearner's seeded stream.
 
     Paper (and the authors' code): 1 epoch, T = 1, Adam lr 1e-4, batches of 256, 30% of D_r.
-    Kept here: T, Adam, batches of 256. Changed for a small network on digits: 50% of D_r, 5
-    epochs, lr 3e-3 (the paper's recipe is a handful of steps there and forgets nothing).
+    Kept here: T, Adam, batches of 256. Changed for small networks: 50% of D_r, 10 epochs, lr 1e-2
+    (the paper's recipe is a handful of steps there and forgets nothing; these hold in the four
+    settings of ``bench/defaults.py`` over three seeds, where 3e-3 × 5 epochs held in one to three).
 
     Forget accuracy is a blunt measure for this method: the student learns to copy a random
     network, whose outputs are close to uniform, so the class it predicts on D_f is close to a
     coin toss among the classes; trained longer it drifts back towards chance (1 / classes).
 
-    Known to fail: on SmallCNN (batch norm) the outputs on D_f flatten towards the random
-    teacher's, but the forgotten class still wins most near-ties (the trials behind the
-    defaults, and these: guide/method-notes.md).
+    Known to fail: the window of learning rate × epochs that forgets without drifting back is
+    narrow (1e-2 × 20 epochs, or 3e-3 × 10, hold in one or two of those settings): tune it on a
+    new network (the trials behind the defaults: guide/method-notes.md).
 
     The loss is the KL averaged over the batch (the authors' code averages over batch × classes
     as well, a constant factor Adam does not see).
@@ -58,20 +59,20 @@ class BadTeaching(TrainingUnlearner):
     Args:
         retain_fraction: the fraction of D_r mixed in beside D_f (default 0.5; paper 0.3).
         temperature: softmax temperature T of teachers and student (default 1, as in the paper).
-        epochs: passes over the mixed set (default 5; paper 1).
-        optimizer: default Adam, lr 3e-3 (paper 1e-4).
+        epochs: passes over the mixed set (default 10; paper 1).
+        optimizer: default Adam, lr 1e-2 (paper 1e-4).
         batch_size: mixed batch size (default 256, as in the paper); ``None`` uses the
             predictor's.
     """
 
     retain_fraction: Probability = 0.5
     temperature: float = 1.0
-    epochs: int = 5
-    optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=3e-3)
+    epochs: int = 10
+    optimizer: OptimizerFactory = spec("torch.optim.Adam", lr=1e-2)
     batch_size: Optional[int] = 256
 
-    # Adam's rate from the paper's 1e-4 to 1e-2; the paper's 30% of D_r and T = 1 inside
-    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-2), "epochs": IntRange(1, 10),
+    # Adam's rate from the paper's 1e-4 to 3e-2; the paper's 30% of D_r and T = 1 inside
+    search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 3e-2), "epochs": IntRange(1, 20),
                     "retain_fraction": Uniform(0.1, 1.0), "temperature": LogUniform(0.5, 4.0)}
 
     def __post_init__(self) -> None:

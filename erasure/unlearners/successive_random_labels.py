@@ -17,11 +17,12 @@ class SuccessiveRandomLabels(TrainingUnlearner):
     Graves, Nagisetty, Ganesh, "Amnesiac Machine Learning", AAAI 2021.
 
     Args:
-        epochs: passes over D_r ∪ D_f (default 3).
+        epochs: passes over D_r ∪ D_f (default 6: within tolerance of the gold model in the four
+            settings of ``bench/defaults.py``, 3 in three of them).
         optimizer: default SGD, lr 0.01, momentum 0.9.
     """
 
-    epochs: int = 3
+    epochs: int = 6
     optimizer: OptimizerFactory = spec("torch.optim.SGD", lr=0.01, momentum=0.9)
 
     search_space = {"optimizer.parameters.lr": LogUniform(1e-4, 1e-1), "epochs": IntRange(1, 10)}
