@@ -107,6 +107,23 @@ def test_every_public_name_is_the_object_of_its_module():
         erasure.nothing  # noqa: B018
 
 
+def test_the_search_space_distributions_are_public():
+    """A user's unlearner declares its ``search_space`` with names imported from ``erasure``."""
+    from erasure.config import space
+
+    namespace: dict = {}
+    exec("from erasure import Choice, FloatRange, IntRange, LogUniform, Uniform",  # noqa: S102
+         namespace)
+    for name in ("Choice", "FloatRange", "IntRange", "LogUniform", "Uniform"):
+        assert namespace[name] is getattr(space, name) and name in erasure.__all__
+    lr = namespace["LogUniform"](1e-4, 1e-1)
+    assert lr == space.FloatRange(1e-4, 1e-1, log=True) and lr.problem() is None
+    assert namespace["Uniform"](0.1, 1.0).as_config() == {"type": "float", "low": 0.1,
+                                                          "high": 1.0, "log": False}
+    assert namespace["IntRange"](1, 10).corners() == [1, 10]
+    assert namespace["Choice"](["expected", "true"]).choices == ("expected", "true")
+
+
 def test_import_erasure_and_the_command_line_module_leave_torch_unimported():
     """``python main.py --version`` and ``--help`` need only ``erasure.cli``: torch is imported
     when a run needs it, and the public names of ``erasure`` on first use."""
