@@ -216,6 +216,10 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
 
 def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -> Path:
     results = folder / RESULTS_FILE
+    if not resume:  # a new run (or --overwrite) starts its studies afresh; --resume continues
+        from erasure.tuning.study import STUDY_FILE  # noqa: PLC0415
+
+        (folder / STUDY_FILE).unlink(missing_ok=True)
     previous = _previous(results, plan) if resume else None
     seeds = plan.settings.all_seeds()
     done = {(r["name"], r.get("seed", seeds[0])): r for r in (previous or {}).get("records", [])}
