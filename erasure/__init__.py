@@ -14,7 +14,10 @@ run``):
   partition, checked against the config's) and :data:`Targets` (which models a measure reads), and
   :class:`Range`, a bound on a field's value (``Annotated[float, Range(ge=0)]``); for an
   unlearner that trains, :func:`fit` (the one training loop), :func:`spec` (a component as a
-  default value) and :data:`OptimizerFactory` (an optimizer field's type).
+  default value) and :data:`OptimizerFactory` (an optimizer field's type);
+- declaring what tuning may search: the distributions of a component's ``search_space``,
+  :func:`LogUniform`, :func:`Uniform`, :class:`IntRange`, :class:`FloatRange` and
+  :class:`Choice` (``search_space = {"epochs": IntRange(1, 10)}``; :mod:`erasure.tuning`).
 
 Each is imported from its module on first use, so that ``import erasure`` (all the command line
 needs for ``--version`` and ``--help``) does not import torch.
@@ -49,15 +52,22 @@ _HOMES = {
     "TrainingUnlearner": "erasure.unlearners",
     "Measure": "erasure.measures",
     "Targets": "erasure.measures",
+    "LogUniform": "erasure.config.space",
+    "Uniform": "erasure.config.space",
+    "IntRange": "erasure.config.space",
+    "FloatRange": "erasure.config.space",
+    "Choice": "erasure.config.space",
 }
 
-__all__ = ["ConfigError", "DataLoadError", "DataSource", "Interrupted", "Measure",
-           "OptimizerFactory", "OutputFailed", "PartitionName", "Plan", "Range", "Samples",
-           "Session", "Splitter", "Targets", "TrainingUnlearner", "Unlearner", "__version__", "fit",
-           "load_config", "prepare", "run", "spec"]
+__all__ = ["Choice", "ConfigError", "DataLoadError", "DataSource", "FloatRange", "IntRange",
+           "Interrupted", "LogUniform", "Measure", "OptimizerFactory", "OutputFailed",
+           "PartitionName", "Plan", "Range", "Samples", "Session", "Splitter", "Targets",
+           "TrainingUnlearner", "Uniform", "Unlearner", "__version__", "fit", "load_config",
+           "prepare", "run", "spec"]
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ imports them
     from erasure.config import ConfigError, PartitionName, Range, load_config, spec
+    from erasure.config.space import Choice, FloatRange, IntRange, LogUniform, Uniform
     from erasure.data import DataSource, Samples, Splitter
     from erasure.data.sources import DataLoadError
     from erasure.experiment import Session

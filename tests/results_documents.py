@@ -84,3 +84,59 @@ def without(doc: dict, *prefixes: str, classes: tuple[str, ...] = ()) -> dict:
     for r in doc["records"]:
         r["metrics"] = {k: v for k, v in r["metrics"].items() if not k.startswith(prefixes)}
     return doc
+
+
+NEGGRAD = "erasure.unlearners.neggrad.NegGrad"
+SSD = "erasure.unlearners.ssd.SSD"
+TUNED_SECONDS = (2.0, 4.0)  # NegGrad, seeds 0 and 1: mean 3.0, std √2
+# NegGrad's trials on seed 0 (number, value or None, state): best so far 0.5, 0.2, 0.2, 0.1
+NEGGRAD_HISTORY = [[0, 0.5, "complete"], [1, 0.2, "complete"], [2, None, "pruned"],
+                   [3, 0.3, "complete"], [4, None, "fail"], [5, 0.1, "complete"]]
+
+
+def _tuning(protocol: str, seconds: float, history: list, params: dict | None,
+            value: float | None) -> dict:
+    block = {"protocol": protocol, "objective": "avg_gap", "direction": "minimize",
+             "budget": {"trials": len(history), "timeout": None}, "validation": 0.1,
+             "trials": len(history),
+             "complete": sum(h[2] == "complete" for h in history),
+             "pruned": sum(h[2] == "pruned" for h in history),
+             "failed": sum(h[2] == "fail" for h in history),
+             "seconds": seconds, "history": history}
+    if params is None:
+        block["error"] = "tuning: no trial finished (first failure: diverged)"
+    else:
+        block.update(params=params, value=value,
+                     best_trial=next(h[0] for h in history if h[1] == value))
+    return block
+
+
+def tuned() -> dict:
+    """Two seeds; GoldModel, Finetuning (not tuned), NegGrad tuned on both seeds (held_out),
+    SSD tuned (oracle): finished on seed 0, on seed 1 no trial finished (a failed record)."""
+    records = []
+    for s in (0, 1):
+        neggrad = _record("NegGrad", NEGGRAD, s, _metrics(s, 0.7, 0.9, 0.05))
+        history = NEGGRAD_HISTORY if s == 0 else [[0, 0.3, "complete"], [1, 0.25, "complete"]]
+        neggrad["tuning"] = _tuning("held_out", TUNED_SECONDS[s], history,
+                                    {"optimizer.parameters.lr": 0.000154691795, "epochs": 5},
+                                    min(h[1] for h in history if h[1] is not None))
+        if s == 0:
+            ssd = _record("SSD", SSD, s, _metrics(s, 0.9, 0.95, 0.01))
+            ssd["tuning"] = _tuning(
+                "oracle", 0.75, [[0, 0.02, "complete"], [1, 0.0078, "complete"]],
+                {"selection_weighting": 1.536442601, "dampening_constant": 0.5}, 0.0078)
+        else:
+            ssd = _record("SSD", SSD, s, None,
+                          "tuning: no trial finished (first failure: diverged)")
+            ssd["tuning"] = _tuning("oracle", 1.5, [[0, None, "fail"], [1, None, "fail"]], None,
+                                    None)
+        records += [
+            _record("GoldModel", GOLD, s, _metrics(s, GOLD_FORGET[s], GOLD_RETAIN[s], 0.002)),
+            _record("Finetuning", FINETUNING, s, _metrics(s, FT_FORGET[s], FT_RETAIN[s],
+                                                          FT_RUNTIME[s])),
+            neggrad, ssd,
+        ]
+    doc = three_seeds()
+    doc.update(seeds=[0, 1], records=records)
+    return doc

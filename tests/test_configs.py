@@ -10,6 +10,7 @@ from erasure import prepare, run
 from erasure.config import load_config
 from erasure.config.registry import full_name, names_for, resolve
 from erasure.measures.base import Measure
+from erasure.results import markdown_table
 from erasure.unlearners import Unlearner
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -59,6 +60,49 @@ def test_config_runs_end_to_end(path, tmp_path):
                {k: v for k, v in first.items() if k.endswith(".original")}
     # five epochs train a real classifier, not a constant
     assert first["accuracy.test.original"] > 0.8
+    for record in doc["records"]:
+        if "tuning" in record:
+            assert_tuned(record)
+    if path.name == "tuning.jsonc":
+        tuned = {r["name"]: r["tuning"]["protocol"] for r in doc["records"] if "tuning" in r}
+        assert tuned == {"NegGrad": "held_out", "Finetuning": "held_out", "SSD": "oracle"}
+        assert all(r["tuning"]["trials"] == 12 for r in doc["records"] if "tuning" in r)
+        space = {r["name"]: r["tuning"]["space"] for r in doc["records"] if "tuning" in r}
+        # Finetuning's own space in the config, the others' the method's default
+        assert space["Finetuning"]["epochs"] == {"type": "int", "low": 1, "high": 8, "log": False}
+        assert space["NegGrad"]["epochs"]["high"] == 30
+        # the summary lists each tuned record's knobs, in record order
+        summary = markdown_table(doc).splitlines()
+        knobs = [line for line in summary if line.startswith("- ") and " protocol, " in line]
+        assert [line.split(" (seed 0): ")[0] for line in knobs] == ["- NegGrad", "- Finetuning",
+                                                                   "- SSD"]
+        assert knobs[2].startswith("- SSD (seed 0): oracle protocol, avg_gap = ")
+
+
+def assert_tuned(record: dict) -> None:
+    """A tuned record's block: the budget spent, the trials accounted for, the knobs chosen
+    inside the space, the best value among the trials', the test data never in the stand-in."""
+    block = record["tuning"]
+    assert block["protocol"] in ("held_out", "oracle") and block["direction"] == "minimize"
+    budget = block["budget"]["trials"]
+    assert block["trials"] == len(block["history"]) == budget, record["name"]
+    assert block["complete"] + block["pruned"] + block["failed"] == block["trials"]
+    states = [state for _, _, state in block["history"]]
+    assert states.count("complete") == block["complete"] and states.count("pruned") == \
+        block["pruned"]
+    assert block["seconds"] > 0
+    assert set(block["params"]) == set(block["space"])
+    for key, value in block["params"].items():
+        distribution = block["space"][key]
+        assert distribution["low"] <= value <= distribution["high"], (record["name"], key)
+        if distribution["type"] == "int":
+            assert isinstance(value, int)
+    values = [v for _, v, state in block["history"] if state == "complete"]
+    assert block["value"] == min(values)
+    assert block["history"][block["best_trial"]][1] == block["value"]
+    assert record["config"]["parameters"]  # the chosen knobs are in the record's config
+    if block["protocol"] == "held_out":
+        assert block["stand_in"]["forget"]["drawn"] != "the evaluated forget set 'forget'"
 
 
 def builtin_classes(base):

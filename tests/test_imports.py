@@ -107,6 +107,23 @@ def test_every_public_name_is_the_object_of_its_module():
         erasure.nothing  # noqa: B018
 
 
+def test_the_search_space_distributions_are_public():
+    """A user's unlearner declares its ``search_space`` with names imported from ``erasure``."""
+    from erasure.config import space
+
+    namespace: dict = {}
+    exec("from erasure import Choice, FloatRange, IntRange, LogUniform, Uniform",  # noqa: S102
+         namespace)
+    for name in ("Choice", "FloatRange", "IntRange", "LogUniform", "Uniform"):
+        assert namespace[name] is getattr(space, name) and name in erasure.__all__
+    lr = namespace["LogUniform"](1e-4, 1e-1)
+    assert lr == space.FloatRange(1e-4, 1e-1, log=True) and lr.problem() is None
+    assert namespace["Uniform"](0.1, 1.0).as_config() == {"type": "float", "low": 0.1,
+                                                          "high": 1.0, "log": False}
+    assert namespace["IntRange"](1, 10).corners() == [1, 10]
+    assert namespace["Choice"](["expected", "true"]).choices == ("expected", "true")
+
+
 def test_import_erasure_and_the_command_line_module_leave_torch_unimported():
     """``python main.py --version`` and ``--help`` need only ``erasure.cli``: torch is imported
     when a run needs it, and the public names of ``erasure`` on first use."""
@@ -119,10 +136,12 @@ def test_import_erasure_and_the_command_line_module_leave_torch_unimported():
 
 
 def test_the_plan_is_below_the_pipeline_and_the_runner():
-    """Imports point down the flow: cli → runner → experiment (the pipeline) → plan → components.
-    Building a plan needs none of what runs it."""
+    """Imports point down the flow: cli → runner → tuning.study → experiment (the pipeline) →
+    plan → tuning.settings → components. Building a plan needs none of what runs it, and checks
+    a tune block without Optuna."""
     script = ("import json, sys, erasure.plan; print(json.dumps(sorted(m for m in sys.modules "
-              "if m in ('erasure.cli', 'erasure.runner', 'erasure.experiment'))))")
+              "if m in ('erasure.cli', 'erasure.runner', 'erasure.experiment', "
+              "'erasure.tuning.study', 'optuna'))))")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr

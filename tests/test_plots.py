@@ -24,9 +24,12 @@ from erasure.results.plots import (
     DPI,
     RUNTIME_FILE,
     SCATTER_FILE,
+    TUNING_FILE,
     WIDTH,
     bar_file,
     bar_height,
+    tuning_figure,
+    tuning_series,
 )
 from tests import results_documents as rd
 from tests.helpers import digits_config
@@ -188,3 +191,68 @@ def test_write_reports_never_fails_a_finished_run(tmp_path, monkeypatch, caplog)
         assert write_reports(rd.three_seeds(), tmp_path) == []
     assert "RuntimeError: no fonts; retry with 'python main.py report" in caplog.text
     assert (tmp_path / "summary.md").exists()  # what was written before stays
+
+
+# --- tuning.png -----------------------------------------------------------------------------
+
+
+def test_tuning_plot_is_drawn_only_when_some_record_was_tuned(tmp_path):
+    files = write_plots(rd.tuned(), tmp_path)
+    names = [p.name for p in files]
+    assert names[-1] == TUNING_FILE and files.skipped == {}
+    # the tuning cost is in the tables and in tuning.png, not in bar charts of its own
+    assert not any(n.startswith("bar_tuning") for n in names)
+    assert_png(tmp_path / TUNING_FILE, WIDTH, 6.0)
+    # no tuned record (the three-seed document): no tuning.png, and nothing said about it
+    untuned = write_plots(rd.three_seeds(), tmp_path / "untuned")
+    assert TUNING_FILE not in [p.name for p in untuned] and TUNING_FILE not in untuned.skipped
+
+
+def test_tuning_plot_draws_each_finished_trial_and_the_best_so_far():
+    series = tuning_series(rd.tuned())
+    assert [(s.name, s.seed, s.protocol) for s in series] == [
+        ("NegGrad", 0, "held_out"), ("NegGrad", 1, "held_out"), ("SSD", 0, "oracle"),
+        ("SSD", 1, "oracle")]
+    neggrad = series[0]
+    # pruned (2) and failed (4) trials have no value: not drawn, counted
+    assert neggrad.numbers == [0, 1, 3, 5] and neggrad.values == [0.5, 0.2, 0.3, 0.1]
+    assert neggrad.best == [0.5, 0.2, 0.2, 0.1]
+    assert (neggrad.pruned, neggrad.failed) == (1, 1)
+    assert series[3].values == [] and series[3].failed == 2
+
+    fig = tuning_figure(plots_module._matplotlib(), series, several_seeds=True)
+    [ax] = fig.axes
+    # two lines (the trials' dots, the best-so-far steps) per series that finished a trial
+    assert len(ax.lines) == 2 * 3
+    dots, steps = ax.lines[0], ax.lines[1]
+    assert list(dots.get_xdata()) == [0, 1, 3, 5] and dots.get_linestyle() == "None"
+    assert list(steps.get_ydata()) == [0.5, 0.2, 0.2, 0.1]
+    assert steps.get_drawstyle() == "steps-post"
+    # one colour per method, one line style per seed
+    assert dots.get_color() == steps.get_color() == ax.lines[3].get_color()  # NegGrad, seed 1
+    assert ax.lines[3].get_linestyle() != steps.get_linestyle()
+    assert ax.lines[5].get_color() != steps.get_color()  # SSD
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["NegGrad (seed 0) [held_out]: 1 pruned, 1 failed",
+                      "NegGrad (seed 1) [held_out]", "SSD (seed 0) [oracle]"]
+    assert ax.get_ylabel() == "avg_gap (minimize)" and ax.get_xlabel() == "trial"
+    assert ax.get_yscale() == "linear"  # 0.0078 to 0.5: under two decades
+    one = tuning_figure(plots_module._matplotlib(), series[:1], several_seeds=False)
+    assert [t.get_text() for t in one.axes[0].get_legend().get_texts()] == [
+        "NegGrad [held_out]: 1 pruned, 1 failed"]
+
+
+def test_tuning_plot_skipped_when_no_trial_finished(tmp_path):
+    doc = rd.tuned()
+    doc["records"] = [r for r in doc["records"] if r["name"] == "SSD" and r["seed"] == 1]
+    files = write_plots(doc, tmp_path, metrics=[])
+    assert files.skipped[TUNING_FILE] == "no tuning trial finished"
+    assert not (tmp_path / TUNING_FILE).exists()
+
+
+def test_report_of_a_tuned_run_lists_the_knobs_and_writes_the_tuning_plot(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps(rd.tuned()))
+    lines = rebuild(tmp_path).splitlines()
+    assert "- NegGrad (seed 0): held_out protocol, avg_gap = 0.1; optimizer.parameters.lr = " \
+           "0.0001547, epochs = 5; 6 trials (1 pruned, 1 failed), 2.0 s" in lines
+    assert f"  {tmp_path / 'plots' / TUNING_FILE}" in lines

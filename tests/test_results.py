@@ -6,6 +6,7 @@ import datetime as dt
 import importlib
 import inspect
 import json
+import logging
 import os
 import platform
 import re
@@ -143,7 +144,7 @@ def test_resolved_config_fills_in_defaults(finished):
     assert config["globals"] == {"seed": 0, "device": "cpu", "output": None, "paths": [],
                                  "allowed_modules": None, "seeds": None, "cache": True,
                                  "cache_dir": None, "threads": None, "precision": "fp32",
-                                 "channels_last": "auto", "compile": False}
+                                 "channels_last": "auto", "compile": False, "tune": None}
     finetuning = config["unlearners"][4]["parameters"]
     assert finetuning["epochs"] == 10
     assert finetuning["batch_size"] == 512
@@ -388,6 +389,38 @@ def test_run_into_a_used_folder_goes_beside_it_unless_overwrite(tmp_path):
     docs = [strict_loads(p.read_text()) for p in (first, second)]
     metrics = [[r["metrics"] for r in d["records"]] for d in docs]
     assert metrics[0] == metrics[1]
+
+
+def test_overwrite_starts_fresh_studies_and_resume_keeps_them(tmp_path, caplog):
+    """A tuned run written over an old one tunes again: the old run's tuning.db is not its
+    study (it would hold every trial already, and the new run would run none)."""
+    pytest.importorskip("optuna")
+    config = digits_config(epochs=1, unlearners=[
+        {"class": "Finetuning", "parameters": {"epochs": 1},
+         "tune": {"trials": 2, "space": {"optimizer.parameters.lr": {"low": 0.001,
+                                                                       "high": 0.1}}}}])
+    plan = prepare(config)
+    folder = tmp_path / "exp"
+    first = strict_loads(run(plan, output=folder).read_text())["records"][0]["tuning"]
+
+    def trials_run(**how) -> tuple[dict, list[str]]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="erasure"):
+            document = strict_loads(run(plan, output=folder, **how).read_text())
+        trials = [r.getMessage() for r in caplog.records
+                  if r.getMessage().startswith("unlearner Finetuning trial")]
+        return document["records"][0]["tuning"], trials
+
+    block, trials = trials_run(overwrite=True)
+    assert trials == ["unlearner Finetuning trial 0", "unlearner Finetuning trial 1"]
+    assert block["trials"] == 2 and [t[0] for t in block["history"]] == [0, 1]
+    assert block["history"] == first["history"]  # the same seeded draws, run again
+    # --resume continues the study in the folder: its trials are done, none runs again
+    doc = strict_loads((folder / RESULTS_FILE).read_text())
+    doc.update(status="interrupted", records=[])  # killed before its record was written
+    write_json_atomic(folder / RESULTS_FILE, doc)
+    resumed, trials = trials_run(resume=True)
+    assert trials == [] and resumed["history"] == block["history"]
 
 
 def test_check_writable(tmp_path):

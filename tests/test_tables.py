@@ -407,3 +407,76 @@ def test_the_printed_summary_keeps_one_line_per_record(seeds):
     assert "\x1b" not in text and "\x07" not in text and "\r" not in text
     assert lines[-1].startswith("failed: =fails\\nbadly")
     assert lines[-1].endswith(": ValueError: line one\\nline two | =1+1")
+
+
+# --- tuned records: the tuning cost apart, the knobs chosen -------------------------------
+
+TUNED_LINES = [
+    "NegGrad (seed 0): held_out protocol, avg_gap = 0.1; optimizer.parameters.lr = 0.0001547, "
+    "epochs = 5; 6 trials (1 pruned, 1 failed), 2.0 s",
+    "NegGrad (seed 1): held_out protocol, avg_gap = 0.25; optimizer.parameters.lr = 0.0001547, "
+    "epochs = 5; 2 trials (0 pruned, 0 failed), 4.0 s",
+    "SSD (seed 0): oracle protocol, avg_gap = 0.0078; selection_weighting = 1.536, "
+    "dampening_constant = 0.5; 2 trials (0 pruned, 0 failed), 0.8 s",
+    "SSD (seed 1): oracle protocol, avg_gap: no trial finished; 2 trials (0 pruned, 2 failed), "
+    "1.5 s",
+]
+
+
+def test_tuning_cost_is_a_pair_of_columns_apart_from_the_runtime():
+    rows = aggregate(rd.tuned())
+    neggrad = rows["NegGrad"]
+    assert neggrad.values["tuning.seconds"] == {0: 2.0, 1: 4.0}
+    assert neggrad["tuning.seconds"].mean == pytest.approx(3.0)
+    assert neggrad["tuning.seconds"].std == pytest.approx(math.sqrt(2))
+    assert neggrad.values["tuning.trials"] == {0: 6, 1: 2}
+    # the final run's runtime is its own, untouched by the tuning
+    assert neggrad.values[RUNTIME] == {0: 0.05, 1: 0.05}
+    # a record whose tuning found nothing failed: it contributes nothing, as any failure
+    assert rows["SSD"].values["tuning.seconds"] == {0: 0.75}
+    assert "tuning.seconds" not in rows["Finetuning"].values
+    assert "tuning.seconds" not in rows["gold"].values
+    assert select_metrics(rows)[-2:] == ["tuning.seconds", "tuning.trials"]
+    assert not any(k.startswith("tuning.") for k in select_metrics(aggregate(rd.three_seeds())))
+
+
+def test_tuning_columns_in_the_csv():
+    table = {r["name"]: r for r in csv.DictReader(csv_text(rd.tuned()).splitlines())}
+    assert float(table["NegGrad"]["tuning.seconds:mean"]) == 3.0
+    assert float(table["NegGrad"]["tuning.seconds:std"]) == pytest.approx(math.sqrt(2))
+    assert float(table["NegGrad"]["tuning.trials:mean"]) == 4.0
+    assert table["SSD"]["tuning.seconds:n"] == "1"
+    assert table["Finetuning"]["tuning.seconds:mean"] == "" and \
+        table["Finetuning"]["tuning.seconds:n"] == "0"
+
+
+def test_markdown_shows_the_tuning_cost_and_what_each_tuned_record_chose():
+    lines = markdown_table(rd.tuned()).splitlines()
+    header = _cells(lines[0])
+    assert header[-3:] == ["rte.unlearn", "tuning.seconds", "tuning.trials"]
+    body = {cells[0]: dict(zip(header, cells)) for cells in map(_cells, lines[2:8])}
+    assert body["NegGrad"]["tuning.seconds"] == "3.0000 ± 1.4142"
+    assert body["NegGrad"]["tuning.trials"] == "4.0000 ± 2.8284"  # 6 and 2: a mean, not a count
+    assert body["NegGrad"][RUNTIME] == "0.0500 ± 0.0000"
+    assert body["SSD"]["tuning.trials"] == "2"  # the same on every seed: the count itself
+    assert body["Finetuning"]["tuning.seconds"] == "-"
+    start = lines.index("Tuned (the knobs each tuned record chose, toward the gold model):")
+    assert lines[start + 1] == ""
+    assert lines[start + 2:start + 6] == [f"- {line}" for line in TUNED_LINES]
+    assert any("`tuning.seconds`: what tuning took" in line for line in lines[:start])
+    assert "Tuned" not in markdown_table(rd.three_seeds())
+
+
+def test_the_printed_summary_shows_the_tuning_cost_and_the_knobs():
+    lines = summary_table(rd.tuned()).splitlines()
+    assert lines[0].split()[-2:] == ["tuning.seconds", "tuning.trials"]
+    neggrad = next(line for line in lines if line.startswith("NegGrad "))
+    assert neggrad.split("  ")[-2:] == ["3.0000 ± 1.4142", "4.0000 ± 2.8284"]
+    assert lines[-4:] == [f"tuned: {line}" for line in TUNED_LINES]
+    # one seed, one row per record: the record's own numbers, the count as an integer
+    single = rd.tuned()
+    single["records"] = [r for r in single["records"] if r["seed"] == 0]
+    single["seeds"] = [0]
+    row = next(line for line in summary_table(single).splitlines() if line.startswith("SSD "))
+    assert row.split()[-2:] == ["0.7500", "2"]
+    assert "tuned:" not in summary_table(rd.three_seeds())

@@ -10,6 +10,9 @@ switch, no window), one file per plot, with deterministic names:
 - ``runtime_vs_forgetting.png``: the unlearner's run time (log scale) against how far its forget
   accuracy is from the gold model's, ``|acc_forget − acc_forget(gold)|`` per seed, then mean ±
   std; the gold model at its retraining time. Needs a GoldModel record.
+- ``tuning.png``, only when some record was tuned: each tuned record's objective against the
+  trial number (markers: the trials that finished; pruned and failed trials have no value and
+  are not drawn, their counts are in the legend), and the best value so far as a step line.
 
 A plot whose metrics are absent is skipped: :func:`write_plots` logs why and returns it in
 ``skipped``. Without matplotlib nothing is drawn (one warning) and the tables still work.
@@ -20,18 +23,23 @@ import io
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .tables import (
     GOLD,
     ORIGINAL,
+    TUNING_KEYS,
     UNLEARNER,
     Row,
     _is_gold,
     _is_number,
     aggregate,
+    by_name_then_seed,
     describe,
+    latest_records,
+    one_line,
     seeds_of,
     select_metrics,
 )
@@ -43,6 +51,7 @@ FORGET, RETAIN = "accuracy.forget.unlearned", "accuracy.retain.unlearned"
 RUNTIME = "runtime.unlearn"
 SCATTER_FILE = "forget_vs_retain.png"
 RUNTIME_FILE = "runtime_vs_forgetting.png"
+TUNING_FILE = "tuning.png"
 MISSING_MATPLOTLIB = ("matplotlib is not installed: no plots drawn "
                       "(pip install 'erasure[plots]' or pip install matplotlib)")
 
@@ -196,6 +205,92 @@ def _runtime_plot(mpl, rows: list[Row], gold: Row, gold_names: set[str], note: s
     return drawn
 
 
+@dataclass
+class TuningSeries:
+    """One tuned record's trials: the numbers and values of those that finished, the best value
+    so far after each, and how many were pruned or failed."""
+
+    name: str
+    seed: Any
+    protocol: str
+    objective: str
+    direction: str
+    numbers: list[int]
+    values: list[float]
+    pruned: int
+    failed: int
+
+    @property
+    def best(self) -> list[float]:
+        pick = max if self.direction == "maximize" else min
+        out: list[float] = []
+        for value in self.values:
+            out.append(value if not out else pick(out[-1], value))
+        return out
+
+
+def tuning_series(document: dict[str, Any]) -> list[TuningSeries]:
+    """The trials of every tuned record that counts (the last of its name on its seed), by name
+    in record order, then by seed; a record whose tuning has no history is left out."""
+    series = []
+    for (name, seed), record in by_name_then_seed(latest_records(document)):
+        tuning = record.get("tuning")
+        if not isinstance(tuning, dict) or not isinstance(tuning.get("history"), list):
+            continue
+        done = [(t[0], t[1]) for t in tuning["history"]
+                if isinstance(t, list) and len(t) >= 3 and t[2] == "complete"
+                and _is_number(t[1])]
+        done.sort(key=lambda t: t[0])
+        states = [t[2] for t in tuning["history"] if isinstance(t, list) and len(t) >= 3]
+        series.append(TuningSeries(
+            name, seed, str(tuning.get("protocol", "?")), str(tuning.get("objective", "objective")),
+            str(tuning.get("direction", "minimize")), [n for n, _ in done],
+            [float(v) for _, v in done], states.count("pruned"), states.count("fail")
+            + states.count("failed")))
+    return series
+
+
+TUNING_STYLES = ("-", "--", ":", "-.")
+
+
+def tuning_figure(mpl, series: list[TuningSeries], several_seeds: bool):
+    """The figure of ``tuning.png``: per series, its finished trials as markers and the best so
+    far as a step line (two lines per series, in the order given; series without a finished
+    trial draw nothing)."""
+    Figure, _ = mpl
+    fig = Figure(figsize=SCATTER_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    objectives = list(dict.fromkeys(f"{s.objective} ({s.direction})" for s in series))
+    colours: dict[str, str] = {}
+    seeds: dict[str, int] = {}
+    for s in series:
+        if not s.values:
+            continue
+        colour = colours.setdefault(s.name, f"C{len(colours) % 10}")
+        style = TUNING_STYLES[seeds.get(s.name, 0) % len(TUNING_STYLES)]
+        seeds[s.name] = seeds.get(s.name, 0) + 1
+        label = one_line(s.name) + (f" (seed {s.seed})" if several_seeds else "") + \
+            f" [{one_line(s.protocol)}]"
+        if len(objectives) > 1:
+            label += f", {one_line(s.objective)}"
+        if s.pruned or s.failed:
+            label += f": {s.pruned} pruned, {s.failed} failed"
+        ax.plot(s.numbers, s.values, linestyle="none", marker="o", markersize=4, alpha=0.5,
+                color=colour)
+        ax.step(s.numbers, s.best, where="post", color=colour, linestyle=style, linewidth=1.5,
+                label=label)
+    values = [v for s in series for v in s.values]
+    if values and min(values) > 0 and max(values) >= 100 * min(values):
+        ax.set_yscale("log")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(objectives[0] if len(objectives) == 1 else "objective (see the legend)")
+    ax.set_title("Tuning: each finished trial (dots) and the best so far (steps)")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=8)
+    return fig
+
+
 def write_plots(document: dict[str, Any], folder: str | Path,
                 metrics: str | Sequence[str] | None = None) -> PlotFiles:
     """Draws the plots of ``document`` into ``folder`` (created if needed), each PNG written
@@ -217,7 +312,10 @@ def write_plots(document: dict[str, Any], folder: str | Path,
         log.info("plot %s skipped: %s", name, reason)
         out.skipped[name] = reason
 
-    for metric in select_metrics(rows, metrics):
+    # the tuning cost has a plot of its own (tuning.png), not bars, unless asked for by name
+    chosen = [k for k in select_metrics(rows, metrics) if metrics is not None
+              or k not in TUNING_KEYS]
+    for metric in chosen:
         name = bar_file(metric)
         if not any(r[metric].n for r in rows):
             skip(name, f"no finished record has a value for {metric}")
@@ -243,7 +341,16 @@ def write_plots(document: dict[str, Any], folder: str | Path,
         out.append(folder / RUNTIME_FILE)
     else:
         skip(RUNTIME_FILE, f"no unlearner has both {RUNTIME} > 0 and {FORGET}")
+
+    series = tuning_series(document)  # no tuned record: no tuning plot, nothing to say
+    if series and not any(s.values for s in series):
+        skip(TUNING_FILE, "no tuning trial finished")
+    elif series:
+        _save(tuning_figure(mpl, series, len(seeds_of(document)) > 1), mpl[1],
+              folder / TUNING_FILE)
+        out.append(folder / TUNING_FILE)
     return out
 
 
-__all__ = ["PlotFiles", "bar_file", "bar_height", "write_plots"]
+__all__ = ["PlotFiles", "TuningSeries", "bar_file", "bar_height", "tuning_figure",
+           "tuning_series", "write_plots"]

@@ -3,11 +3,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tables import UNLEARNER, aggregate, format_stat, one_line, seeds_of
+from .tables import (
+    TUNING_KEYS,
+    UNLEARNER,
+    aggregate,
+    describe,
+    format_stat,
+    one_line,
+    record_values,
+    seeds_of,
+    tuned_lines,
+)
 
-#: The columns of the printed summary, when present.
+#: The columns of the printed summary, when present (the tuning ones when some record was tuned).
 SUMMARY_KEYS = ("accuracy.forget.unlearned", "accuracy.retain.unlearned",
-                "accuracy.test.unlearned", "umia.forget.unlearned", "runtime.unlearn")
+                "accuracy.test.unlearned", "umia.forget.unlearned", "runtime.unlearn",
+                *TUNING_KEYS)
 
 
 def _several_seeds(results: dict[str, Any]) -> bool:
@@ -29,10 +40,12 @@ def summary_table(results: dict[str, Any], references: bool = False) -> str:
     With one seed, one row per record with its status. With several seeds, one row per
     unlearner with ``mean ± std`` over the seeds it finished on and a ``seeds`` column
     (``finished/total``); failures are listed with their seed. ``references`` adds the
-    ``original`` and ``gold`` rows (see :func:`erasure.results.tables.aggregate`).
+    ``original`` and ``gold`` rows (see :func:`erasure.results.tables.aggregate`). Tuned
+    records add the ``tuning.seconds`` and ``tuning.trials`` columns and a ``tuned:`` line each
+    with the knobs they chose (:func:`erasure.results.tables.tuned_lines`).
     """
     records = results.get("records", [])
-    present = {k for r in records for k in r.get("metrics", {})}
+    present = {k for r in records for k in record_values(r)}
     keys = [k for k in SUMMARY_KEYS if k in present]
     several = _several_seeds(results)
     if several or references:
@@ -49,7 +62,7 @@ def summary_table(results: dict[str, Any], references: bool = False) -> str:
                 status = "finished" if row.finished else "failed"
                 status = status if row.kind == UNLEARNER else "reference"
             rows.append([one_line(row.name), status,
-                         *(format_stat(row[k], several) for k in keys)])
+                         *(format_stat(row[k], several, key=k) for k in keys)])
         lines = _fixed_width(rows)
         if several:
             lines.append(f"(mean ± sample std over the seeds each finished: "
@@ -64,15 +77,20 @@ def summary_table(results: dict[str, Any], references: bool = False) -> str:
         header = ["unlearner", "status", *keys]
         rows = [header]
         for r in records:
-            m = r.get("metrics", {})
+            m = record_values(r)
             rows.append([one_line(r["name"]), one_line(r["status"]),
-                         *("-" if m.get(k) is None else f"{m[k]:.4f}" for k in keys)])
+                         *("-" if m.get(k) is None else format_stat(describe([m[k]]), False, key=k)
+                           for k in keys)])
         lines = _fixed_width(rows)
         failed = [r for r in records if r["status"] != "finished"]
         if failed:
             lines.append("")
             lines += [f"failed: {one_line(r['name'])}: {one_line(r.get('error'))}"
                       for r in failed]
+    tuned = tuned_lines(results)
+    if tuned:
+        lines.append("")
+        lines += [f"tuned: {line}" for line in tuned]
     if results.get("status") == "interrupted":
         lines.append("")
         missing = ", ".join(map(one_line, results.get("missing_records", []))) or "none"

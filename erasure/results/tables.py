@@ -13,6 +13,12 @@ Rows (see :func:`aggregate`), in this order:
 - one row per unlearner name, in record order (the ``GoldModel`` record keeps its own row, with
   its raw numbers, too).
 
+A tuned record (one with a ``tuning`` block, :mod:`erasure.tuning.study`) adds two numbers of
+its own to its row, kept apart from its metrics: ``tuning.seconds``, what tuning took (the
+stand-in's models and every trial), and ``tuning.trials``, the trials run — its
+``runtime.unlearn`` is the final run's alone. The Markdown table then lists the knobs each tuned
+record chose (:func:`tuned_lines`).
+
 Statistics over the seeds whose record finished and whose value is a number (``null`` — NaN in
 the run — counts as missing): ``mean``; ``std``, the sample standard deviation (ddof=1);
 ``ci95``, the half-width of the 95% confidence interval of the mean, ``t(0.975, n−1)·std/√n``
@@ -41,6 +47,10 @@ from .write import write_atomic
 #: The default columns of the tables and plots, those present in the document, in this order.
 KEY_METRICS = ("accuracy.forget.unlearned", "accuracy.retain.unlearned", "accuracy.test.unlearned",
                "umia.forget.unlearned", "aus.forget.unlearned", "runtime.unlearn", "rte.unlearn")
+
+#: A tuned record's cost, apart from its metrics: columns of the tables when some record was tuned.
+TUNING_SECONDS, TUNING_TRIALS = "tuning.seconds", "tuning.trials"
+TUNING_KEYS = (TUNING_SECONDS, TUNING_TRIALS)
 
 #: Row kinds.
 ORIGINAL, GOLD, UNLEARNER = "original", "gold", "unlearner"
@@ -180,6 +190,39 @@ def _gold_metrics(record: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
+def record_values(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's metrics, with ``tuning.seconds`` and ``tuning.trials`` from its ``tuning``
+    block when it has one."""
+    values = dict(record.get("metrics") or {})
+    tuning = record.get("tuning")
+    if isinstance(tuning, dict):
+        for key, field_ in ((TUNING_SECONDS, "seconds"), (TUNING_TRIALS, "trials")):
+            if _is_number(tuning.get(field_)):
+                values[key] = tuning[field_]
+    return values
+
+
+def latest_records(document: dict[str, Any]) -> dict[tuple[str, Any], dict[str, Any]]:
+    """``(name, seed)`` → the record that counts: the last one of that name on that seed (a
+    failed one re-run), in record order."""
+    records = document.get("records")
+    if not isinstance(records, list):
+        raise ResultsError("the results document has no list of records")
+    seeds = seeds_of(document)
+    latest: dict[tuple[str, Any], dict[str, Any]] = {}
+    for record in records:
+        latest[(record["name"], _record_seed(record, seeds))] = record
+    return latest
+
+
+def by_name_then_seed(latest: dict[tuple[str, Any], dict[str, Any]]
+                      ) -> list[tuple[tuple[str, Any], dict[str, Any]]]:
+    """The items of :func:`latest_records`, by name (in record order), then by seed."""
+    names = list(dict.fromkeys(name for name, _ in latest))
+    return sorted(latest.items(), key=lambda item: (names.index(item[0][0]),
+                                                    _seed_order(item[0][1])))
+
+
 def aggregate(document: dict[str, Any]) -> dict[str, Row]:
     """The rows of the summary, keyed by name: ``original``, ``gold`` (when a GoldModel record
     finished) and every unlearner in record order. Read each metric with ``row[metric]`` (a
@@ -189,13 +232,7 @@ def aggregate(document: dict[str, Any]) -> dict[str, Row]:
     An unlearner named ``original`` or ``gold`` keeps its name; the reference row is then
     ``original (reference)`` / ``gold (reference)``.
     """
-    records = document.get("records")
-    if not isinstance(records, list):
-        raise ResultsError("the results document has no list of records")
-    seeds = seeds_of(document)
-    latest: dict[tuple[str, Any], dict[str, Any]] = {}
-    for record in records:
-        latest[(record["name"], _record_seed(record, seeds))] = record
+    latest = latest_records(document)
 
     unlearners: dict[str, Row] = {}
     original = Row(ORIGINAL, ORIGINAL)
@@ -210,7 +247,7 @@ def aggregate(document: dict[str, Any]) -> dict[str, Row]:
             continue
         row.finished.append(seed)
         metrics = record.get("metrics") or {}
-        for key, value in metrics.items():
+        for key, value in record_values(record).items():
             row.values.setdefault(key, {})[seed] = value
         # the original, from the first finished record of this seed that holds each metric
         for key in metrics:
@@ -244,15 +281,16 @@ def _seed_order(seed: Any) -> tuple:
 
 def select_metrics(rows: dict[str, Row] | Iterable[Row],
                    metrics: str | Sequence[str] | None = None) -> list[str]:
-    """The columns: ``None``: the :data:`KEY_METRICS` present; ``"all"``: every metric, in the
-    order first seen, except the ``.original`` ones shown by the ``original`` row; a list: those."""
+    """The columns: ``None``: the :data:`KEY_METRICS` present, then the :data:`TUNING_KEYS`
+    present; ``"all"``: every metric, in the order first seen, except the ``.original`` ones
+    shown by the ``original`` row; a list: those."""
     rows = list(rows.values()) if isinstance(rows, dict) else list(rows)
     present: dict[str, None] = {}
     for row in rows:
         for key in row.values:
             present.setdefault(key, None)
     if metrics is None:
-        return [k for k in KEY_METRICS if k in present]
+        return [k for k in (*KEY_METRICS, *TUNING_KEYS) if k in present]
     if metrics == "all":
         return [k for k in present
                 if not ("original" in k.split(".")
@@ -321,10 +359,13 @@ def csv_text(document: dict[str, Any], metrics: str | Sequence[str] | None = Non
 # --- Markdown -----------------------------------------------------------------------------
 
 
-def format_stat(stat: Stat, several: bool, digits: int = 4) -> str:
-    """``mean ± std`` (``mean`` alone for one value, ``-`` for none)."""
+def format_stat(stat: Stat, several: bool, digits: int = 4, key: str | None = None) -> str:
+    """``mean ± std`` (``mean`` alone for one value, ``-`` for none). A count (``key``
+    ``tuning.trials``) that is the same on every seed is written as the integer it is."""
     if stat.n == 0:
         return "-"
+    if key == TUNING_TRIALS and float(stat.mean).is_integer() and not stat.std:
+        return str(int(stat.mean))
     if stat.std is None or not several:
         return f"{stat.mean:.{digits}f}"
     return f"{stat.mean:.{digits}f} ± {stat.std:.{digits}f}"
@@ -358,7 +399,7 @@ def markdown_table(document: dict[str, Any], metrics: str | Sequence[str] | None
         cells = [name, f"{len(row.finished)}/{len(seeds)}"]
         for key in keys:
             stat = row[key]
-            text = format_stat(stat, several)
+            text = format_stat(stat, several, key=key)
             if several and 0 < stat.n < len(row.finished):
                 text += f" (n={stat.n})"
             cells.append(text)
@@ -377,8 +418,16 @@ def markdown_table(document: dict[str, Any], metrics: str | Sequence[str] | None
     if any(r.kind == GOLD for r in rows.values()):
         notes.append("*gold*: retrained from scratch without the forget set (GoldModel; its "
                      "runtime is the retraining time)")
+    if any(TUNING_SECONDS in r.values for r in rows.values()):
+        notes.append(f"`{TUNING_SECONDS}`: what tuning took (the stand-in's models and every "
+                     f"trial), apart from `runtime.unlearn`, the final run's; `{TUNING_TRIALS}`: "
+                     "the trials run")
     if notes:
         lines.append("; ".join(notes) + ".")
+    tuned = tuned_lines(document)
+    if tuned:
+        lines += ["", "Tuned (the knobs each tuned record chose, toward the gold model):", ""]
+        lines += [f"- {_md_escape(line)}" for line in tuned]
     failures = [(row.name, seed, row.errors.get(seed))
                 for row in rows.values() if row.kind == UNLEARNER for seed in row.failed]
     if failures:
@@ -395,6 +444,47 @@ def markdown_table(document: dict[str, Any], metrics: str | Sequence[str] | None
         lines.append("")
         lines.append("The run had not finished when these results were written.")
     return "\n".join(lines) + "\n"
+
+
+# --- tuned records -------------------------------------------------------------------------
+
+
+def significant(value: Any, digits: int = 4) -> str:
+    """A chosen value as the tables show it: floats to ``digits`` significant digits."""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def tuned_lines(document: dict[str, Any]) -> list[str]:
+    """One line per tuned record that counts (see :func:`latest_records`), by name in record
+    order, then by seed:
+    ``NegGrad (seed 0): held_out protocol, avg_gap = 0.002365; optimizer.parameters.lr =
+    0.0001547, epochs = 5; 12 trials (6 pruned, 0 failed), 2.2 s`` — or, when no trial finished,
+    ``no trial finished`` in place of the value and the knobs. Lines are plain text (callers
+    escape them for their format)."""
+    lines = []
+    for (name, seed), record in by_name_then_seed(latest_records(document)):
+        tuning = record.get("tuning")
+        if not isinstance(tuning, dict):
+            continue
+        protocol = one_line(tuning.get("protocol", "?"))
+        head = f"{one_line(name)}{_seed_label(seed)}: {protocol} protocol"
+        objective = one_line(tuning.get("objective", "objective"))
+        params = tuning.get("params")
+        if _is_number(tuning.get("value")) and isinstance(params, dict):
+            chosen = ", ".join(f"{one_line(k)} = {one_line(significant(v))}"
+                               for k, v in params.items())
+            head += f", {objective} = {significant(float(tuning['value']))}; {chosen}"
+        else:
+            head += f", {objective}: no trial finished"
+        seconds = tuning.get("seconds")
+        cost = (f"{tuning.get('trials', '?')} trials ({tuning.get('pruned', 0)} pruned, "
+                f"{tuning.get('failed', 0)} failed)")
+        if _is_number(seconds):
+            cost += f", {seconds:.1f} s"
+        lines.append(f"{head}; {cost}")
+    return lines
 
 
 # --- files --------------------------------------------------------------------------------
