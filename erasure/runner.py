@@ -217,12 +217,8 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
 
 def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -> Path:
     results = folder / RESULTS_FILE
-    if not resume:  # a new run (or --overwrite) starts its studies afresh; --resume continues
-        from erasure.tuning.study import STUDY_FILE  # noqa: PLC0415
-
-        (folder / STUDY_FILE).unlink(missing_ok=True)
     previous = _previous(results, plan) if resume else None
-    if not resume:  # an overwritten folder's tuning studies are not this run's
+    if not resume:  # a new run (or --overwrite) starts its studies afresh; --resume continues
         with contextlib.suppress(OSError):
             (folder / STUDY_FILE).unlink(missing_ok=True)
     seeds = plan.settings.all_seeds()
