@@ -175,8 +175,10 @@ def tune(session: Session, index: int, folder: Path) -> tuple[dict[str, Any] | N
 
 
 def _study_name(name: str, seed: int, tuning: TuningPlan) -> str:
-    """One study per record, seed and setting: a changed space or objective starts another."""
-    setting = json.dumps([tuning.describe(), tuning.base], sort_keys=True, default=str)
+    """One study per record, seed and setting: a changed space or objective starts another; a
+    changed budget continues the same study (raising ``trials`` adds trials)."""
+    described = {k: v for k, v in tuning.describe().items() if k != "budget"}
+    setting = json.dumps([described, tuning.base], sort_keys=True, default=str)
     return f"{name} seed {seed} {hashlib.sha256(setting.encode()).hexdigest()[:10]}"
 
 
