@@ -512,3 +512,35 @@ def test_tuning_toward_the_gold_model(ran):
     assert "- NegGrad (seed 0): held_out protocol, avg_gap = " in report
     assert (output(ran, "tuning") / "plots" / "tuning.png").is_file()
     assert (output(ran, "tuning") / "tuning.db").is_file()
+
+
+def _shown(distribution) -> str:
+    """A distribution as chapter 8's table writes it: ``1e-4–1e-1 log``, ``1–10``, ``0.1–1.0``
+    (a log range's bounds up to 0.1 in powers of ten)."""
+    def number(x):
+        if isinstance(x, int) or not (distribution.log and x <= 0.1):
+            return repr(x)
+        return f"{x:.0e}".replace("e-0", "e-")
+    text = f"{number(distribution.low)}–{number(distribution.high)}"
+    return text + " log" if distribution.log else text
+
+
+def test_chapter_8_table_of_default_spaces_is_the_code():
+    """Every row of the table of default search spaces names each class's space as declared."""
+    import erasure.unlearners as unlearners
+
+    text = (GUIDE / "08-tuning.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (`\w+`(?:, `\w+`)*) \| (.+) \|$", text, flags=re.M)
+    table = {name.strip("`"): cells for names, cells in rows for name in names.split(", ")}
+    concrete = [getattr(unlearners, n) for n in unlearners.__all__
+                if isinstance(getattr(unlearners, n), type)
+                and issubclass(getattr(unlearners, n), unlearners.Unlearner)
+                and not getattr(unlearners, n).__dict__.get("abstract", False)]
+    assert {cls.__name__ for cls in concrete} <= set(table)
+    for cls in concrete:
+        space = cls.search_space
+        if not space:
+            assert table[cls.__name__] == "none (nothing to tune)", cls.__name__
+            continue
+        expected = ", ".join(f"`{path}` {_shown(d)}" for path, d in space.items())
+        assert table[cls.__name__] == expected, cls.__name__
