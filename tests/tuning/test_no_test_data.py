@@ -3,7 +3,6 @@ out while a study runs (stand-in models' training, trials, their measures), and 
 of the stand-in experiment."""
 from __future__ import annotations
 
-import contextlib
 
 import pytest
 import torch
@@ -11,7 +10,7 @@ import torch
 from erasure.data.manager import Data
 from erasure.experiment import Session
 from erasure.tuning import study
-from tests.tuning.common import ACCURACY, config, neggrad, records, run_config
+from tests.tuning.common import ACCURACY, config, neggrad, run_config
 
 
 class Spy:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tuning.common import ACCURACY, config, records, run_config
+from tests.tuning.common import ACCURACY, config, run_config
 
 SPACE = {"optimizer.parameters.lr": {"low": 1e-3, "high": 0.1, "log": True},
          "epochs": {"low": 1, "high": 3}}
