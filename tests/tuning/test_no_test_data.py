@@ -3,7 +3,6 @@ out while a study runs (stand-in models' training, trials, their measures), and 
 of the stand-in experiment."""
 from __future__ import annotations
 
-
 import pytest
 import torch
 
