@@ -129,8 +129,7 @@ def tune(session: Session, index: int, folder: Path) -> tuple[dict[str, Any] | N
     trial_run = _Trials(world, tuning, plan, name)
     path = Path(tuning.storage) if tuning.storage else folder / STUDY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{path}",
-                                         engine_kwargs={"connect_args": {"timeout": 300}})
+    storage = _storage(path)
     study_name = _study_name(name, session.seed, tuning)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=0) \
         if trial_run.prunes else optuna.pruners.NopPruner()
@@ -172,6 +171,31 @@ def tune(session: Session, index: int, folder: Path) -> tuple[dict[str, Any] | N
     spent = before + time.perf_counter() - started
     study.set_user_attr("seconds", spent)
     return _block(study, tuning, world, path, study_name, spent)
+
+
+#: attempts at opening a study file that another process is creating at the same moment
+STORAGE_ATTEMPTS = 5
+
+
+def _storage(path: Path) -> Any:
+    """The study file as Optuna storage. Processes sharing one file (``tune.storage``) may open
+    it at the same moment while it is new: each then creates its tables and stamps its schema
+    version, and all but one fail on what another just wrote (``UNIQUE constraint failed:
+    alembic_version.version_num``, ``table … already exists``). Nothing of a failed attempt is
+    kept (SQLite rolls it back), so opening it again finds the schema the other wrote."""
+    import optuna  # noqa: PLC0415
+    import sqlalchemy.exc  # noqa: PLC0415 (Optuna's dependency)
+
+    for attempt in range(STORAGE_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(f"sqlite:///{path}",
+                                              engine_kwargs={"connect_args": {"timeout": 300}})
+        except sqlalchemy.exc.SQLAlchemyError as e:
+            if attempt == STORAGE_ATTEMPTS - 1:
+                raise
+            log.info("opening the study file %s: %s; trying again", path, reason(e))
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _study_name(name: str, seed: int, tuning: TuningPlan) -> str:
