@@ -156,6 +156,10 @@ def within(metrics: dict, gold_forget: float, original_retain: float) -> bool:
             and abs(retain - original_retain) <= RETAIN_TOLERANCE)
 
 
+def _short(value: object) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
 def bench_scenario(name: str, unlearners: list[str], trials: int, seed: int, root: Path) -> dict:
     scenario = SCENARIOS[name]
     cache = root / "cache"
@@ -169,7 +173,7 @@ def bench_scenario(name: str, unlearners: list[str], trials: int, seed: int, roo
     original_retain = gold["accuracy.retain.original"]
     nan = float("nan")
 
-    rows, ok, problems = [], {"defaults": 0, "tuned": 0}, []
+    rows, ok, problems, knobs = [], {"defaults": 0, "tuned": 0}, [], []
     rows.append(("GoldModel", "gold", gold_forget, gold["accuracy.retain.unlearned"],
                  gold["accuracy.test.unlearned"], gold.get("avg_gap.forget.unlearned", nan),
                  nan, "", nan, gold.get("runtime.retrain", nan), ""))
@@ -184,6 +188,10 @@ def bench_scenario(name: str, unlearners: list[str], trials: int, seed: int, roo
             ok[setting] += good
             if record["status"] != "finished":
                 problems.append(f"{method} ({setting}) {record['status']}: {record.get('error')}")
+            if block.get("params"):
+                knobs.append(f"{method} " + ", ".join(
+                    f"{k.replace('optimizer.parameters.', '')}={_short(v)}"
+                    for k, v in block["params"].items()))
             for error in trial_errors(block):
                 problems.append(f"{method} (tuning) {error}")
             for key, why in {**record.get("failed_measures", {})}.items():
@@ -209,6 +217,8 @@ def bench_scenario(name: str, unlearners: list[str], trials: int, seed: int, roo
     print(benchutil.table(
         ["method", "setting", "forget", "retain", "test", "gap", "tuned gap",
          "trials (pruned/failed)", "tune s", "run s", "ok"], rows))
+    if knobs:
+        print("tuned knobs: " + "; ".join(knobs))
     if scenario["class_forgetting"]:
         for method in unlearners:
             if method in BY_NATURE:
