@@ -174,6 +174,7 @@ def bench_scenario(name: str, unlearners: list[str], trials: int, seed: int, roo
     nan = float("nan")
 
     rows, ok, problems, knobs = [], {"defaults": 0, "tuned": 0}, [], []
+    scenario_ok: dict[str, dict[str, bool]] = {}
     rows.append(("GoldModel", "gold", gold_forget, gold["accuracy.retain.unlearned"],
                  gold["accuracy.test.unlearned"], gold.get("avg_gap.forget.unlearned", nan),
                  nan, "", nan, gold.get("runtime.retrain", nan), ""))
@@ -186,6 +187,7 @@ def bench_scenario(name: str, unlearners: list[str], trials: int, seed: int, roo
             tuning_seconds += block.get("seconds", 0.0)
             good = record["status"] == "finished" and within(m, gold_forget, original_retain)
             ok[setting] += good
+            scenario_ok.setdefault(method, {})[setting] = good
             if record["status"] != "finished":
                 problems.append(f"{method} ({setting}) {record['status']}: {record.get('error')}")
             if block.get("params"):
@@ -222,7 +224,9 @@ def bench_scenario(name: str, unlearners: list[str], trials: int, seed: int, roo
     if scenario["class_forgetting"]:
         for method in unlearners:
             if method in BY_NATURE:
-                print(f"  {method} cannot reach it by nature: {BY_NATURE[method]}")
+                reached = [s for s in ("defaults", "tuned") if scenario_ok[method][s]]
+                print(f"  {method} is expected to miss it by nature ({BY_NATURE[method]})"
+                      + (f"; it reached it anyway ({', '.join(reached)})" if reached else ""))
     for line in problems:
         print(f"  problem: {line}")
     print(f"{name}: within tolerance {ok['tuned']}/{len(unlearners)} tuned, "
