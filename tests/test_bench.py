@@ -1,5 +1,6 @@
 """The benchmarks run: each, at its smallest (``--smoke``), in its own process, ends with a line
-``ratio: <number>``. No timing is asserted (the numbers of a smoke run mean nothing)."""
+``ratio: <number>`` (bench/tuning.py, a quality benchmark, with its tolerance count instead). No
+timing is asserted (the numbers of a smoke run mean nothing)."""
 from __future__ import annotations
 
 import os
@@ -35,3 +36,20 @@ def test_validate_bench_smoke_run_ends_with_a_ratio():
     assert float(lines[-1].split()[1]) > 0
     assert lines[0].startswith("machine:")
     assert any(line.startswith("--validate (process)") for line in lines)
+
+
+TOLERANCE = re.compile(r"^methods within tolerance: (\d+)/(\d+) \(defaults: (\d+)\)$")
+
+
+def test_tuning_bench_quick_run_ends_with_the_tolerance_count(tmp_path):
+    env = {**os.environ, "ERASURE_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "tuning.py"), "--quick"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("machine:")
+    match = TOLERANCE.match(lines[-1])
+    assert match, lines[-5:]
+    tuned, total, defaults = map(int, match.groups())
+    assert total == 3 and tuned <= total and defaults <= total
+    assert any(line.startswith("digits MLP (random): tuning 3 methods × 3 trials") for line in lines)
