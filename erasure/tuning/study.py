@@ -173,29 +173,24 @@ def tune(session: Session, index: int, folder: Path) -> tuple[dict[str, Any] | N
     return _block(study, tuning, world, path, study_name, spent)
 
 
-#: attempts at opening a study file that another process is creating at the same moment
-STORAGE_ATTEMPTS = 5
-
-
 def _storage(path: Path) -> Any:
     """The study file as Optuna storage. Processes sharing one file (``tune.storage``) may open
-    it at the same moment while it is new: each then creates its tables and stamps its schema
+    it at the same moment while it is new: each would create its tables and stamp its schema
     version, and all but one fail on what another just wrote (``UNIQUE constraint failed:
-    alembic_version.version_num``, ``table … already exists``). Nothing of a failed attempt is
-    kept (SQLite rolls it back), so opening it again finds the schema the other wrote."""
-    import optuna  # noqa: PLC0415
-    import sqlalchemy.exc  # noqa: PLC0415 (Optuna's dependency)
+    alembic_version.version_num``). Opening is serialised by an OS lock on ``<file>.lock``
+    (released by the OS however the process ends); trials then share the file through SQLite's
+    own locking."""
+    import fcntl  # noqa: PLC0415
 
-    for attempt in range(STORAGE_ATTEMPTS):
+    import optuna  # noqa: PLC0415
+
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             return optuna.storages.RDBStorage(f"sqlite:///{path}",
                                               engine_kwargs={"connect_args": {"timeout": 300}})
-        except sqlalchemy.exc.SQLAlchemyError as e:
-            if attempt == STORAGE_ATTEMPTS - 1:
-                raise
-            log.info("opening the study file %s: %s; trying again", path, reason(e))
-            time.sleep(0.1 * (attempt + 1))
-    raise AssertionError("unreachable")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _study_name(name: str, seed: int, tuning: TuningPlan) -> str:

@@ -73,7 +73,7 @@ def test_resolved_config_shows_every_default():
                                        "threads": None, "allowed_modules": None,
                                        "seeds": None, "cache": True, "cache_dir": None,
                                        "precision": "fp32", "channels_last": "auto",
-                                       "compile": False}
+                                       "compile": False, "tune": None}
     unlearner = plan.resolved["unlearners"][0]
     assert unlearner["class"] == "erasure.unlearners.finetuning.Finetuning"
     assert unlearner["parameters"]["epochs"] == 10

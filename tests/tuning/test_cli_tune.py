@@ -63,17 +63,15 @@ def test_tune_and_no_tune_together_are_refused(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_validation_partition_inside_training_fails_the_record(tmp_path, cache_dir, capsys):
-    """Found only once the data is loaded: the record fails with the reason (the run goes on,
-    exit 0; with --strict, 1)."""
+def test_a_validation_partition_inside_training_is_a_config_error(tmp_path, cache_dir, capsys):
+    """Found once the data is loaded, before any training: exit 2, nothing written, the reason
+    at the tune block's path."""
     c = config([{"class": "Identity"}, neggrad(trials=3, validation="retain")],
                cache_dir=cache_dir)
     file = write_config(tmp_path / "tuned.json", c)
-    assert main([str(file), "--output", str(tmp_path / "out"), "--quiet", "--strict"]) == 1
-    found = records(load(tmp_path / "out" / "results.json"))
-    assert found["Identity"]["status"] == "finished"
-    failed = found["NegGrad"]
-    assert failed["status"] == "failed"
-    assert failed["error"].startswith("tuning: unlearners[1].tune.validation: ")
-    assert "samples of 'retain' are in the training set 'train'" in failed["error"]
-    assert "Traceback" not in capsys.readouterr().err
+    assert main([str(file), "--output", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert ("unlearners[1].tune.validation: 1294 samples of 'retain' are in the training set "
+            "'train'") in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
