@@ -43,6 +43,16 @@ def _real(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def _order(low: float, high: float, log: bool) -> str | None:
+    """What is wrong with a range's bounds: empty, inverted, or (log) not above 0."""
+    if low >= high:
+        return (f"the range [{low}, {high}] is {'empty' if low == high else 'inverted'}: "
+                "low must be below high")
+    if log and low <= 0:
+        return f"a log range must lie above 0, got low = {low}"
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class FloatRange(Distribution):
     """A float in [low, high]; ``log`` draws uniformly in log space (low must be above 0)."""
@@ -54,12 +64,7 @@ class FloatRange(Distribution):
     def problem(self) -> str | None:
         if not (_real(self.low) and _real(self.high)):
             return f"low and high must be finite numbers, got {self.low!r} and {self.high!r}"
-        if self.low >= self.high:
-            return (f"the range [{self.low}, {self.high}] is "
-                    f"{'empty' if self.low == self.high else 'inverted'}: low must be below high")
-        if self.log and self.low <= 0:
-            return f"a log range must lie above 0, got low = {self.low}"
-        return None
+        return _order(self.low, self.high, self.log)
 
     def suggest(self, trial: Any, name: str) -> float:
         return trial.suggest_float(name, float(self.low), float(self.high), log=self.log)
@@ -82,12 +87,7 @@ class IntRange(Distribution):
     def problem(self) -> str | None:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (self.low, self.high)):
             return f"low and high must be integers, got {self.low!r} and {self.high!r}"
-        if self.low >= self.high:
-            return (f"the range [{self.low}, {self.high}] is "
-                    f"{'empty' if self.low == self.high else 'inverted'}: low must be below high")
-        if self.log and self.low <= 0:
-            return f"a log range must lie above 0, got low = {self.low}"
-        return None
+        return _order(self.low, self.high, self.log)
 
     def suggest(self, trial: Any, name: str) -> int:
         return trial.suggest_int(name, self.low, self.high, log=self.log)
