@@ -39,6 +39,11 @@ def not_finite(model: nn.Module) -> list[str]:
     return [n for n, t in tensors if t.is_floating_point() and not bool(torch.isfinite(t).all())]
 
 
+def _digest(ids: torch.Tensor) -> str:
+    """A digest of a set of sample ids (a partition, the samples deleted from a graph)."""
+    return hashlib.sha256(ids.cpu().numpy().tobytes()).hexdigest()
+
+
 class Session:
     """One run of a plan with one seed, stage by stage: :meth:`load_data`, :meth:`train_models`,
     then :meth:`unlearn` per unlearner. :func:`erasure.runner.run` drives one per seed and writes
@@ -171,7 +176,7 @@ class Session:
             return torch.equal(self.data[partition], parent.data[partition])
 
         def train(label: str, partition: str, stream: tuple) -> nn.Module:
-            samples = hashlib.sha256(self.data[partition].cpu().numpy().tobytes()).hexdigest()
+            samples = _digest(self.data[partition])
             return parent.shared(json.dumps(["stand-in model", stream, samples]),
                                  lambda: self._train(label, partition, stream))
 
@@ -224,7 +229,7 @@ class Session:
                "globals": settings, "device": self.device.type, "seed": self.seed,
                "partition": partition, "model": list(stream)}
         if self.parent is not None:  # a stand-in partition: named like the real one, other samples
-            key["samples"] = hashlib.sha256(self.data[partition].cpu().numpy().tobytes()).hexdigest()
+            key["samples"] = _digest(self.data[partition])
         return cache_key(key)
 
     def _training_graph(self, partition: str) -> Graph | None:
@@ -237,7 +242,7 @@ class Session:
         return self._graph_without(training[~torch.isin(training, self.data[partition])])
 
     def _graph_without(self, removed: torch.Tensor) -> Graph:
-        key = hashlib.sha256(removed.cpu().numpy().tobytes()).hexdigest()
+        key = _digest(removed)
         if key not in self._graphs:
             self._graphs[key] = self.data.graph.without(removed)
         return self._graphs[key]
