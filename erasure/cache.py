@@ -12,6 +12,7 @@ retrained.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -19,13 +20,18 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import torch
 from torch import nn
 
 from erasure import __version__
 from erasure.results.write import write_atomic
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock (one run at a time per cache there)
+    fcntl = None
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +92,25 @@ class ModelCache:
     def _paths(self, key: str) -> tuple[Path, Path]:
         folder = self.folder / key[:2]
         return folder / f"{key}.pt", folder / f"{key}.json"
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Holds ``key`` for one trainer: a process (or thread) that wants the same model waits
+        here until the holder has stored it, then loads it instead of training it again — runs
+        and Ray tasks sharing a cache never train one model twice. An operating-system lock on
+        ``<key>.lock`` (``flock``), released by the system however its holder ends; a cache
+        folder that cannot hold the lock file is used without one."""
+        path = self._paths(key)[0].with_suffix(".lock")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a")
+        except OSError:
+            yield
+            return
+        with handle:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            yield  # the OS releases the lock when the file closes
 
     def load(self, key: str, model: nn.Module) -> Optional[dict[str, Any]]:
         """Loads the cached weights for ``key`` into ``model``.

@@ -47,6 +47,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                            "model (its 'tune' block, else 20 trials; sets globals.tune)")
     tune.add_argument("--no-tune", action="store_const", const=False, dest="tune",
                       help="tune no unlearner: each runs with its configured values")
+    parser.add_argument("--executor", choices=["local", "ray"],
+                        help="where the work runs: 'local' (this process) or 'ray' (one task per "
+                             "seed's models and per record, on a Ray cluster; needs "
+                             "erasure[ray]); sets globals.executor")
+    parser.add_argument("--address", help="join this Ray cluster ('auto' or host:port; implies "
+                                          "--executor ray; sets globals.address); without it "
+                                          "the ray executor starts a local instance")
     parser.add_argument("--validate", action="store_true",
                         help="check the config and exit without loading data or training")
     parser.add_argument("--overwrite", action="store_true",
@@ -80,7 +87,10 @@ def flag_overrides(args: argparse.Namespace, config: object) -> list[Override]:
     if args.seed is not None:  # one seed replaces the config's list of seeds
         found += [Override("globals.seed", args.seed, "--seed"),
                   Override("globals.seeds", None, "--seed")]
+    executor = args.executor or ("ray" if args.address is not None else None)
     for flag, key, value in [("--seeds", "seeds", args.seeds), ("--device", "device", args.device),
+                             ("--executor" if args.executor else "--address", "executor", executor),
+                             ("--address", "address", args.address),
                              ("--allow-module", "allowed_modules", args.allow_modules),
                              ("--tune" if args.tune else "--no-tune", "tune", args.tune)]:
         if value is not None:

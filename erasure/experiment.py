@@ -8,11 +8,13 @@ model cache (:mod:`erasure.cache`) under a key of everything that determines the
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -42,6 +44,16 @@ def not_finite(model: nn.Module) -> list[str]:
 def _digest(ids: torch.Tensor) -> str:
     """A digest of a set of sample ids (a partition, the samples deleted from a graph)."""
     return hashlib.sha256(ids.cpu().numpy().tobytes()).hexdigest()
+
+
+def cache_location(plan: Plan) -> Path | None:
+    """The folder of ``plan``'s model cache (:func:`erasure.cache.cache_folder`), None when
+    ``globals.cache`` is off."""
+    settings = plan.settings
+    if not settings.cache:
+        return None
+    chosen = config_path(plan.config_file, settings.cache_dir) if settings.cache_dir else None
+    return cache_folder(config=chosen)
 
 
 class Session:
@@ -94,9 +106,8 @@ class Session:
         self.shared_builds: list[str] = []
         #: how many times each model was trained (the original and each gold model: once)
         self.trainings: dict[str, int] = {}
-        settings = plan.settings
-        chosen = config_path(plan.config_file, settings.cache_dir) if settings.cache_dir else None
-        self.cache = ModelCache(cache_folder(config=chosen)) if settings.cache else None
+        folder = cache_location(plan)
+        self.cache = ModelCache(folder) if folder is not None else None
         #: per trained model ("original", "gold.retain"): whether it came from the cache, its key
         self.models: dict[str, dict[str, Any]] = {}
         self._data_fingerprint: str | None = None
@@ -192,11 +203,20 @@ class Session:
                                               (*self.stream, *gold_stream, "gold", partition))
         self._reset_outputs()
 
-    def _train(self, label: str, partition: str, stream: tuple) -> nn.Module:
+    def _new_model(self, partition: str, stream: tuple) -> nn.Module:
+        """An untrained network for ``partition``, initialised from its own seeded stream."""
         with seeded(self.seed, "init", *stream):
-            model = self.predictor.new_model(self.data, self._training_graph(partition))
-        name = ".".join(stream)
+            return self.predictor.new_model(self.data, self._training_graph(partition))
+
+    def _train(self, label: str, partition: str, stream: tuple) -> nn.Module:
+        model = self._new_model(partition, stream)
         key = self._cache_key(partition, stream)
+        with self.cache.lock(key) if self.cache else contextlib.nullcontext():
+            return self._train_or_load(model, label, partition, stream, key)
+
+    def _train_or_load(self, model: nn.Module, label: str, partition: str, stream: tuple,
+                       key: str) -> nn.Module:
+        name = ".".join(stream)
         tick = time.perf_counter()
         cached = self.cache.load(key, model) if self.cache else None
         if cached is not None:
@@ -218,6 +238,33 @@ class Session:
                              "seconds": self.timings[label],
                              "trained_seconds": self.trained_seconds[label]}
         return model.eval().requires_grad_(False)
+
+    def trained(self) -> dict[str, Any]:
+        """What :meth:`train_models` produced, as plain data another process can take over with
+        :meth:`adopt` (a Ray task: :mod:`erasure.execution`): the weights on the CPU, the
+        seconds and the models' cache entries."""
+        def weights(model: nn.Module) -> dict[str, torch.Tensor]:
+            return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+        return {"original": weights(self.original),
+                "golds": {p: weights(m) for p, m in self.golds.items()},
+                "timings": dict(self.timings), "trained_seconds": dict(self.trained_seconds),
+                "models": copy.deepcopy(self.models)}
+
+    def adopt(self, trained: dict[str, Any]) -> None:
+        """Takes over the models another session trained (:meth:`trained`), in place of
+        :meth:`train_models`: the same networks, bit for bit, without training."""
+        def load(partition: str, stream: tuple, weights: dict[str, torch.Tensor]) -> nn.Module:
+            model = self._new_model(partition, stream)
+            model.load_state_dict(weights, strict=True)
+            return model.eval().requires_grad_(False)
+
+        self.original = load(self.predictor.training_set, ("original",), trained["original"])
+        self.golds = {p: load(p, ("gold", p), w) for p, w in trained["golds"].items()}
+        self.timings.update(trained["timings"])
+        self.trained_seconds.update(trained["trained_seconds"])
+        self.models.update(copy.deepcopy(trained["models"]))
+        self._reset_outputs()
 
     def _cache_key(self, partition: str, stream: tuple) -> str:
         """Everything that determines a trained model (and nothing that does not)."""

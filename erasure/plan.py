@@ -8,18 +8,19 @@ overrides (:mod:`erasure.config.overrides`), never as arguments of :func:`prepar
 """
 from __future__ import annotations
 
+import importlib
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import torch
 
 from erasure import __version__
 from erasure.config import (INVALID, Builder, ConfigError, Problem, Slot, copy_config, registry,
                             suggest, sweeps)
-from erasure.config.checks import ParameterValueError, at_least
+from erasure.config.checks import ParameterValueError, Positive, Range, at_least
 from erasure.data import Data, DatasetManager
 from erasure.measures import Evaluator
 from erasure.models import Predictor
@@ -68,6 +69,16 @@ class Globals:
         tune: ``true`` tunes every unlearner that has something to tune (its ``"tune"`` block,
             else the defaults), ``false`` none, ``null`` (default) each as its entry says —
             ``--tune`` / ``--no-tune`` (:mod:`erasure.tuning`).
+        executor: ``local`` (default: every record in this process, one after another) or
+            ``ray``: one Ray task per seed's models and per record, on a Ray cluster
+            (:mod:`erasure.execution`; needs ``erasure[ray]``) — ``--executor``. The records are
+            the same either way.
+        address: the Ray cluster to join (``auto``, or ``host:port``); ``null`` (default)
+            starts a local Ray instance sized to this machine — ``--address``. Only the ``ray``
+            executor reads it.
+        num_cpus, num_gpus: what each Ray task reserves (default 1 CPU, no GPU; fractions pack
+            several tasks on one GPU). A task's torch uses ``num_cpus`` threads unless
+            ``threads`` says otherwise.
     """
 
     seed: int = 0
@@ -85,6 +96,11 @@ class Globals:
     channels_last: Union[bool, Literal["auto"]] = "auto"
     compile: bool = False
     tune: Optional[bool] = None
+    # where the work runs (erasure.execution); none of these changes a record
+    executor: Literal["local", "ray"] = "local"
+    address: Optional[str] = None
+    num_cpus: Positive = 1
+    num_gpus: Annotated[float, Range(ge=0)] = 0
 
     def __post_init__(self) -> None:
         at_least("threads", self.threads, 1)
@@ -108,7 +124,7 @@ class Globals:
 
     #: settings that never change what a model learns (left out of cache keys)
     NOT_TRAINING = ("seed", "seeds", "output", "paths", "threads", "allowed_modules", "cache",
-                    "cache_dir", "tune")
+                    "cache_dir", "tune", "executor", "address", "num_cpus", "num_gpus")
 
 
 @dataclass
@@ -130,6 +146,9 @@ class Plan:
     #: after :func:`prepare` (a tuning trial's unlearner: :meth:`build_unlearner`)
     allowed_modules: Optional[list[str]] = None
     user_folders: list[Path] = field(default_factory=list)
+    #: the config as given to :func:`prepare` (overrides applied): preparing it again, in
+    #: another process, builds this plan (:mod:`erasure.execution`)
+    source: dict = field(default_factory=dict)
 
     def build_unlearner(self, config: dict, where: str) -> Unlearner:
         """Builds an unlearner from a (resolved) config, as :func:`prepare` did.
@@ -183,6 +202,13 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
             builder.fail(f"globals.{getattr(e, 'parameter', '')}".rstrip("."), str(e))
     base_dir = Path(config_file).resolve().parent if config_file else Path.cwd()
     folders = [base_dir, *((base_dir / p).resolve() for p in settings.paths)]
+    if settings.executor == "ray":
+        try:  # an optional dependency, imported only when asked for
+            importlib.import_module("ray")
+        except ImportError as e:
+            builder.fail("globals.executor", f"the 'ray' executor needs Ray, which cannot be "
+                                             f"imported here ({e})",
+                         "Install it with: pip install 'erasure[ray]' (or use --executor local).")
     if settings.device == "cuda" and not torch.cuda.is_available():
         builder.fail("globals.device", "device 'cuda' was asked for, but this machine has no CUDA "
                                        "GPU", "Use 'cpu', or 'auto' to take a GPU when there is one.")
@@ -194,6 +220,7 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
             registry.user_folders(folders):
         plan = _build(config, builder, settings, resolved_globals, config_file)
     plan.allowed_modules, plan.user_folders = [] if allowed is INVALID else allowed, folders
+    plan.source = config
     return plan
 
 

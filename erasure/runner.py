@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from erasure import __version__, progress
+from erasure import __version__, execution, progress
 from erasure.config import ConfigError
-from erasure.experiment import Session
+from erasure.execution import ModelsReady, RecordStarted
 from erasure.logs import FILE_ONLY, signals_routed
 from erasure.plan import Globals, Plan, default_output, versions
 from erasure.results import RESULTS_FILE, check_writable, write_json_atomic
@@ -250,32 +250,33 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
     with _signals_as_interrupts(), _run_log() as run_log:
         try:
             todo = {key for key in order if key not in done}
+            work = {seed: [i for i, name in enumerate(plan.names) if (name, seed) in todo]
+                    for seed in seeds}
+            work = {seed: indices for seed, indices in work.items() if indices}
             bar = None  # drawn once the data and models are ready (a data error shows alone)
-            for seed in seeds:
-                indices = [i for i, name in enumerate(plan.names) if (name, seed) in todo]
-                if not indices:
-                    continue
-                session = Session(plan, seed)
-                data = session.load_data()
-                session.train_models()
-                if document is None:
-                    document = _header(plan, session, data.sizes(), seeds)
-                document["status"] = "running"
-                document["timings"][str(seed)] = session.timings
-                document["models"][str(seed)] = session.models
-                save()
-                run_log.open(folder / LOG_FILE)
-                log.info("writing results to %s", results)
-                if bar is None:
-                    bar = progress.bar(total=len(order), desc="records")
-                    bar.update(len(order) - len(todo))
-                for index in indices:
-                    bar.set_description_str(f"{plan.names[index]} (seed {seed})")
-                    record = {**_unlearn(session, index, folder), "seed": seed}
-                    done[(record["name"], seed)] = record
-                    document["records"] = [done[k] for k in order if k in done]
-                    save()
-                    bar.update(1)
+            with contextlib.closing(execution.events(plan, work, folder)) as events:
+                for event in events:
+                    if isinstance(event, ModelsReady):
+                        if document is None:
+                            document = _header(plan, event.device, event.sizes, seeds)
+                        document["status"] = "running"
+                        for part, value in (("timings", event.timings), ("models", event.models)):
+                            document[part][str(event.seed)] = value
+                            document[part] = _by_seed(document[part], seeds)
+                        save()
+                        run_log.open(folder / LOG_FILE)
+                        log.info("writing results to %s", results)
+                        if bar is None:
+                            bar = progress.bar(total=len(order), desc="records")
+                            bar.update(len(order) - len(todo))
+                    elif isinstance(event, RecordStarted):
+                        bar.set_description_str(f"{plan.names[event.index]} (seed {event.seed})")
+                    else:
+                        record = {**event.record, "seed": event.seed}
+                        done[(record["name"], event.seed)] = record
+                        document["records"] = [done[k] for k in order if k in done]
+                        save()
+                        bar.update(1)
             if bar is not None:
                 bar.close()
             document["records"] = [done[k] for k in order]
@@ -305,16 +306,13 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
     return results
 
 
-def _unlearn(session: Session, index: int, folder: Path) -> dict[str, Any]:
-    """The record of unlearner ``index``: tuned first where its entry says so."""
-    if index < len(session.plan.tuning) and session.plan.tuning[index] is not None:
-        from erasure.tuning.study import tune_and_unlearn  # noqa: PLC0415 (needs Optuna)
-
-        return tune_and_unlearn(session, index, folder)
-    return session.unlearn(index)
+def _by_seed(parts: dict[str, Any], seeds: list[int]) -> dict[str, Any]:
+    """Per-seed entries in the order of the seeds, whatever order they arrived in."""
+    order = {str(seed): i for i, seed in enumerate(seeds)}
+    return dict(sorted(parts.items(), key=lambda item: order.get(item[0], len(order))))
 
 
-def _header(plan: Plan, session: Session, sizes: dict[str, int], seeds: list[int]) -> dict[str, Any]:
+def _header(plan: Plan, device: str, sizes: dict[str, int], seeds: list[int]) -> dict[str, Any]:
     return {
         "erasure_version": __version__,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -322,7 +320,7 @@ def _header(plan: Plan, session: Session, sizes: dict[str, int], seeds: list[int
         "config_file": str(plan.config_file) if plan.config_file else None,
         "config": plan.resolved,
         "seeds": seeds,
-        "device": str(session.device),
+        "device": device,
         "versions": versions(),
         "partitions": sizes,
         "timings": {},

@@ -37,6 +37,11 @@ class ConfigError(Exception):
     def __post_init__(self) -> None:
         super().__init__(str(self))
 
+    def __reduce__(self) -> tuple:
+        # rebuilt from its problems (not from its message) when it crosses a process boundary:
+        # a Ray task's config error reaches the driver whole
+        return type(self), (list(self.problems),)
+
     def __str__(self) -> str:
         n = len(self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} in the config:"

@@ -1,0 +1,109 @@
+"""The Ray executor: one Ray task per seed's models and one per record.
+
+The driver (the ``main.py`` process) joins the cluster named by ``globals.address`` (``auto``, or
+``host:port``), or starts a local Ray instance sized to the machine; a process that has already
+called ``ray.init`` (a test, a notebook) keeps its instance. Each seed's models are trained once,
+by one task, and reach that seed's record tasks through Ray's object store; with the cache on,
+the models unit also stores them in the model cache (which must then live on a file system every
+node sees — ``--cache-dir``), so that a resumed or repeated run trains nothing. Each task
+reserves ``globals.num_cpus`` CPUs and ``globals.num_gpus`` GPUs.
+
+Faults: a task whose worker dies (killed, out of memory, a lost node) is retried once by Ray; a
+second death is recorded as a failed record with the reason (a seed's models unit: every record of
+that seed). An exception raised by the framework in a task stops the run as it would locally.
+Closing the event iterator (Ctrl-C) cancels every task still queued or running.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Iterator
+
+from erasure.execution import Event, ModelsReady, RecordDone
+from erasure.execution.units import Job, models_unit, record_unit, replay
+from erasure.plan import Plan
+
+log = logging.getLogger(__name__)
+
+#: a task whose worker dies is run once more before its record says it failed
+RETRIES = 1
+#: seconds between checks for finished tasks (signals are handled between them)
+POLL = 0.2
+
+
+def connect(address: str | None) -> Any:
+    """Ray, initialised: this process's instance if it has one, else the cluster at ``address``,
+    else a new local instance (no dashboard)."""
+    import ray  # noqa: PLC0415
+
+    if not ray.is_initialized():
+        if address:
+            log.info("joining the Ray cluster at %s", address)
+            ray.init(address=address, log_to_driver=False)
+        else:
+            log.info("starting a local Ray instance")
+            ray.init(include_dashboard=False, log_to_driver=False)
+    return ray
+
+
+def events(plan: Plan, work: dict[int, list[int]], folder: Path) -> Iterator[Event]:
+    settings = plan.settings
+    ray = connect(settings.address)
+    resources = {"num_cpus": settings.num_cpus, "num_gpus": settings.num_gpus,
+                 "max_retries": RETRIES}
+    models_task = ray.remote(models_unit).options(num_returns=2, **resources)
+    record_task = ray.remote(record_unit).options(**resources)
+    job = Job.of(plan, folder)
+    job_ref = ray.put(job)
+    pending: dict[Any, tuple[int, int | None]] = {}  # task → (seed, record index or None)
+    trained: dict[int, Any] = {}
+    for seed in work:
+        ready_ref, trained[seed] = models_task.remote(job_ref, seed)
+        pending[ready_ref] = (seed, None)
+    log.info("Ray: %d tasks for the models of %d seeds, then %d records, each with %g CPU and "
+             "%g GPU", len(work), len(work), sum(map(len, work.values())), settings.num_cpus,
+             settings.num_gpus)
+    try:
+        while pending:
+            finished, _ = ray.wait(list(pending), num_returns=1, timeout=POLL)
+            for ref in finished:
+                seed, index = pending.pop(ref)
+                try:
+                    value, logs = ray.get(ref)
+                except ray.exceptions.RayTaskError as e:  # the framework's own error: stop
+                    raise (e.cause if isinstance(e.cause, BaseException) else e) from None
+                except ray.exceptions.RayError as e:  # the worker died twice, the node was lost…
+                    reason = _death(e)
+                    if index is None:
+                        log.warning("the models of seed %d could not be trained: %s", seed, reason)
+                        del trained[seed]
+                        for i in work[seed]:
+                            yield RecordDone(seed, i, _failed(plan, i, f"the seed's models: {reason}"))
+                    else:
+                        log.warning("record %s (seed %d) failed: %s", plan.names[index], seed,
+                                    reason)
+                        yield RecordDone(seed, index, _failed(plan, index, reason))
+                    continue
+                replay(logs)
+                if index is None:
+                    yield ModelsReady(**value)
+                    for i in work[seed]:
+                        pending[record_task.remote(job_ref, seed, i, trained[seed])] = (seed, i)
+                else:
+                    yield RecordDone(seed, index, value)
+            for seed in [s for s in trained if not any(p[0] == s for p in pending.values())]:
+                del trained[seed]  # its records are done: the object store may drop the models
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+
+
+def _death(error: BaseException) -> str:
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"its Ray worker died {RETRIES + 1} times ({type(error).__name__}: {first})"
+
+
+def _failed(plan: Plan, index: int, reason: str) -> dict[str, Any]:
+    return {"name": plan.names[index], "config": plan.unlearners[index].config,
+            "status": "failed", "error": reason, "metrics": {}, "failed_measures": {},
+            "not_applicable": {}}

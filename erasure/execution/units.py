@@ -1,0 +1,164 @@
+"""The units of work, as any process runs them: a seed's models (:func:`models_unit`) and one
+record (:func:`run_record`, or :func:`record_unit` in a process that did not train the models).
+
+A unit run elsewhere (a Ray task) gets a :class:`Job` — the resolved config and the folders the
+driver chose — and builds its plan and session from it, so that it needs nothing of the driver's
+process: each worker process keeps the plan and a session per seed it has seen, and the log
+lines of each unit travel back with its result (the driver writes them to ``run.log``).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from erasure.experiment import Session, cache_location
+from erasure.cache import ModelCache
+from erasure.plan import Plan, prepare
+
+log = logging.getLogger(__name__)
+
+
+def run_record(session: Session, index: int, folder: Path) -> dict[str, Any]:
+    """The record of unlearner ``index`` (without its seed): tuned first where its entry says so
+    (the study lives in ``folder``, the run folder, unless the entry names its storage)."""
+    plan = session.plan
+    if index < len(plan.tuning) and plan.tuning[index] is not None:
+        from erasure.tuning.study import tune_and_unlearn  # noqa: PLC0415 (needs Optuna)
+
+        return tune_and_unlearn(session, index, folder)
+    return session.unlearn(index)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a unit in another process needs to rebuild the run's plan and session.
+
+    Attributes:
+        config: the plan's config as given (:attr:`Plan.source`: preparing it again gives the
+            same plan).
+        config_file: the config file (absolute), where user modules and relative paths start.
+        folder: the run folder (absolute).
+        cache: the model cache folder (absolute), None when the cache is off.
+    """
+
+    config: dict
+    config_file: str | None
+    folder: str
+    cache: str | None
+
+    @classmethod
+    def of(cls, plan: Plan, folder: Path) -> "Job":
+        cache = cache_location(plan)
+        return cls(plan.source, str(plan.config_file) if plan.config_file else None,
+                   str(Path(folder).resolve()), str(cache.resolve()) if cache else None)
+
+    @property
+    def key(self) -> str:
+        text = json.dumps([self.config, self.config_file, self.cache], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: per worker process: the plans and sessions of the jobs it ran (the latest few)
+_PLANS: dict[str, Plan] = {}
+_SESSIONS: dict[tuple[str, int], Session] = {}
+KEPT_SESSIONS = 2
+
+
+def _new_session(job: Job, seed: int) -> Session:
+    plan = _PLANS.get(job.key)
+    if plan is None:
+        _PLANS.clear()
+        plan = _PLANS[job.key] = prepare(copy.deepcopy(job.config), config_file=job.config_file)
+    session = Session(plan, seed)
+    # the cache the driver chose (its environment may differ from this process's)
+    session.cache = ModelCache(Path(job.cache)) if job.cache else None
+    session.load_data()
+    return session
+
+
+def _keep(job: Job, seed: int, session: Session) -> None:
+    _SESSIONS[(job.key, seed)] = session
+    while len(_SESSIONS) > KEPT_SESSIONS:
+        del _SESSIONS[next(iter(_SESSIONS))]
+
+
+def models_unit(job: Job, seed: int) -> tuple[tuple[dict[str, Any], list], dict[str, Any]]:
+    """Loads seed ``seed``'s data and trains its models (or takes them from the cache).
+
+    Returns:
+        ``((ready, logs), trained)``: what the results header needs (the fields of
+        :class:`~erasure.execution.ModelsReady`), this unit's log records, and the models
+        (:meth:`Session.trained`) for the record units.
+    """
+    with captured_logs() as logs:
+        session = _new_session(job, seed)
+        session.train_models()
+        _keep(job, seed, session)
+        ready = {"seed": seed, "device": str(session.device), "sizes": session.data.sizes(),
+                 "timings": dict(session.timings), "models": copy.deepcopy(session.models)}
+    return (ready, logs), session.trained()
+
+
+def record_unit(job: Job, seed: int, index: int, trained: dict[str, Any]
+                ) -> tuple[dict[str, Any], list]:
+    """Runs record ``index`` of seed ``seed`` with the models of :func:`models_unit`.
+
+    Returns:
+        ``(record, logs)``.
+    """
+    with captured_logs() as logs:
+        session = _SESSIONS.get((job.key, seed))
+        if session is None:
+            session = _new_session(job, seed)
+            session.adopt(trained)
+            _keep(job, seed, session)
+        record = run_record(session, index, Path(job.folder))
+    return record, logs
+
+
+class _Collector(logging.Handler):
+    """Keeps the log records of a unit, made plain enough to travel to another process."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        plain = copy.copy(record)
+        plain.msg, plain.args = record.getMessage(), None
+        if record.exc_info:
+            plain.exc_text = logging.Formatter().formatException(record.exc_info)
+        plain.exc_info = None
+        self.records.append(plain)
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[list[logging.LogRecord]]:
+    """Within the block, the framework's log records (INFO and up) are kept in the yielded list
+    instead of shown: the driver replays them (:func:`replay`)."""
+    logger = logging.getLogger("erasure")
+    collector = _Collector()
+    saved = logger.level, logger.propagate
+    logger.addHandler(collector)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield collector.records
+    finally:
+        logger.removeHandler(collector)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def replay(records: list[logging.LogRecord]) -> None:
+    """Hands log records from another process to this process's handlers (console, ``run.log``)."""
+    for record in records:
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
