@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from erasure.execution import Event, ModelsReady, RecordDone
-from erasure.execution.units import Job, models_unit, record_unit, replay
+from erasure.execution.units import Job, models_unit, record_unit, replay, trial_unit
 from erasure.plan import Plan
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,10 @@ def connect(address: str | None) -> Any:
     if not ray.is_initialized():
         if address:
             log.info("joining the Ray cluster at %s", address)
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         else:
             log.info("starting a local Ray instance")
-            ray.init(include_dashboard=False, log_to_driver=False)
+            ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     return ray
 
 
@@ -52,7 +52,7 @@ def events(plan: Plan, work: dict[int, list[int]], folder: Path) -> Iterator[Eve
     resources = {"num_cpus": settings.num_cpus, "num_gpus": settings.num_gpus,
                  "max_retries": RETRIES}
     models_task = ray.remote(models_unit).options(num_returns=2, **resources)
-    record_task = ray.remote(record_unit).options(**resources)
+    record_task = ray.remote(_record).options(**resources)
     job = Job.of(plan, folder)
     job_ref = ray.put(job)
     pending: dict[Any, tuple[int, int | None]] = {}  # task → (seed, record index or None)
@@ -88,7 +88,9 @@ def events(plan: Plan, work: dict[int, list[int]], folder: Path) -> Iterator[Eve
                 if index is None:
                     yield ModelsReady(**value)
                     for i in work[seed]:
-                        pending[record_task.remote(job_ref, seed, i, trained[seed])] = (seed, i)
+                        # boxed: the record task passes the reference on to its trials' tasks
+                        task = record_task.remote(job_ref, seed, i, [trained[seed]], resources)
+                        pending[task] = (seed, i)
                 else:
                     yield RecordDone(seed, index, value)
             for seed in [s for s in trained if not any(p[0] == s for p in pending.values())]:
@@ -96,6 +98,59 @@ def events(plan: Plan, work: dict[int, list[int]], folder: Path) -> Iterator[Eve
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
+
+
+def _record(job: Job, seed: int, index: int, trained: list, resources: dict[str, Any]
+            ) -> tuple[dict[str, Any], list]:
+    """A record task: :func:`record_unit`, its tuning trials as tasks of their own."""
+    import ray  # noqa: PLC0415
+
+    trials = _Trials(job, seed, index, trained[0], resources)
+    return record_unit(job, seed, index, lambda: ray.get(trained[0]), trials)
+
+
+def _trial(job: Job, seed: int, index: int, trained: list, study_name: str, path: str,
+           trial_id: int, values: dict[str, Any]) -> tuple[tuple[str, Any], list]:
+    """A trial task: :func:`trial_unit`."""
+    import ray  # noqa: PLC0415
+
+    return trial_unit(job, seed, index, lambda: ray.get(trained[0]), study_name, path,
+                      trial_id, values)
+
+
+class _Trials:
+    """Runs a batch of tuning trials (``tune.parallel`` of them) as that many Ray tasks, from
+    within a record task; a batch of one runs in the record task itself (a task of its own would
+    only add the cost of a second session)."""
+
+    def __init__(self, job: Job, seed: int, index: int, trained: Any,
+                 resources: dict[str, Any]) -> None:
+        self.job, self.seed, self.index, self.trained = job, seed, index, trained
+        self.resources = resources
+
+    def __call__(self, batch: list, study_name: str, path: Path) -> list[tuple[str, Any]]:
+        import ray  # noqa: PLC0415
+
+        from erasure.execution.units import session_for  # noqa: PLC0415
+        from erasure.tuning.study import run_trials  # noqa: PLC0415
+
+        if len(batch) == 1:
+            session = session_for(self.job, self.seed, lambda: ray.get(self.trained))
+            return run_trials(session, self.index, batch)
+        task = ray.remote(_trial).options(**self.resources)
+        refs = [task.remote(self.job, self.seed, self.index, [self.trained], study_name,
+                            str(path), trial._trial_id, values) for trial, values in batch]
+        outcomes = []
+        for ref in refs:
+            try:
+                outcome, logs = ray.get(ref)
+            except ray.exceptions.RayTaskError as e:
+                raise (e.cause if isinstance(e.cause, BaseException) else e) from None
+            except ray.exceptions.RayError as e:
+                outcome, logs = ("failed", _death(e)), []
+            replay(logs)  # into this task's own logs, on their way to the driver
+            outcomes.append(outcome)
+        return outcomes
 
 
 def _death(error: BaseException) -> str:

@@ -15,7 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from erasure.experiment import Session, cache_location
 from erasure.cache import ModelCache
@@ -24,14 +24,16 @@ from erasure.plan import Plan, prepare
 log = logging.getLogger(__name__)
 
 
-def run_record(session: Session, index: int, folder: Path) -> dict[str, Any]:
+def run_record(session: Session, index: int, folder: Path, trials: Any = None
+               ) -> dict[str, Any]:
     """The record of unlearner ``index`` (without its seed): tuned first where its entry says so
-    (the study lives in ``folder``, the run folder, unless the entry names its storage)."""
+    (the study lives in ``folder``, the run folder, unless the entry names its storage; its
+    trials run by ``trials``, default here: :data:`erasure.tuning.study.Trials`)."""
     plan = session.plan
     if index < len(plan.tuning) and plan.tuning[index] is not None:
         from erasure.tuning.study import tune_and_unlearn  # noqa: PLC0415 (needs Optuna)
 
-        return tune_and_unlearn(session, index, folder)
+        return tune_and_unlearn(session, index, folder, trials)
     return session.unlearn(index)
 
 
@@ -105,21 +107,45 @@ def models_unit(job: Job, seed: int) -> tuple[tuple[dict[str, Any], list], dict[
     return (ready, logs), session.trained()
 
 
-def record_unit(job: Job, seed: int, index: int, trained: dict[str, Any]
-                ) -> tuple[dict[str, Any], list]:
-    """Runs record ``index`` of seed ``seed`` with the models of :func:`models_unit`.
+def session_for(job: Job, seed: int, trained: Callable[[], dict[str, Any]]) -> Session:
+    """This process's session of ``seed``: kept from an earlier unit, else built with the models
+    ``trained()`` gives (:func:`models_unit`'s)."""
+    session = _SESSIONS.get((job.key, seed))
+    if session is None:
+        session = _new_session(job, seed)
+        session.adopt(trained())
+        _keep(job, seed, session)
+    return session
+
+
+def record_unit(job: Job, seed: int, index: int, trained: Callable[[], dict[str, Any]],
+                trials: Any = None) -> tuple[dict[str, Any], list]:
+    """Runs record ``index`` of seed ``seed`` with the models of :func:`models_unit` (its tuning
+    trials run by ``trials``).
 
     Returns:
         ``(record, logs)``.
     """
     with captured_logs() as logs:
-        session = _SESSIONS.get((job.key, seed))
-        if session is None:
-            session = _new_session(job, seed)
-            session.adopt(trained)
-            _keep(job, seed, session)
-        record = run_record(session, index, Path(job.folder))
+        session = session_for(job, seed, trained)
+        record = run_record(session, index, Path(job.folder), trials)
     return record, logs
+
+
+def trial_unit(job: Job, seed: int, index: int, trained: Callable[[], dict[str, Any]],
+               study_name: str, path: str, trial_id: int, values: dict[str, Any]
+               ) -> tuple[tuple[str, Any], list]:
+    """Runs one tuning trial of record ``index`` (:func:`erasure.tuning.study.run_remote_trial`).
+
+    Returns:
+        ``(outcome, logs)``.
+    """
+    from erasure.tuning.study import run_remote_trial  # noqa: PLC0415 (needs Optuna)
+
+    with captured_logs() as logs:
+        session = session_for(job, seed, trained)
+        outcome = run_remote_trial(session, index, study_name, Path(path), trial_id, values)
+    return outcome, logs
 
 
 class _Collector(logging.Handler):

@@ -75,13 +75,22 @@ class World:
     described: dict[str, Any]
 
 
-def tune_and_unlearn(session: Session, index: int, folder: Path) -> dict[str, Any]:
-    """The record of tuned entry ``index``: tuning, then one run with the chosen values."""
+#: a trial's outcome: ("complete", value), ("pruned", None) or ("failed", reason)
+Outcome = tuple[str, Any]
+#: runs a batch of ``(trial, values)`` of the study (name, file) and gives their outcomes in
+#: order — :func:`run_trials` in this process; the ray executor runs each as a Ray task
+Trials = Callable[[list[tuple[Any, dict[str, Any]]], str, Path], list[Outcome]]
+
+
+def tune_and_unlearn(session: Session, index: int, folder: Path,
+                     trials: Trials | None = None) -> dict[str, Any]:
+    """The record of tuned entry ``index``: tuning (``trials`` runs them), then one run with the
+    chosen values."""
     plan = session.plan
     tuning: TuningPlan = plan.tuning[index]
     name = plan.names[index]
     try:
-        values, block = tune(session, index, folder)
+        values, block = tune(session, index, folder, trials)
     except ConfigError as e:
         problem = e.problems[0]
         return _failed(name, plan.unlearners[index], f"tuning: {problem.path}: {problem.message}")
@@ -107,8 +116,11 @@ def _failed(name: str, unlearner: Unlearner, error: str) -> dict[str, Any]:
             "metrics": {}, "failed_measures": {}, "not_applicable": {}}
 
 
-def tune(session: Session, index: int, folder: Path) -> tuple[dict[str, Any] | None, dict]:
-    """Runs (or resumes) the study of entry ``index`` for this session's seed.
+def tune(session: Session, index: int, folder: Path, trials: Trials | None = None
+         ) -> tuple[dict[str, Any] | None, dict]:
+    """Runs (or resumes) the study of entry ``index`` for this session's seed: batches of
+    ``tune.parallel`` trials, each batch drawn from the trials told before it and run by
+    ``trials`` (default: :func:`run_trials`, here, one after another).
 
     Returns:
         ``(values, block)``: the best trial's values (None when no trial finished) and the
@@ -126,51 +138,95 @@ def tune(session: Session, index: int, folder: Path) -> tuple[dict[str, Any] | N
     name, unlearner = plan.names[index], plan.unlearners[index]
     started = time.perf_counter()
     world = stand_in(session, tuning, unlearner)
-    trial_run = _Trials(world, tuning, plan, name)
     path = Path(tuning.storage) if tuning.storage else folder / STUDY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    storage = _storage(path)
     study_name = _study_name(name, session.seed, tuning)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=0) \
-        if trial_run.prunes else optuna.pruners.NopPruner()
-    study = optuna.create_study(storage=storage, study_name=study_name, load_if_exists=True,
-                                direction=tuning.direction, pruner=pruner)
+    study = optuna.create_study(storage=_storage(path), study_name=study_name,
+                                load_if_exists=True, direction=tuning.direction,
+                                pruner=_pruner(tuning))
+    if trials is None:
+        def trials(batch: list, _name: str, _path: Path) -> list[Outcome]:
+            return run_trials(session, index, batch)
+
     before = float(study.user_attrs.get("seconds", 0.0))
     log.info("tuning %s: %s trials toward %s (%s protocol)", name,
              tuning.trials if tuning.trials is not None else f"{tuning.timeout:g} s of",
              tuning.objective, tuning.protocol)
     while True:
         counted = _counted(study)
-        if tuning.trials is not None and len(counted) >= tuning.trials:
+        left = tuning.parallel if tuning.trials is None else tuning.trials - len(counted)
+        if left <= 0:
             break
         if tuning.timeout is not None and time.perf_counter() - started >= tuning.timeout:
             break
         startup = max(1, min(STARTUP_TRIALS, (tuning.trials or 3 * STARTUP_TRIALS) // 3))
-        study.sampler = optuna.samplers.TPESampler(
-            seed=derive_seed(session.seed, "tune", name, len(counted)) % 2**32,
-            n_startup_trials=startup)
-        trial = study.ask()
+        batch = []
+        for slot in range(min(left, tuning.parallel)):
+            study.sampler = optuna.samplers.TPESampler(
+                seed=derive_seed(session.seed, "tune", name, len(counted) + slot) % 2**32,
+                n_startup_trials=startup)
+            trial = study.ask()
+            batch.append((trial, {p: d.suggest(trial, p) for p, d in tuning.space.items()}))
+        told = 0
         try:
-            values = {path_: d.suggest(trial, path_) for path_, d in tuning.space.items()}
-            with progress.showing(False):  # one bar for the record, not one per trial
-                value = trial_run(trial, values)
-        except Prune:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            continue
-        except TrialFailed as e:
-            trial.set_user_attr("error", str(e))
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            log.info("tuning %s: trial %d failed: %s", name, trial.number, e)
-            continue
-        except BaseException:  # an interruption: not a trial of the budget (resume redoes it)
-            with contextlib.suppress(Exception):
-                trial.set_user_attr("interrupted", True)
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            for (trial, _), (state, value) in zip(batch, trials(batch, study_name, path)):
+                if state == "complete":
+                    study.tell(trial, value)
+                elif state == "pruned":
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                else:
+                    trial.set_user_attr("error", str(value))
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    log.info("tuning %s: trial %d failed: %s", name, trial.number, value)
+                told += 1
+        except BaseException:  # an interruption: not trials of the budget (resume redoes them)
+            for trial, _ in batch[told:]:
+                with contextlib.suppress(Exception):
+                    trial.set_user_attr("interrupted", True)
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
             raise
-        study.tell(trial, value)
     spent = before + time.perf_counter() - started
     study.set_user_attr("seconds", spent)
     return _block(study, tuning, world, path, study_name, spent)
+
+
+def run_trials(session: Session, index: int, batch: list[tuple[Any, dict[str, Any]]]
+               ) -> list[Outcome]:
+    """Runs each ``(trial, values)`` of entry ``index``'s study in the stand-in experiment."""
+    plan = session.plan
+    tuning: TuningPlan = plan.tuning[index]
+    world = stand_in(session, tuning, plan.unlearners[index])
+    trial_run = _Trials(world, tuning, plan, plan.names[index])
+    outcomes: list[Outcome] = []
+    for trial, values in batch:
+        try:
+            with progress.showing(False):  # one bar for the record, not one per trial
+                outcomes.append(("complete", trial_run(trial, values)))
+        except Prune:
+            outcomes.append(("pruned", None))
+        except TrialFailed as e:
+            outcomes.append(("failed", str(e)))
+    return outcomes
+
+
+def run_remote_trial(session: Session, index: int, study_name: str, path: Path, trial_id: int,
+                     values: dict[str, Any]) -> Outcome:
+    """One trial of a study in another process (a Ray task): the trial reports to, and is
+    pruned from, the study file as it would be in the process that asked for it."""
+    import optuna  # noqa: PLC0415
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=study_name, storage=_storage(path),
+                              pruner=_pruner(session.plan.tuning[index]))
+    return run_trials(session, index, [(optuna.trial.Trial(study, trial_id), values)])[0]
+
+
+def _pruner(tuning: TuningPlan) -> Any:
+    import optuna  # noqa: PLC0415
+
+    if tuning.prune and tuning.objective == AVG_GAP:
+        return optuna.pruners.MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=0)
+    return optuna.pruners.NopPruner()
 
 
 def _storage(path: Path) -> Any:
@@ -255,7 +311,7 @@ class _Trials:
         else:
             self.key = tuning.objective
             self.evaluator = Evaluator(measures=objective_measures(plan.evaluator, self.key))
-        self.prunes = tuning.prune and tuning.objective == AVG_GAP
+        self.prunes = tuning.prune and tuning.objective == AVG_GAP  # as in _pruner
         self._gold: dict[str, float] | None = None
 
     def __call__(self, trial: Any, values: dict[str, Any]) -> float:

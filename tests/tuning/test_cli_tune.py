@@ -41,11 +41,11 @@ def test_tune_tunes_every_entry_with_something_to_tune(tmp_path, cache_dir):
     assert "tuning" not in found["Identity"] and "tuning" not in found["GoldModel"]
     # its own block: its budget and space
     neg = found["NegGrad"]["tuning"]
-    assert neg["budget"] == {"trials": 3, "timeout": None}
+    assert neg["budget"] == {"trials": 3, "timeout": None, "parallel": 1}
     assert set(neg["space"]) == set(NEGGRAD_SPACE) and neg["trials"] == 3
     # no block: the defaults (the method's space, 20 trials, Avg. Gap, held-out)
     ssd = found["SSD"]["tuning"]
-    assert ssd["budget"] == {"trials": DEFAULT_TRIALS, "timeout": None}
+    assert ssd["budget"] == {"trials": DEFAULT_TRIALS, "timeout": None, "parallel": 1}
     assert ssd["space"] == {k: d.as_config() for k, d in SSD.search_space.items()}
     assert (ssd["objective"], ssd["direction"], ssd["protocol"]) == \
         ("avg_gap", "minimize", "held_out")

@@ -50,11 +50,11 @@ class Spy:
             spy.stand_ins.append({k: v.cpu().clone() for k, v in out.partitions.items()})
             return out
 
-        def spy_tune(session: Session, index, folder):
+        def spy_tune(session: Session, index, folder, trials=None):
             spy.test_ids.append(session.data.partitions["test"].cpu().clone())
             spy.tuning = True
             try:
-                return tune(session, index, folder)
+                return tune(session, index, folder, trials)
             finally:
                 spy.tuning = False
                 spy.studies += 1
