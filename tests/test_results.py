@@ -144,7 +144,9 @@ def test_resolved_config_fills_in_defaults(finished):
     assert config["globals"] == {"seed": 0, "device": "cpu", "output": None, "paths": [],
                                  "allowed_modules": None, "seeds": None, "cache": True,
                                  "cache_dir": None, "threads": None, "precision": "fp32",
-                                 "channels_last": "auto", "compile": False, "tune": None}
+                                 "channels_last": "auto", "compile": False, "tune": None,
+                                 "executor": "local", "address": None, "num_cpus": 1,
+                                 "num_gpus": 0}
     finetuning = config["unlearners"][4]["parameters"]
     assert finetuning["epochs"] == 10
     assert finetuning["batch_size"] == 512

@@ -73,7 +73,9 @@ def test_resolved_config_shows_every_default():
                                        "threads": None, "allowed_modules": None,
                                        "seeds": None, "cache": True, "cache_dir": None,
                                        "precision": "fp32", "channels_last": "auto",
-                                       "compile": False, "tune": None}
+                                       "compile": False, "tune": None,
+                                       "executor": "local", "address": None, "num_cpus": 1,
+                                       "num_gpus": 0}
     unlearner = plan.resolved["unlearners"][0]
     assert unlearner["class"] == "erasure.unlearners.finetuning.Finetuning"
     assert unlearner["parameters"]["epochs"] == 10

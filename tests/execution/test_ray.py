@@ -66,7 +66,8 @@ def _interrupt_at(monkeypatch, save: int) -> None:
 
 def test_an_interrupted_local_run_resumes_on_ray(ray_instance, local_example, tmp_path,
                                                 monkeypatch):
-    # (the other way round: test_ctrl_c_stops_a_ray_run_and_keeps_what_finished)
+    # (the resume comes from the runner, whichever executor: the other way round is the same
+    # code; test_ctrl_c_stops_a_ray_run_and_keeps_what_finished interrupts a Ray run)
     first, then = "local", "ray"
     folder = tmp_path / "run"
     with monkeypatch.context() as patch:
@@ -158,8 +159,9 @@ def test_the_executor_settings_change_no_record_and_resume_across_them():
 
 def test_ctrl_c_stops_a_ray_run_and_keeps_what_finished(local_example, tmp_path):
     """The command line on the ray executor (its own local Ray instance), stopped by SIGINT once
-    some records are written: exit status 130, the results marked interrupted, and the rest run
-    by --resume on the local executor."""
+    some records are written: exit status 130, the results marked interrupted with what is
+    missing, and what finished equal to the local run's. (Resuming is the runner's, the same for
+    both executors: test_an_interrupted_local_run_resumes_on_ray.)"""
     folder = tmp_path / "run"
     results = folder / "results.json"
     process = subprocess.Popen(
@@ -185,6 +187,7 @@ def test_ctrl_c_stops_a_ray_run_and_keeps_what_finished(local_example, tmp_path)
     assert process.returncode == 130, err[-2000:]
     stopped = json.loads(results.read_text())
     assert stopped["status"] == "interrupted" and stopped["interrupted_by"] == "SIGINT"
-    assert len(stopped["records"]) < 30
-    resumed = run_records(example_plan("local", cache=False), folder, resume=True)
-    assert comparable(resumed["records"]) == comparable(local_example["records"])
+    assert 3 <= len(stopped["records"]) < 30
+    assert len(stopped["records"]) + len(stopped["missing_records"]) == 30
+    reference = {(r["name"], r["seed"]): r for r in comparable(local_example["records"])}
+    assert all(r == reference[(r["name"], r["seed"])] for r in comparable(stopped["records"]))

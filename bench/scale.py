@@ -1,0 +1,126 @@
+#!/usr/bin/env python
+"""One multi-seed study on the local executor and on Ray with 1 and 2 workers (issue 16).
+
+The study: ``--config`` (default ``configs/example.jsonc``: 15 unlearners, 20 measures, digits
+MLP) with ``--seeds`` seeds (default 4), every model trained in each run (``globals.cache:
+false``), one torch thread per record (``globals.threads: 1``), results in a temporary folder.
+Each run goes through the real pipeline (``erasure.prepare`` + ``erasure.run``):
+
+1. ``local``: every seed and record in this process, one after another (the baseline);
+2. one local Ray instance of 2 CPUs is started (its seconds are printed apart, not in the runs);
+3. ``ray, 1 worker``: each task reserves 2 CPUs (``globals.num_cpus: 2``): one task at a time;
+4. ``ray, 2 workers``: each task reserves 1 CPU: two at a time.
+
+The Ray runs also check that their records equal the local run's (runtime and memory aside). The
+first Ray run pays the start of its worker processes (importing torch and the framework, loading
+the data) — the table says how many worker processes each Ray run used.
+
+The last line is ``ratio: <local seconds ÷ ray 2-worker seconds>``.
+
+Usage::
+
+    python bench/scale.py [--config FILE] [--seeds 4] [--epochs N] [--device cpu] [--smoke]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import benchutil
+
+ROOT = benchutil.ROOT
+MACHINE_KEYS = ("runtime.", "memory.", "rte.")
+
+
+def plan_for(config_file: Path, seeds: int, executor: str, num_cpus: float, device: str,
+             epochs: int | None, unlearners: int | None):
+    from erasure.config import load_config
+    from erasure.config.overrides import Override, apply_overrides
+    from erasure.plan import prepare
+
+    config = load_config(config_file)
+    if unlearners:
+        config["unlearners"] = config["unlearners"][:unlearners]
+    overrides = {"globals.seeds": list(range(seeds)), "globals.executor": executor,
+                 "globals.num_cpus": num_cpus, "globals.cache": False, "globals.threads": 1,
+                 "globals.device": device}
+    if epochs is not None:
+        overrides["predictor.parameters.epochs"] = epochs
+    config = apply_overrides(config, [Override(k, v, "bench") for k, v in overrides.items()])
+    return prepare(config, config_file=config_file)
+
+
+def records(document: dict) -> list[dict]:
+    return [dict(r, metrics={k: v for k, v in r["metrics"].items()
+                             if not k.startswith(MACHINE_KEYS)}) for r in document["records"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "example.jsonc")
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--epochs", type=int, help="the predictor's epochs (default: the config's)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--smoke", action="store_true", help="2 seeds, 3 unlearners, 2 epochs")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    unlearners = None
+    if args.smoke:
+        args.seeds, args.epochs, unlearners = 2, 2, 3
+
+    import ray
+
+    from erasure.runner import run
+
+    print(f"machine: {benchutil.machine(args.device)}")
+    print(f"study: {args.config.name}, {args.seeds} seeds"
+          + (f", {unlearners} unlearners" if unlearners else "")
+          + (f", {args.epochs} epochs" if args.epochs else ""))
+    rows, seconds, reference = [], {}, None
+    with tempfile.TemporaryDirectory() as folder:
+        for name, executor, num_cpus in [("local", "local", 1), ("ray, 1 worker", "ray", 2),
+                                         ("ray, 2 workers", "ray", 1)]:
+            if executor == "ray" and not ray.is_initialized():
+                tick = time.perf_counter()
+                ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.WARNING)
+                print(f"Ray start (2 CPUs, not in the runs below): "
+                      f"{time.perf_counter() - tick:.1f} s")
+            plan = plan_for(args.config, args.seeds, executor, num_cpus, args.device,
+                            args.epochs, unlearners)
+            before = _workers(ray) if executor == "ray" else set()
+            tick = time.perf_counter()
+            document = json.loads(run(plan, output=Path(folder) / name.replace(" ", "_"))
+                                  .read_text())
+            seconds[name] = time.perf_counter() - tick
+            used = len(_workers(ray) - before) if executor == "ray" else 0
+            if reference is None:
+                reference = records(document)
+                same = "-"
+            else:
+                same = "yes" if records(document) == reference else "NO"
+            rows.append([name, len(document["records"]), seconds[name],
+                         seconds["local"] / seconds[name], used, same])
+    print(benchutil.table(["executor", "records", "seconds", "speed-up", "new workers",
+                           "same records"], rows))
+    ray.shutdown()
+    print(f"ratio: {seconds['local'] / seconds['ray, 2 workers']:.2f}")
+
+
+def _workers(ray) -> set[str]:
+    """The ids of the Ray worker processes started so far (alive or not)."""
+    try:
+        from ray.util.state import list_workers
+
+        return {w.worker_id for w in list_workers(limit=10_000, raise_on_missing_output=False)
+                if w.worker_type == "WORKER"}
+    except Exception:  # the state API needs the dashboard's agent on some versions
+        return set()
+
+
+if __name__ == "__main__":
+    main()
