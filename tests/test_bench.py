@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RATIO = re.compile(r"^ratio: (\d+(\.\d+)?|nan|inf)$")
 
 
-@pytest.mark.parametrize("script", ["overhead.py", "pipeline.py", "gpu.py", "defaults.py"])
+@pytest.mark.parametrize("script", ["overhead.py", "pipeline.py", "gpu.py", "defaults.py",
+                                    "scale.py"])
 def test_bench_smoke_run_ends_with_a_ratio(script, tmp_path):
     env = {**os.environ, "ERASURE_CACHE_DIR": str(tmp_path / "cache")}
     done = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--smoke", "--device", "cpu"],
