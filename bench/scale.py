@@ -16,6 +16,10 @@ first Ray run pays the start of its worker processes (importing torch and the fr
 the data); each worker process builds what measures share per seed (LiRA's shadow models, the
 reference networks) for itself.
 
+Before the table, the per-task times of seed 0 in this process (what a cluster estimate needs,
+guide chapter 9): the seconds of the models task and of one training epoch, each record's
+seconds (unlearning and every measure) and their mean in training epochs (``r``).
+
 The last line is ``ratio: <local seconds ÷ ray 2-worker seconds>``.
 
 Usage::
@@ -86,6 +90,7 @@ def main() -> None:
     print(f"study: {args.config.name}, {args.seeds} seeds"
           + (f", {unlearners} unlearners" if unlearners else "")
           + (f", {args.epochs} epochs" if args.epochs else ""))
+    per_task(plan_for(args.config, 1, "local", 1, args.device, args.epochs, unlearners))
     rows, seconds, reference = [], {}, None
     with tempfile.TemporaryDirectory() as folder:
         for name, executor, num_cpus in runs:
@@ -111,6 +116,33 @@ def main() -> None:
     print(benchutil.table(["executor", "records", "seconds", "speed-up", "same records"], rows))
     ray.shutdown()
     print(f"ratio: {seconds['local'] / seconds['ray, 2 workers']:.2f}")
+
+
+def per_task(plan) -> None:
+    """Seed 0 of ``plan``, unit by unit in this process: the models task, then each record."""
+    import torch
+
+    from erasure.experiment import Session
+
+    torch.set_num_threads(1)
+    session = Session(plan, 0)
+    session.load_data()
+    tick = time.perf_counter()
+    session.train_models()
+    models = time.perf_counter() - tick
+    epochs = plan.predictor.epochs * (1 + len(plan.gold_partitions))
+    epoch = models / epochs
+    times = []
+    for index in range(len(plan.names)):
+        tick = time.perf_counter()
+        session.unlearn(index)
+        times.append(time.perf_counter() - tick)
+    mean = sum(times) / len(times)
+    print(f"models task (seed 0): {models:.2f} s for {epochs} training epochs "
+          f"({epoch:.3f} s per epoch)")
+    print("records (seed 0, s): " + ", ".join(f"{n} {t:.2f}" for n, t in zip(plan.names, times)))
+    print(f"mean record: {mean:.2f} s = r {mean / epoch:.1f} training epochs (the first record "
+          f"also builds what the measures share for the seed)")
 
 
 if __name__ == "__main__":
