@@ -514,6 +514,22 @@ def test_tuning_toward_the_gold_model(ran):
     assert (output(ran, "tuning") / "tuning.db").is_file()
 
 
+def test_a_run_on_ray_gives_the_records_of_the_local_run(ran):
+    """Chapter 9: chapter 2's two-seed run again, as Ray tasks — the same records (runtime and
+    memory aside), the models from the cache that run filled."""
+    on_ray, local = results(ran, "forget_class_on_ray"), results(ran, "forget_class_seeds")
+    assert on_ray["config"]["globals"]["executor"] == "ray"
+
+    def comparable(document):
+        return [dict(r, metrics={k: v for k, v in r["metrics"].items()
+                                 if not k.startswith(("runtime.", "memory.", "rte."))})
+                for r in document["records"]]
+
+    assert len(on_ray["records"]) == 8
+    assert comparable(on_ray) == comparable(local)
+    assert all(m["cached"] for seed in ("0", "1") for m in on_ray["models"][seed].values())
+
+
 def _shown(distribution) -> str:
     """A distribution as chapter 8's table writes it: ``1e-4–1e-1 log``, ``1–10``, ``0.1–1.0``
     (a log range's bounds up to 0.1 in powers of ten)."""
