@@ -219,3 +219,41 @@ def test_the_code_fingerprint_covers_training_code_and_not_measures(tmp_path):
         assert code_fingerprint.__wrapped__(copy) != first, training
         path.write_text(original)
     assert code_fingerprint.__wrapped__(copy) == first
+
+
+def test_two_trainers_of_one_model_train_it_once(tmp_path, trainings):
+    """Runs or Ray tasks sharing a cache: whoever trains a model holds its entry's lock, the
+    other waits, then loads what was stored instead of training it again."""
+    import threading
+
+    from erasure.experiment import Session
+
+    plan = prepare(experiment(tmp_path, [{"class": "Identity"}]))
+    sessions = [Session(plan, 0) for _ in range(2)]
+    for session in sessions:
+        session.load_data()
+    start = threading.Barrier(2)
+
+    def train(session):
+        start.wait()
+        session.train_models()
+
+    threads = [threading.Thread(target=train, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert trainings == ["train_original"]  # once, not twice
+    assert sorted(s.models["original"]["cached"] for s in sessions) == [False, True]
+    for a, b in zip(sessions[0].original.state_dict().values(),
+                    sessions[1].original.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_the_executor_settings_do_not_change_the_key(tmp_path):
+    from erasure.experiment import Session
+
+    local = Session(prepare(experiment(tmp_path, [{"class": "Identity"}])), 0)
+    ray = Session(prepare(experiment(tmp_path, [{"class": "Identity"}], executor="ray",
+                                     address="auto", num_cpus=2, num_gpus=0.5)), 0)
+    assert local._cache_key("train", ("original",)) == ray._cache_key("train", ("original",))
