@@ -55,7 +55,9 @@ def _signals_as_interrupts() -> Iterator[None]:
         return
 
     def handler(number: int, frame: Any) -> None:
-        raise Interrupted(signal.Signals(number).name)
+        error = Interrupted(signal.Signals(number).name)
+        if not execution.defer(error):  # inside Ray's calls, raised when they return
+            raise error
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

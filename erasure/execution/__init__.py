@@ -13,6 +13,7 @@ whatever their order.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -49,6 +50,37 @@ class RecordDone:
 
 
 Event = ModelsReady | RecordStarted | RecordDone
+
+
+class _Held:
+    """Signals that arrived inside :func:`signals_held`."""
+
+    active = False
+    error: BaseException | None = None
+
+
+def defer(error: BaseException) -> bool:
+    """For a signal handler: inside :func:`signals_held`, keeps ``error`` to be raised when the
+    block ends and returns True; elsewhere returns False (the handler raises it at once)."""
+    if _Held.active:
+        _Held.error = _Held.error or error
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Within the block, the runner's SIGINT/SIGTERM handler keeps its exception until the block
+    ends, then it is raised: an exception raised by a signal handler inside Ray's compiled calls
+    (``ray.wait``) comes out as a ``SystemError`` instead. Never yield inside the block."""
+    _Held.active = True
+    try:
+        yield
+    finally:
+        _Held.active = False
+        error, _Held.error = _Held.error, None
+        if error is not None:
+            raise error
 
 
 def events(plan: Plan, work: dict[int, list[int]], folder: Path) -> Iterator[Event]:

@@ -11,15 +11,17 @@ reserves ``globals.num_cpus`` CPUs and ``globals.num_gpus`` GPUs.
 Faults: a task whose worker dies (killed, out of memory, a lost node) is retried once by Ray; a
 second death is recorded as a failed record with the reason (a seed's models unit: every record of
 that seed). An exception raised by the framework in a task stops the run as it would locally.
-Closing the event iterator (Ctrl-C) cancels every task still queued or running.
+Closing the event iterator (Ctrl-C) ends every task still queued or running (:func:`_stop`).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any, Iterator
 
-from erasure.execution import Event, ModelsReady, RecordDone
+from erasure.config import ConfigError
+from erasure.execution import Event, ModelsReady, RecordDone, signals_held
 from erasure.execution.units import Job, models_unit, record_unit, replay, trial_unit
 from erasure.plan import Plan
 
@@ -29,17 +31,32 @@ log = logging.getLogger(__name__)
 RETRIES = 1
 #: seconds between checks for finished tasks (signals are handled between them)
 POLL = 0.2
+#: whether this process's Ray connection was made by :func:`connect` (so a stopped run may close
+#: it), rather than by the caller (a test, a notebook), whose instance is left running
+_connected_here = False
 
 
 def connect(address: str | None) -> Any:
     """Ray, initialised: this process's instance if it has one, else the cluster at ``address``,
-    else a new local instance (no dashboard)."""
+    else a new local instance (no dashboard).
+
+    Raises:
+        ConfigError: no cluster answers at ``address`` (``auto``: none runs on this machine).
+    """
     import ray  # noqa: PLC0415
 
+    global _connected_here
     if not ray.is_initialized():
+        _connected_here = True
         if address:
             log.info("joining the Ray cluster at %s", address)
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            try:
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise ConfigError.single(
+                    "globals.address", f"cannot join the Ray cluster at '{address}': {e}",
+                    "Start it first ('ray start --head' on its head node), or leave --address "
+                    "out to start a local Ray instance.") from None
         else:
             log.info("starting a local Ray instance")
             ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
@@ -63,20 +80,25 @@ def events(plan: Plan, work: dict[int, list[int]], folder: Path) -> Iterator[Eve
     log.info("Ray: %d tasks for the models of %d seeds, then %d records, each with %g CPU and "
              "%g GPU", len(work), len(work), sum(map(len, work.values())), settings.num_cpus,
              settings.num_gpus)
+    waiting: list[int] = []  # seeds whose models are ready and records not yet submitted
     try:
-        while pending:
-            finished, _ = ray.wait(list(pending), num_returns=1, timeout=POLL)
-            for ref in finished:
-                seed, index = pending.pop(ref)
-                try:
-                    value, logs = ray.get(ref)
-                except ray.exceptions.RayTaskError as e:  # the framework's own error: stop
-                    raise (e.cause if isinstance(e.cause, BaseException) else e) from None
-                except ray.exceptions.RayError as e:  # the worker died twice, the node was lost…
-                    reason = _death(e)
+        while pending or waiting:
+            with signals_held():  # no exception from a signal handler inside Ray's calls
+                for seed in waiting:
+                    for i in work[seed]:
+                        # boxed: the record task passes the reference on to its trials' tasks
+                        task = record_task.remote(job_ref, seed, i, [trained[seed]], resources)
+                        pending[task] = (seed, i)
+                waiting.clear()
+                finished, _ = ray.wait(list(pending), num_returns=1, timeout=POLL)
+                outcomes = [(*pending.pop(ref), *_outcome(ray, ref)) for ref in finished]
+            for seed, index, value, error in outcomes:
+                if isinstance(error, ray.exceptions.RayTaskError):  # the framework's own: stop
+                    raise (error.cause if isinstance(error.cause, BaseException) else error)
+                if error is not None:  # the worker died twice, the node was lost…
+                    reason = _death(error)
                     if index is None:
                         log.warning("the models of seed %d could not be trained: %s", seed, reason)
-                        del trained[seed]
                         for i in work[seed]:
                             yield RecordDone(seed, i, _failed(plan, i, f"the seed's models: {reason}"))
                     else:
@@ -84,20 +106,43 @@ def events(plan: Plan, work: dict[int, list[int]], folder: Path) -> Iterator[Eve
                                     reason)
                         yield RecordDone(seed, index, _failed(plan, index, reason))
                     continue
+                result, logs = value
                 replay(logs)
                 if index is None:
-                    yield ModelsReady(**value)
-                    for i in work[seed]:
-                        # boxed: the record task passes the reference on to its trials' tasks
-                        task = record_task.remote(job_ref, seed, i, [trained[seed]], resources)
-                        pending[task] = (seed, i)
+                    yield ModelsReady(**result)
+                    waiting.append(seed)
                 else:
-                    yield RecordDone(seed, index, value)
-            for seed in [s for s in trained if not any(p[0] == s for p in pending.values())]:
+                    yield RecordDone(seed, index, result)
+            busy = {s for s, _ in pending.values()} | set(waiting)
+            for seed in [s for s in trained if s not in busy]:
                 del trained[seed]  # its records are done: the object store may drop the models
     finally:
-        for ref in pending:
-            ray.cancel(ref, force=True)
+        if pending:
+            with signals_held(), contextlib.suppress(Exception):
+                _stop(ray, list(pending))
+
+
+def _outcome(ray: Any, ref: Any) -> tuple[Any, BaseException | None]:
+    """A finished task's ``(value, None)``, or ``(None, error)``."""
+    try:
+        return ray.get(ref), None
+    except ray.exceptions.RayError as e:
+        return None, e
+
+
+def _stop(ray: Any, refs: list) -> None:
+    """Stops the tasks of a run that ends early (Ctrl-C, an error). A connection this module made
+    is closed: Ray then ends every task the driver owns, on a local instance or a cluster alike.
+    Otherwise each task is cancelled (a running one gets a KeyboardInterrupt: killing its worker
+    while it replies can abort the driver inside Ray)."""
+    global _connected_here
+    if _connected_here:
+        _connected_here = False
+        ray.shutdown()
+        return
+    for ref in refs:
+        with contextlib.suppress(Exception):
+            ray.cancel(ref)
 
 
 def _record(job: Job, seed: int, index: int, trained: list, resources: dict[str, Any]

@@ -48,6 +48,10 @@ def test_a_ray_run_gives_the_records_of_a_local_run(ray_instance, local_example,
     assert all(r["status"] == "finished" for r in document["records"])
     by_seed = [[r["metrics"] for r in document["records"] if r["seed"] == s] for s in (0, 1)]
     assert sum(a != b for a, b in zip(*by_seed)) == 15
+    # the tasks' log lines reached the run's log, as a local run writes them
+    log = (tmp_path / "ray" / "run.log").read_text()
+    assert log.count("erasure.experiment: unlearner UNSIR\n") == 2
+    assert log.count("erasure.experiment: training train_original on 'train'") == 2
 
 
 def _interrupt_at(monkeypatch, save: int) -> None:
@@ -64,11 +68,11 @@ def _interrupt_at(monkeypatch, save: int) -> None:
     monkeypatch.setattr(runner, "write_json_atomic", write)
 
 
-def test_an_interrupted_local_run_resumes_on_ray(ray_instance, local_example, tmp_path,
-                                                monkeypatch):
-    # (the resume comes from the runner, whichever executor: the other way round is the same
-    # code; test_ctrl_c_stops_a_ray_run_and_keeps_what_finished interrupts a Ray run)
-    first, then = "local", "ray"
+@pytest.mark.parametrize("first, then", [("local", "ray"), ("ray", "local")])
+def test_an_interrupted_run_resumes_on_the_other_executor(ray_instance, local_example, tmp_path,
+                                                          monkeypatch, first, then):
+    # ray first: this process's own Ray instance (a notebook's) keeps running; the run's tasks
+    # are cancelled (test_ctrl_c_stops_a_ray_run_and_keeps_what_finished: the command line's)
     folder = tmp_path / "run"
     with monkeypatch.context() as patch:
         _interrupt_at(patch, 8)
@@ -85,6 +89,7 @@ def test_an_interrupted_local_run_resumes_on_ray(ray_instance, local_example, tm
     assert all(r == kept[(r["name"], r["seed"])] for r in resumed["records"]
                if (r["name"], r["seed"]) in kept)
     assert comparable(resumed["records"]) == comparable(local_example["records"])
+    assert ray_instance.is_initialized()
 
 
 KILLERS = '''
@@ -160,8 +165,8 @@ def test_the_executor_settings_change_no_record_and_resume_across_them():
 def test_ctrl_c_stops_a_ray_run_and_keeps_what_finished(local_example, tmp_path):
     """The command line on the ray executor (its own local Ray instance), stopped by SIGINT once
     some records are written: exit status 130, the results marked interrupted with what is
-    missing, and what finished equal to the local run's. (Resuming is the runner's, the same for
-    both executors: test_an_interrupted_local_run_resumes_on_ray.)"""
+    missing, and what finished equal to the local run's. (Resuming:
+    test_an_interrupted_run_resumes_on_the_other_executor.)"""
     folder = tmp_path / "run"
     results = folder / "results.json"
     process = subprocess.Popen(
@@ -191,3 +196,20 @@ def test_ctrl_c_stops_a_ray_run_and_keeps_what_finished(local_example, tmp_path)
     assert len(stopped["records"]) + len(stopped["missing_records"]) == 30
     reference = {(r["name"], r["seed"]): r for r in comparable(local_example["records"])}
     assert all(r == reference[(r["name"], r["seed"])] for r in comparable(stopped["records"]))
+
+
+def test_an_address_where_no_cluster_answers_is_a_config_error(tmp_path, monkeypatch, capsys):
+    ray = pytest.importorskip("ray")
+
+    def refuse(**kwargs):
+        raise ConnectionError("Could not find any running Ray instance. Please specify the one "
+                              "to connect to by setting `--address` flag")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    status = main([str(EXAMPLE), "--address", "auto", "--output", str(tmp_path / "out")])
+    assert status == 2
+    error = capsys.readouterr().err
+    assert "globals.address: cannot join the Ray cluster at 'auto'" in error
+    assert "ray start --head" in error
+    assert not (tmp_path / "out").exists()  # the folder it claimed is gone again
