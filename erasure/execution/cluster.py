@@ -1,4 +1,5 @@
-"""The Ray executor: one Ray task per seed's models and one per record.
+"""The Ray executor: one Ray task per seed's models, one per record, and one per tuning trial of
+a batch (``tune.parallel`` above 1; the record task hands them out and waits for them).
 
 The driver (the ``main.py`` process) joins the cluster named by ``globals.address`` (``auto``, or
 ``host:port``), or starts a local Ray instance sized to the machine; a process that has already
@@ -22,7 +23,8 @@ from typing import Any, Iterator
 
 from erasure.config import ConfigError
 from erasure.execution import Event, ModelsReady, RecordDone, signals_held
-from erasure.execution.units import Job, models_unit, record_unit, replay, trial_unit
+from erasure.execution.units import (Job, models_unit, record_unit, replay, session_for,
+                                     trial_unit)
 from erasure.plan import Plan
 
 log = logging.getLogger(__name__)
@@ -176,7 +178,6 @@ class _Trials:
     def __call__(self, batch: list, study_name: str, path: Path) -> list[tuple[str, Any]]:
         import ray  # noqa: PLC0415
 
-        from erasure.execution.units import session_for  # noqa: PLC0415
         from erasure.tuning.study import run_trials  # noqa: PLC0415
 
         if len(batch) == 1:

@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -47,28 +48,33 @@ class Job:
         config_file: the config file (absolute), where user modules and relative paths start.
         folder: the run folder (absolute).
         cache: the model cache folder (absolute), None when the cache is off.
+        run: this run's id: a worker reuses a session only within one run (another run may
+            read edited data files).
     """
 
     config: dict
     config_file: str | None
     folder: str
     cache: str | None
+    run: str
 
     @classmethod
     def of(cls, plan: Plan, folder: Path) -> "Job":
         cache = cache_location(plan)
         return cls(plan.source, str(plan.config_file) if plan.config_file else None,
-                   str(Path(folder).resolve()), str(cache.resolve()) if cache else None)
+                   str(Path(folder).resolve()), str(cache.resolve()) if cache else None,
+                   uuid.uuid4().hex)
 
     @property
     def key(self) -> str:
+        """What the plan depends on."""
         text = json.dumps([self.config, self.config_file, self.cache], sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 #: per worker process: the plans and sessions of the jobs it ran (the latest few)
 _PLANS: dict[str, Plan] = {}
-_SESSIONS: dict[tuple[str, int], Session] = {}
+_SESSIONS: dict[tuple[str, int], Session] = {}  # by (run, seed)
 KEPT_SESSIONS = 2
 
 
@@ -85,7 +91,7 @@ def _new_session(job: Job, seed: int) -> Session:
 
 
 def _keep(job: Job, seed: int, session: Session) -> None:
-    _SESSIONS[(job.key, seed)] = session
+    _SESSIONS[(job.run, seed)] = session
     while len(_SESSIONS) > KEPT_SESSIONS:
         del _SESSIONS[next(iter(_SESSIONS))]
 
@@ -110,7 +116,7 @@ def models_unit(job: Job, seed: int) -> tuple[tuple[dict[str, Any], list], dict[
 def session_for(job: Job, seed: int, trained: Callable[[], dict[str, Any]]) -> Session:
     """This process's session of ``seed``: kept from an earlier unit, else built with the models
     ``trained()`` gives (:func:`models_unit`'s)."""
-    session = _SESSIONS.get((job.key, seed))
+    session = _SESSIONS.get((job.run, seed))
     if session is None:
         session = _new_session(job, seed)
         session.adopt(trained())
