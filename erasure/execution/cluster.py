@@ -65,9 +65,28 @@ def connect(address: str | None) -> Any:
     return ray
 
 
+def check_fits(ray: Any, num_cpus: float, num_gpus: float) -> None:
+    """Refuses what each task reserves when no node of the cluster has that much (Ray would
+    queue the tasks for ever, waiting for such a node).
+
+    Raises:
+        ConfigError: at ``globals.num_cpus`` or ``globals.num_gpus``, with the largest node's.
+    """
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    for key, name, wanted in (("CPU", "num_cpus", num_cpus), ("GPU", "num_gpus", num_gpus)):
+        largest = max((float(n.get(key, 0)) for n in nodes), default=0.0)
+        if wanted > largest:
+            raise ConfigError.single(
+                f"globals.{name}", f"each task asks for {wanted:g} {key}s, but the largest node "
+                f"of the Ray cluster has {largest:g}",
+                "Ask for at most that many, or add a node that has them." if key == "CPU" else
+                "Ask for 0 GPUs (device cpu), or join a cluster with GPU nodes (--address).")
+
+
 def events(plan: Plan, work: dict[int, list[int]], folder: Path) -> Iterator[Event]:
     settings = plan.settings
     ray = connect(settings.address)
+    check_fits(ray, settings.num_cpus, settings.num_gpus)
     resources = {"num_cpus": settings.num_cpus, "num_gpus": settings.num_gpus,
                  "max_retries": RETRIES}
     models_task = ray.remote(models_unit).options(num_returns=2, **resources)

@@ -213,3 +213,16 @@ def test_an_address_where_no_cluster_answers_is_a_config_error(tmp_path, monkeyp
     assert "globals.address: cannot join the Ray cluster at 'auto'" in error
     assert "ray start --head" in error
     assert not (tmp_path / "out").exists()  # the folder it claimed is gone again
+
+
+@pytest.mark.parametrize("asked, message", [
+    (["--set", "globals.num_gpus=1"], "globals.num_gpus: each task asks for 1 GPUs, but the "
+                                      "largest node of the Ray cluster has 0"),
+    (["--set", "globals.num_cpus=3"], "globals.num_cpus: each task asks for 3 CPUs, but the "
+                                      "largest node of the Ray cluster has 2")])
+def test_a_task_no_node_can_hold_is_a_config_error(ray_instance, tmp_path, capsys, asked,
+                                                   message):
+    status = main([str(EXAMPLE), "--executor", "ray", *asked, "--output", str(tmp_path / "out")])
+    assert status == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
