@@ -72,7 +72,7 @@ class Globals:
         executor: ``local`` (default: every record in this process, one after another) or
             ``ray``: one Ray task per seed's models and per record, on a Ray cluster
             (:mod:`erasure.execution`; needs ``erasure[ray]``) — ``--executor``. The records are
-            the same either way.
+            the same either way, bit for bit with the same ``threads``.
         address: the Ray cluster to join (``auto``, or ``host:port``); ``null`` (default)
             starts a local Ray instance sized to this machine — ``--address``. Only the ``ray``
             executor reads it.
