@@ -49,7 +49,6 @@ def connect(address: str | None) -> Any:
 
     global _connected_here
     if not ray.is_initialized():
-        _connected_here = True
         if address:
             log.info("joining the Ray cluster at %s", address)
             try:
@@ -62,6 +61,7 @@ def connect(address: str | None) -> Any:
         else:
             log.info("starting a local Ray instance")
             ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        _connected_here = True
     return ray
 
 
