@@ -68,28 +68,31 @@ def _interrupt_at(monkeypatch, save: int) -> None:
     monkeypatch.setattr(runner, "write_json_atomic", write)
 
 
-@pytest.mark.parametrize("first, then", [("local", "ray"), ("ray", "local")])
-def test_an_interrupted_run_resumes_on_the_other_executor(ray_instance, local_example, tmp_path,
-                                                          monkeypatch, first, then):
-    # ray first: this process's own Ray instance (a notebook's) keeps running; the run's tasks
-    # are cancelled (test_ctrl_c_stops_a_ray_run_and_keeps_what_finished: the command line's)
+def test_an_interrupted_run_resumes_on_the_other_executor_and_back(ray_instance, local_example,
+                                                                   tmp_path, monkeypatch):
+    """Local, interrupted; resumed on Ray, interrupted with tasks in flight (cancelled: this
+    process's Ray instance, a notebook's, keeps running); resumed locally to the end — the
+    records of an uninterrupted local run. (The command line's Ctrl-C on a Ray run:
+    test_ctrl_c_stops_a_ray_run_and_keeps_what_finished.)"""
     folder = tmp_path / "run"
-    with monkeypatch.context() as patch:
-        _interrupt_at(patch, 8)
-        with pytest.raises(Interrupted):
-            run_records(example_plan(first), folder)
-    stopped = json.loads((folder / "results.json").read_text())
-    assert stopped["status"] == "interrupted"
-    assert 0 < len(stopped["records"]) < 30
-    assert len(stopped["records"]) + len(stopped["missing_records"]) == 30
-    resumed = run_records(example_plan(then), folder, resume=True)
+    stopped = []
+    for executor in ("local", "ray"):
+        with monkeypatch.context() as patch:
+            _interrupt_at(patch, 8)
+            with pytest.raises(Interrupted):
+                run_records(example_plan(executor), folder, resume=bool(stopped))
+        stopped.append(json.loads((folder / "results.json").read_text()))
+        assert stopped[-1]["status"] == "interrupted"
+        assert len(stopped[-1]["records"]) + len(stopped[-1]["missing_records"]) == 30
+    assert 0 < len(stopped[0]["records"]) < len(stopped[1]["records"]) < 30
+    assert ray_instance.is_initialized()
+    resumed = run_records(example_plan("local"), folder, resume=True)
     assert resumed["status"] == "finished"
-    kept = {(r["name"], r["seed"]): r for r in stopped["records"]}
-    # what finished before the interruption is kept as it was; the rest ran on the other executor
+    kept = {(r["name"], r["seed"]): r for r in stopped[1]["records"]}
+    # what finished before each interruption is kept as it was; the rest ran afterwards
     assert all(r == kept[(r["name"], r["seed"])] for r in resumed["records"]
                if (r["name"], r["seed"]) in kept)
     assert comparable(resumed["records"]) == comparable(local_example["records"])
-    assert ray_instance.is_initialized()
 
 
 KILLERS = '''
@@ -166,7 +169,7 @@ def test_ctrl_c_stops_a_ray_run_and_keeps_what_finished(local_example, tmp_path)
     """The command line on the ray executor (its own local Ray instance), stopped by SIGINT once
     some records are written: exit status 130, the results marked interrupted with what is
     missing, and what finished equal to the local run's. (Resuming:
-    test_an_interrupted_run_resumes_on_the_other_executor.)"""
+    test_an_interrupted_run_resumes_on_the_other_executor_and_back.)"""
     folder = tmp_path / "run"
     results = folder / "results.json"
     process = subprocess.Popen(
@@ -215,14 +218,13 @@ def test_an_address_where_no_cluster_answers_is_a_config_error(tmp_path, monkeyp
     assert not (tmp_path / "out").exists()  # the folder it claimed is gone again
 
 
-@pytest.mark.parametrize("asked, message", [
-    (["--set", "globals.num_gpus=1"], "globals.num_gpus: each task asks for 1 GPUs, but the "
-                                      "largest node of the Ray cluster has 0"),
-    (["--set", "globals.num_cpus=3"], "globals.num_cpus: each task asks for 3 CPUs, but the "
-                                      "largest node of the Ray cluster has 2")])
-def test_a_task_no_node_can_hold_is_a_config_error(ray_instance, tmp_path, capsys, asked,
-                                                   message):
-    status = main([str(EXAMPLE), "--executor", "ray", *asked, "--output", str(tmp_path / "out")])
+@pytest.mark.parametrize("kind", ["GPU", "CPU"])
+def test_a_task_no_node_can_hold_is_a_config_error(ray_instance, tmp_path, capsys, kind):
+    has = max(int(n["Resources"].get(kind, 0)) for n in ray_instance.nodes() if n["Alive"])
+    key = f"globals.num_{kind.lower()}s"
+    status = main([str(EXAMPLE), "--executor", "ray", "--set", f"{key}={has + 1}",
+                   "--output", str(tmp_path / "out")])
     assert status == 2
-    assert message in capsys.readouterr().err
+    assert (f"{key}: each task asks for {has + 1} {kind}s, but the largest node of the Ray "
+            f"cluster has {has}") in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
