@@ -48,7 +48,8 @@ def _config(tmp_path, executor: str):
     config = digits_config(unlearners=[
         {"class": "slow.SlowScale", "tune": {"trials": 4, "parallel": 2, "prune": False}},
         {"class": "NegGrad", "tune": {"trials": 2}}], epochs=5)
-    config["globals"].update(executor=executor, cache=False)
+    # one torch thread in both (a Ray task's default is num_cpus, this process's the test's)
+    config["globals"].update(executor=executor, cache=False, threads=1)
     file = tmp_path / "tuned.jsonc"
     file.write_text(json.dumps(config))
     return prepare(config, config_file=file)
