@@ -149,6 +149,14 @@ class Plan:
     #: the config as given to :func:`prepare` (overrides applied): preparing it again, in
     #: another process, builds this plan (:mod:`erasure.execution`)
     source: dict = field(default_factory=dict)
+    #: per unlearner: its sweep point ``{path as written in the sweep: value}``, None outside
+    #: sweeps; its record carries it as ``"sweep"`` (:func:`erasure.execution.units.run_record`)
+    sweep_points: list[Optional[dict]] = field(default_factory=list)
+
+    def sweep_point(self, index: int) -> Optional[dict]:
+        """A copy of unlearner ``index``'s sweep point (None outside sweeps)."""
+        point = self.sweep_points[index] if index < len(self.sweep_points) else None
+        return copy_config(point) if point is not None else None
 
     def build_unlearner(self, config: dict, where: str) -> Unlearner:
         """Builds an unlearner from a (resolved) config, as :func:`prepare` did.
@@ -240,10 +248,10 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
         raw_unlearners = []
     resolved["unlearners"] = []
     try:
-        raw_unlearners, origins, suffixes = sweeps.expand(raw_unlearners)
+        raw_unlearners, origins, suffixes, points = sweeps.expand(raw_unlearners)
     except ConfigError as e:
         builder.problems.extend(e.problems)
-        raw_unlearners, origins, suffixes = [], [], []
+        raw_unlearners, origins, suffixes, points = [], [], [], []
     tune_blocks = []
     for node, where in zip(raw_unlearners, origins):
         if isinstance(node, dict):  # checked with the evaluator, below
@@ -283,7 +291,8 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
     names = _record_names(raw_unlearners, suffixes)
     gold = sorted({p for c in [*unlearners, *evaluator.measures] for p in c.gold_partitions()})
     return Plan(settings, data, predictor, unlearners, names, evaluator, resolved,
-                Path(config_file).resolve() if config_file else None, gold, tuning)
+                Path(config_file).resolve() if config_file else None, gold, tuning,
+                sweep_points=points)
 
 
 def _written_names(node: Any) -> set[str] | None:

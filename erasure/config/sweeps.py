@@ -7,7 +7,9 @@ An unlearner node may carry ``"sweep"``: a map from a parameter path (relative t
      "sweep": {"epochs": [1, 5], "optimizer.parameters.lr": [0.01, 0.1]}}
 
 expands to four unlearners named ``Finetuning[epochs=1,lr=0.01]`` … ``Finetuning[epochs=5,lr=0.1]``
-(the last path segment names a value unless two paths end alike). A sweep, and the unlearners
+(the last path segment names a value unless two paths end alike: :func:`suffix`). Each point is
+also returned as ``{path as written: value}``, what the record of that point carries under
+``"sweep"`` (:mod:`erasure.execution.units`). A sweep, and the unlearners
 of a config with its sweeps expanded, are limited to ``MAX_POINTS``, checked before expanding.
 """
 from __future__ import annotations
@@ -24,24 +26,26 @@ from .load import copy_config
 MAX_POINTS = 10_000
 
 
-def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str]]:
+def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str], list[dict | None]]:
     """Expands every node with a ``sweep``.
 
     Returns:
-        ``(nodes, paths, suffixes)``: the expanded nodes (without ``sweep``), the config path
-        each came from (``unlearners[i]``), and each one's name suffix (``""`` outside sweeps).
+        ``(nodes, paths, suffixes, points)``: the expanded nodes (without ``sweep``), the config
+        path each came from (``unlearners[i]``), each one's name suffix (``""`` outside sweeps)
+        and its sweep point, ``{path as written in the sweep: value}`` (None outside sweeps).
 
     Raises:
         ConfigError: a sweep that is not a map of paths to non-empty lists, or a path that
             crosses a value that is not an object.
     """
-    out, paths, suffixes, problems = [], [], [], []
+    out, paths, suffixes, points, problems = [], [], [], [], []
     for i, node in enumerate(nodes):
         where = f"unlearners[{i}]"
         if not isinstance(node, dict) or "sweep" not in node:
             out.append(node)
             paths.append(where)
             suffixes.append("")
+            points.append(None)
             continue
         grid = node["sweep"]
         if not isinstance(grid, dict) or not grid:
@@ -62,7 +66,6 @@ def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str]]:
             continue
         if len(out) + size > MAX_POINTS:
             break  # refused below, unexpanded
-        labels = _labels(list(grid))
         base = {k: v for k, v in node.items() if k != "sweep"}
         for values in itertools.product(*grid.values()):
             point = copy_config(base)
@@ -74,7 +77,9 @@ def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str]]:
                 break
             out.append(point)
             paths.append(where)
-            suffixes.append("[" + ",".join(f"{label}={_show(v)}" for label, v in zip(labels, values)) + "]")
+            chosen = {key: copy_config(value) for key, value in zip(grid, values)}
+            suffixes.append(suffix(chosen))
+            points.append(chosen)
     total = sum(_size(node) for node in nodes)
     if total > MAX_POINTS and not problems:
         problems.append(Problem("unlearners", f"{total:,} unlearners with the sweeps expanded, "
@@ -82,7 +87,14 @@ def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str]]:
                                 "config"))
     if problems:
         raise ConfigError(problems)
-    return out, paths, suffixes
+    return out, paths, suffixes, points
+
+
+def suffix(point: dict[str, Any]) -> str:
+    """The name suffix of a sweep point (``{"epochs": 5, "optimizer.parameters.lr": 0.1}`` →
+    ``[epochs=5,lr=0.1]``): each path's last segment, the full path where two end alike."""
+    labels = _labels(list(point))
+    return "[" + ",".join(f"{label}={_show(v)}" for label, v in zip(labels, point.values())) + "]"
 
 
 def _size(node: Any) -> int:

@@ -29,13 +29,19 @@ def run_record(session: Session, index: int, folder: Path, trials: Any = None
                ) -> dict[str, Any]:
     """The record of unlearner ``index`` (without its seed): tuned first where its entry says so
     (the study lives in ``folder``, the run folder, unless the entry names its storage; its
-    trials run by ``trials``, default here: :data:`erasure.tuning.study.Trials`)."""
+    trials run by ``trials``, default here: :data:`erasure.tuning.study.Trials`). The record of
+    a sweep point carries it: ``"sweep": {path as written in the sweep: value}``."""
     plan = session.plan
     if index < len(plan.tuning) and plan.tuning[index] is not None:
         from erasure.tuning.study import tune_and_unlearn  # noqa: PLC0415 (needs Optuna)
 
-        return tune_and_unlearn(session, index, folder, trials)
-    return session.unlearn(index)
+        record = tune_and_unlearn(session, index, folder, trials)
+    else:
+        record = session.unlearn(index)
+    point = plan.sweep_point(index)
+    if point is not None:
+        record["sweep"] = point
+    return record
 
 
 @dataclass(frozen=True)

@@ -169,7 +169,7 @@ def test_sweeps_together_are_bounded_too():
 
 
 def test_a_sweep_at_the_bound_is_expanded():
-    nodes, paths, suffixes = expand([{"class": "Finetuning", "sweep": {
+    nodes, paths, suffixes, points = expand([{"class": "Finetuning", "sweep": {
         "epochs": list(range(1, 101)), "batch_size": list(range(1, 101))}}])
     assert len(nodes) == MAX_POINTS == 10_000
     assert nodes[-1]["parameters"] == {"epochs": 100, "batch_size": 100}
