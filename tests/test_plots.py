@@ -118,8 +118,8 @@ def test_without_matplotlib_plots_are_skipped_and_tables_still_work(tmp_path, mo
     (tmp_path / "results.json").write_text(json.dumps(doc))
     text = rebuild(tmp_path)
     assert text.splitlines()[-1].startswith("skipped plots: matplotlib is not installed")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "summary.csv",
-                                                          "summary.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv", "results.json",
+                                                          "summary.csv", "summary.md"]
 
 
 # --- a real run ---------------------------------------------------------------------------
@@ -143,13 +143,13 @@ def test_rebuild_a_real_run(real_run):
     text = rebuild(folder)
     assert text.startswith(markdown_table(doc).rstrip("\n"))
     plots = folder / "plots"
-    expected = [folder / "summary.csv", folder / "summary.md",
+    expected = [folder / "summary.csv", folder / "summary.md", folder / "results.csv",
                 *(plots / bar_file(k) for k in ["accuracy.forget.unlearned",
                                                 "accuracy.retain.unlearned",
                                                 "accuracy.test.unlearned", "runtime.unlearn"]),
                 plots / SCATTER_FILE, plots / RUNTIME_FILE]
     assert text.splitlines()[-len(expected) - 1:] == ["written:", *(f"  {p}" for p in expected)]
-    for path in expected[2:]:
+    for path in expected[3:]:
         assert path.read_bytes()[:8] == PNG_MAGIC
     # the table holds the run's numbers: original, gold, then each record
     with open(folder / "summary.csv", newline="") as f:
@@ -163,9 +163,9 @@ def test_rebuild_a_real_run(real_run):
     assert float(table["Finetuning"][f"{key}:mean"]) == records["Finetuning"][key]
     assert all(row["seeds_finished"] == "1" and row[f"{key}:std"] == "" for row in table.values())
     # rebuilding again rewrites the same tables
-    before = {p: p.read_bytes() for p in expected[:2]}
+    before = {p: p.read_bytes() for p in expected[:3]}
     assert rebuild(folder, plots=False).startswith(markdown_table(doc).rstrip("\n"))
-    assert {p: p.read_bytes() for p in expected[:2]} == before
+    assert {p: p.read_bytes() for p in expected[:3]} == before
 
 
 def test_write_tables_into_a_new_folder(real_run, tmp_path):
@@ -178,7 +178,7 @@ def test_write_tables_into_a_new_folder(real_run, tmp_path):
 def test_write_reports_at_the_end_of_a_run(tmp_path):
     written = write_reports(rd.three_seeds(), tmp_path, metrics=["accuracy.forget.unlearned"])
     assert [p.relative_to(tmp_path).as_posix() for p in written] == [
-        "summary.csv", "summary.md", "plots/bar_accuracy.forget.unlearned.png",
+        "summary.csv", "summary.md", "results.csv", "plots/bar_accuracy.forget.unlearned.png",
         f"plots/{SCATTER_FILE}", f"plots/{RUNTIME_FILE}"]
 
 

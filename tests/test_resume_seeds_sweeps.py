@@ -9,6 +9,7 @@ import pytest
 from erasure import Interrupted, Session, prepare, run
 from erasure.config import ConfigError
 from erasure.config.overrides import apply_overrides
+from erasure.results import load as results_frame
 from tests.helpers import digits_config
 
 MEASURES = [{"class": "Accuracy", "parameters": {"partition": ["forget", "test"]}},
@@ -64,6 +65,16 @@ def test_a_sweep_is_one_named_record_per_point(tmp_path):
     records = {r["name"]: r for r in doc["records"]}
     assert records["Finetuning[epochs=3,lr=0.1]"]["config"]["parameters"]["epochs"] == 3
     assert len({json.dumps(r["metrics"], sort_keys=True) for r in doc["records"][:4]}) == 4
+    # each point's record says where it sits in the sweep; the other records have no "sweep"
+    assert [r.get("sweep") for r in doc["records"]] == [
+        {"epochs": e, "optimizer.parameters.lr": lr} for e in (1, 3) for lr in (0.01, 0.1)] + [None]
+    # ... and so does each of its rows in the long form
+    frame = results_frame(doc)
+    assert list(frame.columns[4:6]) == ["epochs", "optimizer.parameters.lr"]
+    point = frame[frame.record == "Finetuning[epochs=3,lr=0.01]"]
+    assert len(point) == len(records["Finetuning[epochs=3,lr=0.01]"]["metrics"])
+    assert (point.epochs == 3).all() and (point["optimizer.parameters.lr"] == 0.01).all()
+    assert frame[frame.record == "Identity"].epochs.isna().all()
 
 
 @pytest.mark.parametrize("sweep, message", [

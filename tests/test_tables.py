@@ -322,10 +322,11 @@ def test_rebuild_tables_only(doc, tmp_path):
     (tmp_path / "results.json").write_text(json.dumps(doc))
     text = rebuild(tmp_path, plots=False)
     assert text.startswith(markdown_table(doc).rstrip("\n"))
-    assert text.splitlines()[-3:] == ["written:", f"  {tmp_path / 'summary.csv'}",
-                                      f"  {tmp_path / 'summary.md'}"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "summary.csv",
-                                                          "summary.md"]
+    assert text.splitlines()[-4:] == ["written:", f"  {tmp_path / 'summary.csv'}",
+                                      f"  {tmp_path / 'summary.md'}",
+                                      f"  {tmp_path / 'results.csv'}"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv", "results.json",
+                                                          "summary.csv", "summary.md"]
 
 
 # --- names that would break a table or reach a spreadsheet as a formula --------------------

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .long_form import write_results_csv
 from .tables import ResultsError, markdown_table, write_tables
 from .write import RESULTS_FILE
 
@@ -60,7 +61,7 @@ def load_results(path: str | os.PathLike) -> dict[str, Any]:
 
 def _write_all(document: dict[str, Any], folder: Path, metrics, plots: bool
                ) -> tuple[list[Path], dict[str, str]]:
-    written = write_tables(document, folder, metrics)
+    written = [*write_tables(document, folder, metrics), write_results_csv(document, folder)]
     skipped: dict[str, str] = {}
     if plots:
         from .plots import write_plots
@@ -73,8 +74,9 @@ def _write_all(document: dict[str, Any], folder: Path, metrics, plots: bool
 
 def write_reports(document: dict[str, Any], folder: str | os.PathLike,
                   metrics: str | Sequence[str] | None = None, plots: bool = True) -> list[Path]:
-    """Writes the tables (``summary.csv``, ``summary.md``) and plots (``plots/*.png``) of a
-    results document into its run folder, at the end of a run; returns the files written.
+    """Writes the tables (``summary.csv``, ``summary.md``, ``results.csv``: one row per number,
+    :mod:`erasure.results.long_form`) and plots (``plots/*.png``) of a results document into
+    its run folder, at the end of a run; returns the files written.
 
     Never raises (the results are already safe on disk): a failure is logged as a warning
     that says how to retry (``python main.py report RUN_DIR``), and what was written before it
@@ -94,7 +96,7 @@ def write_reports(document: dict[str, Any], folder: str | os.PathLike,
 
 def rebuild(run_dir: str | os.PathLike, metrics: str | Sequence[str] | None = None,
             plots: bool = True) -> str:
-    """(Re)writes ``summary.csv``, ``summary.md`` and the plots (in ``plots/``) of the run in
+    """(Re)writes ``summary.csv``, ``summary.md``, ``results.csv`` and the plots (in ``plots/``) of the run in
     ``run_dir`` from its ``results.json``; returns the text to print: the Markdown summary, the
     files written, and the plots skipped with why.
 

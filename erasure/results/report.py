@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import ranking
 from .tables import (
     TUNING_KEYS,
     UNLEARNER,
@@ -10,6 +11,7 @@ from .tables import (
     describe,
     format_stat,
     one_line,
+    rank_methods,
     record_values,
     seeds_of,
     tuned_lines,
@@ -33,9 +35,20 @@ def _fixed_width(rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def ranking_lines(results: dict[str, Any]) -> list[str]:
+    """The unlearners ranked by avg gap to the gold model (:mod:`erasure.results.ranking`) as a
+    fixed-width table and its legend; no line when no record has an avg gap."""
+    ranked = rank_methods(results)
+    if ranked is None:
+        return []
+    lines = _fixed_width([ranking.header(ranked), *ranking.cells(ranked, one_line)])
+    return [*lines, f"({ranking.legend(ranked).replace('`', '')})"]
+
+
 def summary_table(results: dict[str, Any], references: bool = False) -> str:
     """A fixed-width table: one row per unlearner, the key metrics as columns; names and errors
-    on one line (see :func:`erasure.results.tables.one_line`).
+    on one line (see :func:`erasure.results.tables.one_line`). When some record has an avg gap,
+    the ranking by it comes first (:func:`ranking_lines`), then a blank line.
 
     With one seed, one row per record with its status. With several seeds, one row per
     unlearner with ``mean ± std`` over the seeds it finished on and a ``seeds`` column
@@ -96,4 +109,5 @@ def summary_table(results: dict[str, Any], references: bool = False) -> str:
         missing = ", ".join(map(one_line, results.get("missing_records", []))) or "none"
         lines.append(f"interrupted by {one_line(results.get('interrupted_by'))}: missing "
                      f"records: {missing}")
-    return "\n".join(lines)
+    ranked = ranking_lines(results)
+    return "\n".join([*ranked, ""] + lines if ranked else lines)

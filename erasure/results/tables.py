@@ -42,6 +42,7 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
+from . import ranking
 from .write import write_atomic
 
 #: The default columns of the tables and plots, those present in the document, in this order.
@@ -381,17 +382,42 @@ def _seed_label(seed: Any) -> str:
     return "" if seed is None else f" (seed {seed})"
 
 
+def rank_methods(document: dict[str, Any], rows: dict[str, Row] | None = None
+            ) -> ranking.Ranking | None:
+    """The unlearners ranked by avg gap to the gold model (:mod:`erasure.results.ranking`), None
+    when no record has an avg gap. ``rows``: the document's :func:`aggregate`, when at hand."""
+    rows = aggregate(document) if rows is None else rows
+    latest = latest_records(document)
+    sweeps = {name: record["sweep"] for (name, _), record in latest.items()
+              if isinstance(record.get("sweep"), dict)}
+    gold = {name for (name, _), record in latest.items() if _is_gold(record)}
+    return ranking.rank([r for r in rows.values() if r.kind == UNLEARNER],
+                         len(seeds_of(document)), sweeps, gold)
+
+
+def ranking_markdown(ranked: ranking.Ranking) -> list[str]:
+    """The ranking as Markdown lines: the table, a blank line, its legend."""
+    header = ranking.header(ranked)
+    lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
+             "|" + "|".join(["---:", ":---"] + ["---:"] * (len(header) - 2)) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in ranking.cells(ranked, _md_escape)]
+    return [*lines, "", ranking.legend(ranked)]
+
+
 def markdown_table(document: dict[str, Any], metrics: str | Sequence[str] | None = None) -> str:
-    """The summary as a Markdown table: unlearners as rows (original and gold first, marked
-    *reference*), metrics as columns, ``mean ± std`` over seeds when there are several; then the
-    failures and, for an unfinished run, its status."""
+    """The summary in Markdown. First, when some record has an avg gap, the unlearners ranked
+    by it (:func:`rank_methods`). Then the table of unlearners as rows (original and gold first,
+    marked *reference*), metrics as columns, ``mean ± std`` over seeds when there are several;
+    then the failures and, for an unfinished run, its status."""
     rows = aggregate(document)
     keys = select_metrics(rows, metrics)
     seeds = seeds_of(document)
     several = len(seeds) > 1
+    ranked = rank_methods(document, rows)
     header = ["unlearner", "seeds", *keys]
-    lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
-             "|" + "|".join([":---", "---:"] + ["---:"] * len(keys)) + "|"]
+    lines = [*ranking_markdown(ranked), ""] if ranked is not None else []
+    lines += ["| " + " | ".join(_md_escape(h) for h in header) + " |",
+              "|" + "|".join([":---", "---:"] + ["---:"] * len(keys)) + "|"]
     for row in rows.values():
         name = _md_escape(row.name)
         if row.kind != UNLEARNER:
