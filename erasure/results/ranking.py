@@ -68,17 +68,17 @@ def gap_key(keys: Iterable[str]) -> str | None:
 
 
 def sweep_base(name: str, sweep: dict[str, Any]) -> str:
-    """The base name of a sweep point's record: ``name`` up to the suffix the sweep added,
-    which starts with ``[<label of the first path>=`` (its last segment, or the whole path)."""
-    first = next(iter(sweep), None)
-    if first is None:
+    """The base name of a sweep point's record: ``name`` without the suffix the sweep added
+    (:func:`erasure.config.sweeps.suffix`), which starts with ``[<label>=``, the label of the
+    first path: its last segment, or the whole path when another path ends alike."""
+    paths = list(sweep)
+    if not paths:
         return name
+    ends = [p.rsplit(".", 1)[-1] for p in paths]
+    label = ends[0] if ends.count(ends[0]) == 1 else paths[0]
     name = re.sub(r"#\d+$", "", name)
-    for label in (first.rsplit(".", 1)[-1], first):
-        cut = name.rfind(f"[{label}=")
-        if cut > 0:
-            return name[:cut]
-    return name
+    cut = name.rfind(f"[{label}=")
+    return name[:cut] if cut > 0 else name
 
 
 def rank(rows: Iterable[Any], seeds: int, sweeps: dict[str, dict] | None = None,
