@@ -263,16 +263,18 @@ def command_output(ran, fragment: str) -> str:
 
 
 def shown_tables() -> list[tuple[Path, str, str]]:
-    """``(page, command, table)`` for every printed summary table the guide shows (a ```text
-    block starting with ``unlearner``) after the command that printed it."""
+    """``(page, command, table)`` for every printed summary table the guide shows (in a ```text
+    block, a paragraph starting with ``unlearner``, or ``rank``: the ranking by avg gap) after
+    the command that printed it."""
     found = []
     for page in PAGES:
         last = None
         for lang, body in FENCE.findall(page.read_text()):
             if lang == "bash":
                 last = [line for line in body.splitlines() if line.strip()][-1].strip()
-            elif lang == "text" and body.startswith("unlearner ") and last:
-                found.append((page, last, body))
+            elif lang == "text" and last:
+                found += [(page, last, table) for table in body.split("\n\n")
+                          if table.startswith(("unlearner ", "rank "))]
     return found
 
 
@@ -296,6 +298,8 @@ def test_the_tables_shown_are_the_ones_printed(ran):
         printed = _table(ran[line].output, header)
         expected = _table(shown, header)
         assert [r[0] for r in printed] == [r[0] for r in expected], f"{page.name}: {line}"
+        if header.startswith("rank "):  # the methods in the same order
+            assert [r[1:2] for r in printed] == [r[1:2] for r in expected], f"{page.name}: {line}"
         columns = expected[0]
         for want, got in zip(expected[1:], printed[1:]):
             for column, a, b in zip(columns, want, got):

@@ -162,6 +162,10 @@ def test_rebuild_a_real_run(real_run):
     assert float(table["gold"]["runtime.unlearn:mean"]) == records["GoldModel"]["runtime.retrain"]
     assert float(table["Finetuning"][f"{key}:mean"]) == records["Finetuning"][key]
     assert all(row["seeds_finished"] == "1" and row[f"{key}:std"] == "" for row in table.values())
+    # results.csv: every number of every record, exactly
+    with open(folder / "results.csv", newline="") as f:
+        numbers = {(row["record"], row["metric"]): float(row["value"]) for row in csv.DictReader(f)}
+    assert numbers == {(r["name"], k): v for r in doc["records"] for k, v in r["metrics"].items()}
     # rebuilding again rewrites the same tables
     before = {p: p.read_bytes() for p in expected[:3]}
     assert rebuild(folder, plots=False).startswith(markdown_table(doc).rstrip("\n"))

@@ -143,12 +143,12 @@ def cells(ranking: Ranking, text: Callable[[str], str] = str) -> list[list[str]]
 
 
 def legend(ranking: Ranking) -> str:
-    """One sentence that says what the table shows."""
-    text = (f"Ranked by `{ranking.key}`, the distance to the gold model (0: the gold model "
-            "itself): the mean over the seeds")
-    text += (" ± 95% confidence interval (Student's t)" if ranking.seeds > 1
-             else " (one seed: no confidence interval)")
-    text += f"; `{RUNTIME}` in seconds"
+    """What the table shows, in one line (Markdown: the keys in backquotes)."""
+    parts = [f"ranked by `{ranking.key}`, the distance to the gold model (0: the gold model "
+             "itself)",
+             "mean over the seeds ± 95% confidence interval (Student's t)" if ranking.seeds > 1
+             else "one seed: no confidence interval",
+             f"`{RUNTIME}` in seconds"]
     if any(row.best_of_sweep for row in ranking.rows):
-        text += f"; {BEST_MARK} the best setting of its sweep"
-    return text + "."
+        parts.append(f"{BEST_MARK} the best setting of its sweep")
+    return "; ".join(parts)

@@ -401,7 +401,8 @@ def ranking_markdown(ranked: ranking.Ranking) -> list[str]:
     lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
              "|" + "|".join(["---:", ":---"] + ["---:"] * (len(header) - 2)) + "|"]
     lines += ["| " + " | ".join(cells) + " |" for cells in ranking.cells(ranked, _md_escape)]
-    return [*lines, "", ranking.legend(ranked)]
+    legend = ranking.legend(ranked)
+    return [*lines, "", legend[0].upper() + legend[1:] + "."]
 
 
 def markdown_table(document: dict[str, Any], metrics: str | Sequence[str] | None = None) -> str:
