@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from erasure.cache import ModelCache, cache_folder, cache_key
+from erasure.curves import Curve
 from erasure.data import Data
 from erasure.data.graph import Graph
 from erasure.logs import log_failure, user_errors
@@ -31,6 +32,7 @@ from erasure.plan import Globals, Plan, check_data, config_path, resolve_device
 from erasure.profiling import peak_memory
 from erasure.seeding import derive_seed, generator, seeded
 from erasure.unlearners import Unlearner, UnlearningContext
+from erasure.unlearners.base import seed_config
 
 log = logging.getLogger(__name__)
 
@@ -311,20 +313,29 @@ class Session:
 
     def unlearn_with(self, unlearner: Unlearner, name: str, *,
                      report: Callable[[nn.Module], None] | None = None,
-                     evaluator: Evaluator | None = None) -> dict[str, Any]:
+                     evaluator: Evaluator | None = None, curve: bool = True) -> dict[str, Any]:
         """Runs ``unlearner`` on its own copy of the original and measures the result with
         ``evaluator`` (default: the plan's) — :meth:`unlearn`, and each tuning trial
-        (:mod:`erasure.tuning`, which passes ``report``: ``ctx.report`` of the unlearner)."""
+        (:mod:`erasure.tuning`, which passes ``report``: ``ctx.report`` of the unlearner, and
+        ``curve=False``). With ``curve`` and the unlearner's ``evaluate_every``, the record gets
+        its ``curve`` (:mod:`erasure.curves`), whose evaluation time ``runtime.unlearn`` leaves
+        out."""
         record: dict[str, Any] = {"name": name, "config": unlearner.config, "status": "finished",
                                   "error": None, "metrics": {}, "failed_measures": {},
                                   "not_applicable": {}}
-        # the stream depends on what the unlearner is, never on its position in the list
-        useed = derive_seed(self.seed, "unlearner", json.dumps(unlearner.config, sort_keys=True))
+        # the stream depends on what the unlearner is, never on its position in the list, nor on
+        # whether a curve is recorded
+        useed = derive_seed(self.seed, "unlearner",
+                            json.dumps(seed_config(unlearner.config), sort_keys=True))
         model = copy.deepcopy(self.original).requires_grad_(True)
         if self.data.graph is not None:
             # the deletion request removes the forgotten nodes' edges from the graph the
             # unlearned model serves on, as for the gold model; the weights are the unlearner's job
             use_graph(model, self._graph_without(self.data[unlearner.ref_data_forget]))
+        points = self._curve(unlearner, name, useed) if curve else None
+        if points is not None:
+            points.start(model)
+            report = points.chained(report)
         ctx = UnlearningContext(data=self.data, predictor=self.predictor,
                                 generator=generator(useed), seed=useed,
                                 gold=self._gold_copy, report=report)
@@ -338,6 +349,9 @@ class Session:
             record.update(status="failed", error=log_failure(log, f"unlearner {name}", e))
             unlearned = None
         elapsed = time.perf_counter() - tick
+        if points is not None:
+            elapsed -= points.seconds
+            record["curve"] = points.as_record()
         if self.data.versions() != versions:
             # its numbers cannot be trusted, and the records after it must not see the damage
             record.update(status="failed", error="the unlearner modified the shared data in place "
@@ -362,14 +376,36 @@ class Session:
         unlearned.eval()
         # what training the models cost, cached or not, so that runtime measures (RTE's
         # t_unlearn / t_retrain) do not depend on the cache
-        timings = {**self.trained_seconds, "unlearn": elapsed}
-        measure_ctx = MeasureContext(
+        measure_ctx = self._measure_context(unlearned, {**self.trained_seconds, "unlearn": elapsed},
+                                            memory)
+        record["metrics"], record["failed_measures"], record["not_applicable"] = \
+            (evaluator or self.plan.evaluator).evaluate(measure_ctx, name)
+        return record
+
+    def _measure_context(self, unlearned: nn.Module, timings: dict[str, float],
+                         memory: dict[str, float]) -> MeasureContext:
+        """What the measures of a record see, ``unlearned`` as its unlearned model (its outputs
+        computed afresh: an :class:`OutputStore` keeps a model's outputs)."""
+        return MeasureContext(
             data=self.data, models={"original": self.original, "unlearned": unlearned},
             outputs={"original": self._original_outputs,
                      "unlearned": OutputStore(unlearned, self.data)},
             golds=self.golds, gold_outputs=self._gold_outputs, timings=timings,
             memory=memory, predictor=self.predictor, experiment_seed=self.seed,
             memos=Memos(experiment=self.shared))
-        record["metrics"], record["failed_measures"], record["not_applicable"] = \
-            (evaluator or self.plan.evaluator).evaluate(measure_ctx, name)
-        return record
+
+    def _curve(self, unlearner: Unlearner, name: str, seed: int) -> Curve | None:
+        """The curve of ``unlearner``'s record when it asks for one (``evaluate_every``): the
+        plan's measures it names, on the model at each point (no timings, no memory)."""
+        every = getattr(unlearner, "evaluate_every", None)
+        if every is None:
+            return None
+        chosen = set(unlearner.curve_measures)
+        evaluator = Evaluator(measures=[m for m in self.plan.evaluator.measures
+                                        if type(m).__name__ in chosen])
+
+        def evaluate(model: nn.Module) -> tuple[dict[str, Any], dict[str, str]]:
+            metrics, failed, _ = evaluator.evaluate(self._measure_context(model, {}, {}),
+                                                    f"{name} (curve)")
+            return metrics, failed
+        return Curve(every, evaluate, seed)

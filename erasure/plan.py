@@ -265,6 +265,9 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
     if "evaluator" in config:
         evaluator, resolved["evaluator"] = builder.component(
             config["evaluator"], Slot(Evaluator, lazy=False), "evaluator")
+    for unlearner, where in zip(unlearners, origins):
+        if unlearner is not INVALID and isinstance(evaluator, Evaluator):
+            _check_curve(builder, unlearner, where, evaluator)
     tuning = []
     for i, (raw, where) in enumerate(zip(tune_blocks, origins)):
         unlearner = unlearners[i]
@@ -293,6 +296,26 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
     return Plan(settings, data, predictor, unlearners, names, evaluator, resolved,
                 Path(config_file).resolve() if config_file else None, gold, tuning,
                 sweep_points=points)
+
+
+def _check_curve(builder: Builder, unlearner: Unlearner, where: str, evaluator: Evaluator) -> None:
+    """A curve (``evaluate_every``, :mod:`erasure.curves`) follows measures of the evaluator; a
+    cascade's steps record none (its record has one curve, of the cascade)."""
+    if getattr(unlearner, "evaluate_every", None) is not None:
+        measured = sorted({type(m).__name__ for m in evaluator.measures})
+        if not unlearner.curve_measures:
+            builder.fail(f"{where}.parameters.curve_measures", "a curve needs at least one measure",
+                         suggest("", measured, "measures (the evaluator's)"))
+        for i, name in enumerate(unlearner.curve_measures):
+            if name not in measured:
+                builder.fail(f"{where}.parameters.curve_measures[{i}]",
+                             f"the curve follows '{name}', which the evaluator does not measure",
+                             suggest(name, measured, "measures (the evaluator's, by class name)"))
+    for i, step in enumerate(getattr(unlearner, "unlearners", None) or ()):
+        if getattr(step, "evaluate_every", None) is not None:
+            builder.fail(f"{where}.parameters.unlearners[{i}].parameters.evaluate_every",
+                         "a cascade's steps record no curve",
+                         "Remove evaluate_every from the step; a cascade records no curve.")
 
 
 def _written_names(node: Any) -> set[str] | None:

@@ -137,8 +137,9 @@ class Builder:
                 self.fail(where, f"'{name}' of {cls.__name__} is supplied by the framework; "
                                  "remove it from the config")
             elif name not in accepted and not open_ended:
+                hint = getattr(cls, "parameter_hints", {}).get(name)
                 self.fail(where, f"Invalid parameter '{name}' for {cls.__name__}.",
-                          suggest(name, accepted, "parameters"))
+                          " ".join(filter(None, (hint, suggest(name, accepted, "parameters")))))
             else:
                 before = len(self.problems)
                 kwargs[name], resolved[name] = self.value(value, hints.get(name), where)

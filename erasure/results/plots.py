@@ -10,6 +10,9 @@ switch, no window), one file per plot, with deterministic names:
 - ``runtime_vs_forgetting.png``: the unlearner's run time (log scale) against how far its forget
   accuracy is from the gold model's, ``|acc_forget − acc_forget(gold)|`` per seed, then mean ±
   std; the gold model at its retraining time. Needs a GoldModel record.
+- ``curves.png``, only when some record has a curve (``evaluate_every``): forget and retain
+  accuracy against the epochs of unlearning, the gold model's level dashed
+  (:mod:`erasure.results.curve_plot`).
 - ``tuning.png``, only when some record was tuned: each tuned record's objective against the
   trial number (markers: the trials that finished; pruned and failed trials have no value and
   are not drawn, their counts are in the legend), and the best value so far as a step line.
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .curve_plot import CURVES_FILE, PANELS, curve_figure, curve_series
 from .tables import (
     GOLD,
     ORIGINAL,
@@ -341,6 +345,15 @@ def write_plots(document: dict[str, Any], folder: str | Path,
         out.append(folder / RUNTIME_FILE)
     else:
         skip(RUNTIME_FILE, f"no unlearner has both {RUNTIME} > 0 and {FORGET}")
+
+    curves = curve_series(document)  # no curve: no curve plot, nothing to say
+    if curves and not any(c.line(m)[0] for c in curves for m, _ in PANELS):
+        skip(CURVES_FILE, "no curve has " + " or ".join(m for m, _ in PANELS))
+    elif curves:
+        levels = {m: gold[m].mean for m, _ in PANELS} if gold is not None else {}
+        _save(curve_figure(mpl, curves, {m: v for m, v in levels.items() if v is not None}),
+              mpl[1], folder / CURVES_FILE)
+        out.append(folder / CURVES_FILE)
 
     series = tuning_series(document)  # no tuned record: no tuning plot, nothing to say
     if series and not any(s.values for s in series):

@@ -44,6 +44,7 @@ from erasure.experiment import Session
 from erasure.measures import Evaluator, Measure, OutputStore
 from erasure.seeding import derive_seed, generator
 from erasure.unlearners import Unlearner
+from erasure.unlearners.base import seed_config
 
 from .settings import AVG_GAP, STUDY_FILE, TuningPlan, objective_measures, with_values
 
@@ -251,9 +252,10 @@ def _storage(path: Path) -> Any:
 
 def _study_name(name: str, seed: int, tuning: TuningPlan) -> str:
     """One study per record, seed and setting: a changed space or objective starts another; a
-    changed budget continues the same study (raising ``trials`` adds trials)."""
+    changed budget continues the same study (raising ``trials`` adds trials), as does a curve
+    (its trials record none)."""
     described = {k: v for k, v in tuning.describe().items() if k != "budget"}
-    setting = json.dumps([described, tuning.base], sort_keys=True, default=str)
+    setting = json.dumps([described, seed_config(tuning.base)], sort_keys=True, default=str)
     return f"{name} seed {seed} {hashlib.sha256(setting.encode()).hexdigest()[:10]}"
 
 
@@ -322,7 +324,8 @@ class _Trials:
             raise TrialFailed(e.problems[0].message) from None
         report = self._reporter(trial) if self.prunes else None
         record = self.world.session.unlearn_with(unlearner, f"{self.name} trial {trial.number}",
-                                                 report=report, evaluator=self.evaluator)
+                                                 report=report, evaluator=self.evaluator,
+                                                 curve=False)
         if record["status"] != "finished":
             raise TrialFailed(record["error"])
         value = record["metrics"].get(self.key)

@@ -1,7 +1,7 @@
 """Unlearners: the base class and one module per method."""
 from .advanced_neggrad import AdvancedNegGrad
 from .bad_teaching import BadTeaching
-from .base import TrainingUnlearner, Unlearner, UnlearningContext
+from .base import EpochUnlearner, TrainingUnlearner, Unlearner, UnlearningContext
 from .cascade import Cascade
 from .cfk import CFk
 from .euk import EUk
@@ -16,6 +16,7 @@ from .ssd import SSD
 from .successive_random_labels import SuccessiveRandomLabels
 from .unsir import UNSIR
 
-__all__ = ["SSD", "UNSIR", "AdvancedNegGrad", "BadTeaching", "CFk", "Cascade", "EUk", "Finetuning",
-           "FisherForgetting", "GoldModel", "Identity", "NegGrad", "SalUn", "Scrub",
-           "SuccessiveRandomLabels", "TrainingUnlearner", "Unlearner", "UnlearningContext"]
+__all__ = ["SSD", "UNSIR", "AdvancedNegGrad", "BadTeaching", "CFk", "Cascade", "EUk",
+           "EpochUnlearner", "Finetuning", "FisherForgetting", "GoldModel", "Identity", "NegGrad",
+           "SalUn", "Scrub", "SuccessiveRandomLabels", "TrainingUnlearner", "Unlearner",
+           "UnlearningContext"]

@@ -10,10 +10,10 @@ from erasure.config import BatchSize, Count, Epochs, IntRange, LogUniform, NonNe
 from erasure.config.checks import ZeroOrMoreEpochs, ZeroOrMoreSteps
 from erasure.models import OptimizerFactory, check_finite, fit
 
-from .base import Unlearner
+from .base import EpochUnlearner
 
 
-class UNSIR(Unlearner):
+class UNSIR(EpochUnlearner):
     """Unlearning by Selective Impair and Repair.
 
     1. **Noise.** For every class present in D_f, a batch of ``noise_samples`` inputs of the
@@ -57,6 +57,8 @@ class UNSIR(Unlearner):
         impair_optimizer: paper: Adam, lr 0.02.
         repair_epochs: epochs of the repair step (paper: 1); 0 skips the repair.
         repair_optimizer: paper: Adam, lr 0.01.
+        evaluate_every, curve_measures: a curve (:class:`~erasure.unlearners.EpochUnlearner`);
+            its epochs are the repair epochs (the impair epochs when ``repair_epochs`` is 0).
         batch_size: batch size of impair and repair; ``None`` (the default) uses the predictor's
             (paper: 256, with 8,000 CIFAR-10 retain samples, about 31 repair updates; on a small
             retain set 256 leaves the repair too few updates). Every other default is the

@@ -211,8 +211,8 @@ def test_unknown_parameter_suggests_the_close_one():
     assert problem.path == "unlearners[0].parameters.epoch"
     assert problem.message == "Invalid parameter 'epoch' for Finetuning."
     assert "Did you mean 'epochs'?" in problem.hint
-    assert ("Accepted parameters: batch_size, epochs, optimizer, ref_data_forget, ref_data_retain."
-            in problem.hint)
+    assert ("Accepted parameters: batch_size, curve_measures, epochs, evaluate_every, optimizer, "
+            "ref_data_forget, ref_data_retain." in problem.hint)
 
 
 def test_missing_required_parameter():
