@@ -24,6 +24,7 @@ from erasure.config.checks import ParameterValueError, Positive, Range, at_least
 from erasure.data import Data, DatasetManager
 from erasure.measures import Evaluator
 from erasure.models import Predictor
+from erasure.models.checkpoint import Checkpoint, read_checkpoint
 from erasure.tuning import settings as tuning_settings
 from erasure.tuning.settings import TuningPlan
 from erasure.unlearners import Unlearner
@@ -149,6 +150,9 @@ class Plan:
     #: the config as given to :func:`prepare` (overrides applied): preparing it again, in
     #: another process, builds this plan (:mod:`erasure.execution`)
     source: dict = field(default_factory=dict)
+    #: the predictor's checkpoint, read (its path resolved against the config file): the
+    #: original of every session, instead of training one; None when the original is trained
+    checkpoint: Optional[Checkpoint] = None
 
     def build_unlearner(self, config: dict, where: str) -> Unlearner:
         """Builds an unlearner from a (resolved) config, as :func:`prepare` did.
@@ -221,6 +225,11 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
         plan = _build(config, builder, settings, resolved_globals, config_file)
     plan.allowed_modules, plan.user_folders = [] if allowed is INVALID else allowed, folders
     plan.source = config
+    if plan.checkpoint is not None and config_file is None:
+        # the path is relative to this working folder: a worker rebuilding the plan from the
+        # source (the ray executor) may have another, so it gets the path as resolved here
+        config["predictor"]["parameters"] = {**config["predictor"]["parameters"],
+                                             "checkpoint": str(plan.checkpoint.path)}
     return plan
 
 
@@ -233,6 +242,14 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
     if "predictor" in config:
         predictor, resolved["predictor"] = builder.component(
             config["predictor"], Slot(Predictor, lazy=False), "predictor")
+    checkpoint = None
+    if isinstance(predictor, Predictor) and predictor.checkpoint is not None:
+        try:  # read here, so that a missing or unsafe file stops the run before any work
+            checkpoint = read_checkpoint(config_path(
+                Path(config_file).resolve() if config_file else None,
+                predictor.checkpoint).absolute())
+        except ConfigError as e:
+            builder.problems.extend(e.problems)
     unlearners: list = []
     raw_unlearners = config.get("unlearners", [])
     if not isinstance(raw_unlearners, list) or ("unlearners" in config and not raw_unlearners):
@@ -283,7 +300,8 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
     names = _record_names(raw_unlearners, suffixes)
     gold = sorted({p for c in [*unlearners, *evaluator.measures] for p in c.gold_partitions()})
     return Plan(settings, data, predictor, unlearners, names, evaluator, resolved,
-                Path(config_file).resolve() if config_file else None, gold, tuning)
+                Path(config_file).resolve() if config_file else None, gold, tuning,
+                checkpoint=checkpoint)
 
 
 def _written_names(node: Any) -> set[str] | None:
