@@ -69,7 +69,8 @@ class Session:
 
     Attributes:
         data: the loaded data (after :meth:`load_data`).
-        original: the trained original, frozen: no unlearner ever touches it.
+        original: the trained original (or the predictor's checkpoint loaded), frozen: no
+            unlearner ever touches it.
         golds: the retrained gold model per retain partition, shared by every user.
         timings: this run's seconds per stage (a model from the cache: its loading).
         trained_seconds: what training the original and each gold model took (cached or not);
@@ -108,7 +109,8 @@ class Session:
         self.trainings: dict[str, int] = {}
         folder = cache_location(plan)
         self.cache = ModelCache(folder) if folder is not None else None
-        #: per trained model ("original", "gold.retain"): whether it came from the cache, its key
+        #: per model ("original", "gold.retain"): its source ("trained", "cache" or
+        #: "checkpoint", with the path and sha256), whether it came from the cache, its key
         self.models: dict[str, dict[str, Any]] = {}
         self._data_fingerprint: str | None = None
         #: for a session made by :meth:`on_partitions`: the session it stands in for, and the

@@ -19,6 +19,7 @@ from safetensors.torch import save_file
 
 from erasure import run
 from erasure.config import ConfigError
+from erasure.execution import units
 from erasure.experiment import Session
 from erasure.models import MLP
 from erasure.models.checkpoint import load_weights, read_checkpoint
@@ -164,6 +165,33 @@ def test_a_tuning_stand_in_reuses_the_checkpoint_only_on_the_same_training_data(
     assert fewer.trainings == {"tune_original": 1}
     assert fewer.models["tuning.fewer.original"]["source"] == "trained"
     assert not torch.equal(fewer.original.layers[1].weight, session.original.layers[1].weight)
+
+
+def test_a_worker_carries_the_checkpoint_and_refuses_one_changed_since_the_driver_read_it(
+        base, tmp_path):
+    """The units another process runs (the ray executor's tasks, here in this process)."""
+    _, trained, _ = base
+    state = trained.original.state_dict()
+    path = tmp_path / "original.pt"
+    torch.save(state, path)
+    plan = prepare(config_with(str(path), None, [{"class": "Accuracy"}]))
+    job = units.Job.of(plan, tmp_path / "run")
+    try:
+        (ready, _), weights = units.models_unit(job, 0)
+        assert ready["models"]["original"]["sha256"] == plan.checkpoint.sha256
+        assert ready["models"]["original"]["source"] == "checkpoint"
+        assert all(torch.equal(weights["original"][k], state[k]) for k in state)
+
+        # edited after the driver read it: a worker that has not built the plan yet reads
+        # other bytes (one that has keeps the weights it read, which match the driver's hash)
+        torch.save({k: v + 1 for k, v in state.items()}, path)
+        units._PLANS.clear()
+        with pytest.raises(ConfigError, match="the checkpoint changed while the run started"):
+            units.models_unit(units.Job.of(plan, tmp_path / "run"), 0)
+        assert not units._PLANS
+    finally:
+        units._PLANS.clear()
+        units._SESSIONS.clear()
 
 
 # -- reading a file --------------------------------------------------------------------------
