@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,9 +83,10 @@ def _safetensors(raw: bytes, path: Path) -> dict:
 
 
 def _torch_file(raw: bytes, path: Path) -> object:
+    buffer = io.BytesIO(raw)
     try:
-        return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
+        return torch.load(buffer, map_location="cpu", weights_only=True)
+    except Exception as e:
         # the weights-only loader names the first Python object it refused to build
         needed = re.search(r"GLOBAL ([\w.]+)", str(e))
         if needed is None:
@@ -97,10 +97,6 @@ def _torch_file(raw: bytes, path: Path) -> object:
                    "network saved with torch.save(model), or a class of your own): reading it "
                    "would run its pickled code, and erasure never unpickles a file a config names",
             HOW_TO_SAVE) from None
-    except Exception as e:
-        raise ConfigError.single(WHERE, f"{path} is neither a safetensors file nor a torch.save "
-                                        f"file ({type(e).__name__}: {_first_line(e)})",
-                                 HOW_TO_SAVE) from None
 
 
 def _first_line(error: BaseException) -> str:
