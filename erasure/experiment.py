@@ -71,7 +71,8 @@ class Session:
 
     Attributes:
         data: the loaded data (after :meth:`load_data`).
-        original: the trained original, frozen: no unlearner ever touches it.
+        original: the trained original (or the predictor's checkpoint loaded), frozen: no
+            unlearner ever touches it.
         golds: the retrained gold model per retain partition, shared by every user.
         timings: this run's seconds per stage (a model from the cache: its loading).
         trained_seconds: what training the original and each gold model took (cached or not);
@@ -110,7 +111,8 @@ class Session:
         self.trainings: dict[str, int] = {}
         folder = cache_location(plan)
         self.cache = ModelCache(folder) if folder is not None else None
-        #: per trained model ("original", "gold.retain"): whether it came from the cache, its key
+        #: per model ("original", "gold.retain"): its source ("trained", "cache" or
+        #: "checkpoint", with the path and sha256), whether it came from the cache, its key
         self.models: dict[str, dict[str, Any]] = {}
         self._data_fingerprint: str | None = None
         #: for a session made by :meth:`on_partitions`: the session it stands in for, and the
@@ -135,9 +137,14 @@ class Session:
                                          self.acceleration)
 
     def train_models(self) -> None:
-        """Trains the original and every gold model an unlearner needs, each from its own
-        seeded stream."""
-        self.original = self._train("train_original", self.predictor.training_set, ("original",))
+        """Trains the original (or loads it from the predictor's checkpoint, first, so that a
+        checkpoint that does not fit the network stops the run before any training) and every
+        gold model an unlearner needs, each from its own seeded stream."""
+        if self.plan.checkpoint is not None:
+            self.original = self._load_original()
+        else:
+            self.original = self._train("train_original", self.predictor.training_set,
+                                        ("original",))
         for partition in self.plan.gold_partitions:
             key = "retrain" if len(self.plan.gold_partitions) == 1 else f"retrain.{partition}"
             self.golds[partition] = self._train(key, partition, ("gold", partition))
@@ -182,7 +189,12 @@ class Session:
         """Trains the original and the gold models of ``gold_partitions`` of a session made by
         :meth:`on_partitions` (gold models under ``stream + gold_stream``). A model is reused
         from the parent session when it trained on the same samples, and built once for every
-        stand-in that trains one on the same samples under the same name."""
+        stand-in that trains one on the same samples under the same name.
+
+        With the predictor's checkpoint, the stand-in's original is the checkpoint's when the
+        training partition holds the same samples; otherwise (validation data set aside from
+        the training data, which the checkpoint has seen) it is trained from scratch with the
+        recipe on the stand-in's training data."""
         parent = self.parent
 
         def same(partition: str) -> bool:
@@ -194,6 +206,9 @@ class Session:
                                  lambda: self._train(label, partition, stream))
 
         training = self.predictor.training_set
+        if not same(training) and self.plan.checkpoint is not None:
+            log.info("tuning: the checkpoint's original has seen the stand-in's validation "
+                     "data, so the stand-in's original is trained from scratch")
         self.original = parent.original if same(training) else train(
             "tune_original", training, (*self.stream, "original"))
         for partition in gold_partitions:
@@ -204,6 +219,24 @@ class Session:
                                               partition,
                                               (*self.stream, *gold_stream, "gold", partition))
         self._reset_outputs()
+
+    def _load_original(self) -> nn.Module:
+        """The original from the plan's checkpoint (:mod:`erasure.models.checkpoint`), never
+        stored in the model cache: its seconds are the loading's (``timings["load_original"]``)
+        and it has no training seconds, so ``runtime.train_original`` is not reported."""
+        checkpoint = self.plan.checkpoint
+        tick = time.perf_counter()
+        with seeded(self.seed, "init", "original"):  # the network's other tensors, if any
+            model = self.predictor.new_model(
+                self.data, self._training_graph(self.predictor.training_set), checkpoint)
+        self.timings["load_original"] = seconds = time.perf_counter() - tick
+        log.info("original: from the checkpoint %s (sha256 %s)", checkpoint.path,
+                 checkpoint.sha256[:12])
+        self.models["original"] = {"cached": False, "key": self._cache_key(
+            self.predictor.training_set, ("original",)), "seconds": seconds,
+            "trained_seconds": None, "source": "checkpoint", "checkpoint": str(checkpoint.path),
+            "sha256": checkpoint.sha256}
+        return model.eval().requires_grad_(False)
 
     def _new_model(self, partition: str, stream: tuple) -> nn.Module:
         """An untrained network for ``partition``, initialised from its own seeded stream."""
@@ -238,7 +271,8 @@ class Session:
                                               "partition": partition, "seed": self.seed})
         self.models[name] = {"cached": cached is not None, "key": key,
                              "seconds": self.timings[label],
-                             "trained_seconds": self.trained_seconds[label]}
+                             "trained_seconds": self.trained_seconds[label],
+                             "source": "trained" if cached is None else "cache"}
         return model.eval().requires_grad_(False)
 
     def trained(self) -> dict[str, Any]:
@@ -269,16 +303,28 @@ class Session:
         self._reset_outputs()
 
     def _cache_key(self, partition: str, stream: tuple) -> str:
-        """Everything that determines a trained model (and nothing that does not)."""
+        """Everything that determines a trained model (and nothing that does not).
+
+        The predictor's ``checkpoint`` path is never part of it: the original loaded from a
+        checkpoint is keyed by the file's SHA-256 instead (moving the file changes nothing,
+        editing it changes the key), and every model trained by the recipe — the gold models, a
+        tuning stand-in's original — does not depend on the checkpoint at all, so it shares its
+        key (and cache entry) with the same recipe without one."""
         resolved = self.plan.resolved
         settings = {k: v for k, v in resolved.get("globals", {}).items()
                     if k not in Globals.NOT_TRAINING and k != "device"}
+        predictor = resolved.get("predictor")
+        if isinstance(predictor, dict) and isinstance(predictor.get("parameters"), dict):
+            parameters = {k: v for k, v in predictor["parameters"].items() if k != "checkpoint"}
+            predictor = {**predictor, "parameters": parameters}
         key = {"data": resolved.get("data"), "files": self._data_fingerprint,
-               "predictor": resolved.get("predictor"),
+               "predictor": predictor,
                "globals": settings, "device": self.device.type, "seed": self.seed,
                "partition": partition, "model": list(stream)}
         if self.parent is not None:  # a stand-in partition: named like the real one, other samples
             key["samples"] = _digest(self.data[partition])
+        if stream == ("original",) and self.plan.checkpoint is not None:
+            key["checkpoint"] = self.plan.checkpoint.sha256
         return cache_key(key)
 
     def _training_graph(self, partition: str) -> Graph | None:

@@ -24,6 +24,7 @@ from erasure.config.checks import ParameterValueError, Positive, Range, at_least
 from erasure.data import Data, DatasetManager
 from erasure.measures import Evaluator
 from erasure.models import Predictor
+from erasure.models.checkpoint import Checkpoint, read_checkpoint
 from erasure.tuning import settings as tuning_settings
 from erasure.tuning.settings import TuningPlan
 from erasure.unlearners import Unlearner
@@ -152,6 +153,9 @@ class Plan:
     #: per unlearner: its sweep point ``{path as written in the sweep: value}``, None outside
     #: sweeps; its record carries it as ``"sweep"`` (:func:`erasure.execution.units.run_record`)
     sweep_points: list[Optional[dict]] = field(default_factory=list)
+    #: the predictor's checkpoint, read (its path resolved against the config file): the
+    #: original of every session, instead of training one; None when the original is trained
+    checkpoint: Optional[Checkpoint] = None
 
     def sweep_point(self, index: int) -> Optional[dict]:
         """A copy of unlearner ``index``'s sweep point (None outside sweeps)."""
@@ -229,6 +233,11 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
         plan = _build(config, builder, settings, resolved_globals, config_file)
     plan.allowed_modules, plan.user_folders = [] if allowed is INVALID else allowed, folders
     plan.source = config
+    if plan.checkpoint is not None and config_file is None:
+        # the path is relative to this working folder: a worker rebuilding the plan from the
+        # source (the ray executor) may have another, so it gets the path as resolved here
+        config["predictor"]["parameters"] = {**config["predictor"]["parameters"],
+                                             "checkpoint": str(plan.checkpoint.path)}
     return plan
 
 
@@ -241,6 +250,14 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
     if "predictor" in config:
         predictor, resolved["predictor"] = builder.component(
             config["predictor"], Slot(Predictor, lazy=False), "predictor")
+    checkpoint = None
+    if isinstance(predictor, Predictor) and predictor.checkpoint is not None:
+        try:  # read here, so that a missing or unsafe file stops the run before any work
+            checkpoint = read_checkpoint(config_path(
+                Path(config_file).resolve() if config_file else None,
+                predictor.checkpoint).absolute())
+        except ConfigError as e:
+            builder.problems.extend(e.problems)
     unlearners: list = []
     raw_unlearners = config.get("unlearners", [])
     if not isinstance(raw_unlearners, list) or ("unlearners" in config and not raw_unlearners):
@@ -295,7 +312,7 @@ def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: 
     gold = sorted({p for c in [*unlearners, *evaluator.measures] for p in c.gold_partitions()})
     return Plan(settings, data, predictor, unlearners, names, evaluator, resolved,
                 Path(config_file).resolve() if config_file else None, gold, tuning,
-                sweep_points=points)
+                sweep_points=points, checkpoint=checkpoint)
 
 
 def _check_curve(builder: Builder, unlearner: Unlearner, where: str, evaluator: Evaluator) -> None:

@@ -143,7 +143,8 @@ def _previous(results: Path, plan: Plan) -> dict[str, Any] | None:
     """The document to resume from, checked to come from the same experiment.
 
     Raises:
-        ConfigError: the file is not a results document, or it comes from another config.
+        ConfigError: the file is not a results document, it comes from another config, or the
+            predictor's checkpoint is not the one its records were made with.
     """
     if not results.exists():
         log.info("nothing to resume in %s: starting afresh", results.parent)
@@ -157,6 +158,16 @@ def _previous(results: Path, plan: Plan) -> dict[str, Any] | None:
         raise ConfigError.single(
             "--resume", f"the results in {results.parent} come from a different config",
             "Resume with the same config (and --seed/--seeds/--set), or write to another folder.")
+    checkpoint = plan.checkpoint
+    for seed, models in (document.get("models") or {}).items():
+        then = (models.get("original") or {}).get("sha256")
+        if checkpoint is not None and then is not None and then != checkpoint.sha256:
+            raise ConfigError.single(
+                "predictor.parameters.checkpoint",
+                f"{checkpoint.path} changed since the results in {results.parent} were written "
+                f"(sha256 {then[:12]}… then, {checkpoint.sha256[:12]}… now): the records of seed "
+                f"{seed} come from another original",
+                "Restore the checkpoint, or start afresh (--overwrite, or another folder).")
     return document
 
 

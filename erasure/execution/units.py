@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 
 from erasure.experiment import Session, cache_location
 from erasure.cache import ModelCache
+from erasure.config import ConfigError
 from erasure.plan import Plan, prepare
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class Job:
         cache: the model cache folder (absolute), None when the cache is off.
         run: this run's id: a worker reuses a session only within one run (another run may
             read edited data files).
+        checkpoint: the SHA-256 of the predictor's checkpoint as the driver read it (None
+            without one): a worker's plan is rebuilt when the file changed, and refused when
+            the worker reads other bytes than the driver did.
     """
 
     config: dict
@@ -63,18 +67,20 @@ class Job:
     folder: str
     cache: str | None
     run: str
+    checkpoint: str | None = None
 
     @classmethod
     def of(cls, plan: Plan, folder: Path) -> "Job":
         cache = cache_location(plan)
         return cls(plan.source, str(plan.config_file) if plan.config_file else None,
                    str(Path(folder).resolve()), str(cache.resolve()) if cache else None,
-                   uuid.uuid4().hex)
+                   uuid.uuid4().hex, plan.checkpoint.sha256 if plan.checkpoint else None)
 
     @property
     def key(self) -> str:
         """What the plan depends on."""
-        text = json.dumps([self.config, self.config_file, self.cache], sort_keys=True, default=str)
+        text = json.dumps([self.config, self.config_file, self.cache, self.checkpoint],
+                          sort_keys=True, default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -89,6 +95,14 @@ def _new_session(job: Job, seed: int) -> Session:
     if plan is None:
         _PLANS.clear()
         plan = _PLANS[job.key] = prepare(copy.deepcopy(job.config), config_file=job.config_file)
+        read = plan.checkpoint.sha256 if plan.checkpoint else None
+        if read != job.checkpoint:
+            del _PLANS[job.key]
+            raise ConfigError.single("predictor.parameters.checkpoint",
+                                     f"the checkpoint changed while the run started (sha256 "
+                                     f"{str(job.checkpoint)[:12]}… read by the driver, "
+                                     f"{str(read)[:12]}… by a worker)",
+                                     "Leave the file as it is while a run uses it.")
     session = Session(plan, seed)
     # the cache the driver chose (its environment may differ from this process's)
     session.cache = ModelCache(Path(job.cache)) if job.cache else None

@@ -9,7 +9,8 @@ class Runtime(Measure):
     (``runtime.retrain``, when the experiment trains one) and running this unlearner
     (``runtime.unlearn``), each timed around that stage alone. A model from the cache reports
     what its training took when it was trained (the results' ``timings`` hold this run's
-    seconds)."""
+    seconds). An original loaded from the predictor's checkpoint was not trained: no
+    ``runtime.train_original``."""
 
     name = "runtime"
     direction = "minimize"

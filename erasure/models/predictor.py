@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import inspect
 from dataclasses import field
+from typing import Optional
 
 import torch
 from torch import nn
@@ -14,6 +15,7 @@ from erasure.data import Data
 from erasure.data.graph import Graph
 
 from .acceleration import OFF, Acceleration, ChannelsLastError, prepare_model
+from .checkpoint import Checkpoint, load_weights
 from .training import (
     LossFactory,
     NetworkFactory,
@@ -39,6 +41,10 @@ class Predictor(Component):
         epochs: passes over the training set.
         batch_size: training batch size.
         training_set: the partition the original is trained on.
+        checkpoint: trained weights of ``model`` to use as the original instead of training it:
+            a safetensors file or a state dict saved with ``torch.save``, relative to the config
+            file (:mod:`erasure.models.checkpoint`; read by :func:`erasure.plan.prepare`). The
+            gold models are still trained with this recipe.
     """
 
     kind_name = "predictor"
@@ -50,6 +56,7 @@ class Predictor(Component):
     epochs: Epochs = 20
     batch_size: BatchSize = 64
     training_set: PartitionName = "train"
+    checkpoint: Optional[str] = None
     #: the hardware settings every network it builds is prepared with: the machine's, not the
     #: recipe's, so no constructor argument and not in the config (see :meth:`accelerated`)
     acceleration: Acceleration = field(default=OFF, init=False, repr=False, compare=False)
@@ -62,18 +69,22 @@ class Predictor(Component):
         other.acceleration = settings
         return other
 
-    def new_model(self, data: Data, graph: Graph | None = None) -> nn.Module:
+    def new_model(self, data: Data, graph: Graph | None = None,
+                  weights: Checkpoint | None = None) -> nn.Module:
         """A freshly initialised network for ``data`` (seed the global RNG first), on its device,
         prepared with this recipe's :attr:`acceleration` (bf16, channels-last, compile, by
         :func:`~erasure.models.acceleration.prepare_model`; untouched when they are off).
 
         Args:
             graph: for graph data, the graph the network works on (default: the whole graph).
+            weights: a checkpoint loaded into the network before it is prepared (so that the
+                names match whatever the preparation wraps).
 
         Raises:
             ConfigError: the network cannot take the data's samples or does not give one logit
                 per class — both sizes are in the message; graph data with a network that takes
-                no graph; ``globals.channels_last: true`` and the network fails on NHWC inputs.
+                no graph; ``globals.channels_last: true`` and the network fails on NHWC inputs;
+                ``weights`` whose tensors are not the network's (names or shapes).
         """
         accepted = inspect.signature(self.model.cls).parameters
         derived = {"input_shape": data.input_shape, "num_classes": data.num_classes}
@@ -90,6 +101,8 @@ class Predictor(Component):
         except Exception as e:
             raise ConfigError.single("predictor.parameters.model", f"cannot build the network: {e}") from e
         self._check_shapes(model, data)
+        if weights is not None:
+            load_weights(model, weights)
         try:
             return prepare_model(model, self.acceleration, data.x[:8])
         except ChannelsLastError as e:
