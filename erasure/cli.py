@@ -97,22 +97,27 @@ def trackers(args: argparse.Namespace) -> list[str]:
 
 def log_to_trackers(names: list[str], document: dict, run_dir: Path,
                     args: argparse.Namespace) -> int:
-    """Logs a run to the named trackers; prints where. Returns 0, or 1 when a tracker failed
-    (the results on disk are untouched; the message says how to retry)."""
+    """Logs a run to each named tracker; prints where. Returns 0, or 1 when a tracker failed
+    (the others still log; the results on disk are untouched; the message says how to retry)."""
     from erasure.tracking import track
 
-    try:
-        lines = track(names, document, run_dir, experiment=args.track_experiment,
-                      folder=args.track_dir)
-    except Exception as e:
-        if args.debug:
-            raise
-        print(f"error: logging to {', '.join(names)} failed: {type(e).__name__}: {e}\n"
-              f"(the results are safe in {run_dir}; retry with 'python main.py report "
-              f"{run_dir} --no-plots --track {','.join(names)}')", file=sys.stderr)
+    failed = []
+    for name in names:
+        try:
+            lines = track([name], document, run_dir, experiment=args.track_experiment,
+                          folder=args.track_dir)
+        except Exception as e:
+            if args.debug:
+                raise
+            print(f"error: logging to {name} failed: {type(e).__name__}: {e}", file=sys.stderr)
+            failed.append(name)
+            continue
+        for line in lines:
+            print(line)
+    if failed:
+        print(f"(the results are safe in {run_dir}; retry with 'python main.py report {run_dir} "
+              f"--no-plots --track {','.join(failed)}')", file=sys.stderr)
         return EXIT_FAILED
-    for line in lines:
-        print(line)
     return 0
 
 

@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from erasure.tracking import RUN_FILES, experiment_name, plot_files, run_params, tracked_records
 
-#: MLflow's limits (mlflow.utils.validation) on one log_batch call and on names and values.
-MAX_PARAMS, MAX_METRICS, MAX_KEY, MAX_PARAM_VALUE, MAX_TAG_VALUE = 100, 1000, 250, 6000, 8000
+#: MLflow's limits (mlflow.utils.validation) on one log_batch call (100 params, 100 tags, 1000
+#: entities in all: 800 metrics leave room for the rest) and on names and values.
+MAX_PARAMS, MAX_METRICS, MAX_KEY, MAX_PARAM_VALUE, MAX_TAG_VALUE = 100, 800, 250, 6000, 8000
 
 __all__ = ["log_run", "param_value", "safe_key"]
 
@@ -64,7 +65,7 @@ def _tag(key: str, value: Any) -> RunTag:
 
 def _log(client: MlflowClient, run_id: str, params: dict[str, Any] | None = None,
          metrics: list[Metric] | None = None, tags: list[RunTag] | None = None) -> None:
-    """log_batch in chunks within MLflow's limits (params and tags: 100, metrics: 1000)."""
+    """log_batch in chunks within MLflow's limits."""
     from mlflow.entities import Param
 
     param_list = [Param(k, v) for k, v in {safe_key(k): param_value(v)

@@ -188,14 +188,18 @@ def test_unknown_or_missing_tracker_exits_2_before_any_work(tmp_path, capsys, mo
     assert not (tmp_path / "out").exists()
 
 
-def test_a_failing_tracker_keeps_the_results_and_says_how_to_retry(tracked, capsys, monkeypatch):
+def test_a_failing_tracker_keeps_the_results_and_says_how_to_retry(tracked, tmp_path, capsys,
+                                                                    monkeypatch):
     run_dir, _, _ = tracked
     before = (run_dir / "results.json").read_bytes()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://store")
-    assert main(["report", str(run_dir), "--no-plots", "--track", "mlflow"]) == 1
-    err = capsys.readouterr().err
-    assert "error: logging to mlflow failed" in err
-    assert f"report {run_dir} --no-plots --track mlflow" in err
+    assert main(["report", str(run_dir), "--no-plots", "--track", "mlflow,tensorboard",
+                 "--track-dir", str(tmp_path / "tb")]) == 1
+    captured = capsys.readouterr()
+    assert "error: logging to mlflow failed" in captured.err
+    assert f"report {run_dir} --no-plots --track mlflow'" in captured.err
+    assert f"written into {tmp_path / 'tb'}" in captured.out  # the other tracker still logs
+    assert (tmp_path / "tb" / "Identity").is_dir()
     assert (run_dir / "results.json").read_bytes() == before
 
 
