@@ -66,10 +66,59 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="import classes named by dotted path only from this module prefix "
                              "(repeatable; erasure, torch and torchvision always); replaces "
                              "globals.allowed_modules — for configs you did not write")
+    add_track_flags(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
     parser.add_argument("--version", action="version", version=f"erasure {__version__}")
     return parser.parse_args(argv)
+
+
+def add_track_flags(parser: argparse.ArgumentParser) -> None:
+    """``--track`` and its options, shared by a run and ``report``."""
+    parser.add_argument("--track", action="append", metavar="NAME",
+                        help="log the finished run to an experiment tracker: 'mlflow' or "
+                             "'tensorboard' (repeatable, or a comma list; needs erasure[mlflow] "
+                             "/ erasure[tensorboard])")
+    parser.add_argument("--track-experiment", metavar="NAME",
+                        help="the MLflow experiment (default: the config file's name)")
+    parser.add_argument("--track-dir", metavar="DIR",
+                        help="TensorBoard's log folder (default: RUN_DIR/tensorboard)")
+
+
+def trackers(args: argparse.Namespace) -> list[str]:
+    """The trackers ``--track`` names, their packages imported (so that a missing one stops the
+    command before any work). Raises TrackingError."""
+    from erasure.tracking import check, parse
+
+    names = parse(args.track)
+    check(names)
+    return names
+
+
+def log_to_trackers(names: list[str], document: dict, run_dir: Path,
+                    args: argparse.Namespace) -> int:
+    """Logs a run to each named tracker; prints where. Returns 0, or 1 when a tracker failed
+    (the others still log; the results on disk are untouched; the message says how to retry)."""
+    from erasure.tracking import track
+
+    failed = []
+    for name in names:
+        try:
+            lines = track([name], document, run_dir, experiment=args.track_experiment,
+                          folder=args.track_dir)
+        except Exception as e:
+            if args.debug:
+                raise
+            print(f"error: logging to {name} failed: {type(e).__name__}: {e}", file=sys.stderr)
+            failed.append(name)
+            continue
+        for line in lines:
+            print(line)
+    if failed:
+        print(f"(the results are safe in {run_dir}; retry with 'python main.py report {run_dir} "
+              f"--no-plots --track {','.join(failed)}')", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
 
 
 def flag_overrides(args: argparse.Namespace, config: object) -> list[Override]:
@@ -127,7 +176,9 @@ def exit_now(status: int) -> NoReturn:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python main.py`` and the ``erasure`` command. Returns the exit status:
     0 done; 1 with ``--strict`` when a record or a measure failed, or when the results could not
-    be written (disk full…); 2 a problem with the config (nothing was trained or written); 130/143 stopped by SIGINT/SIGTERM (finished records kept)."""
+    be written (disk full…), or when a ``--track`` tracker failed (the results kept); 2 a
+    problem with the config or an unknown or missing tracker (nothing was trained or written);
+    130/143 stopped by SIGINT/SIGTERM (finished records kept)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["report"]:
         return report(argv[1:])
@@ -144,7 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     from erasure.plan import prepare
     from erasure.results import summary_table
     from erasure.runner import Interrupted, OutputFailed, run
+    from erasure.tracking import TrackingError
 
+    try:
+        track = trackers(args)
+    except TrackingError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         config = apply_overrides(load_config(args.config), args.sets)
         config = apply_overrides(config, flag_overrides(args, config))
@@ -173,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     document = json.loads(Path(results).read_text())
     print(summary_table(document, references=True))
     print(f"\nresults: {results}")
+    if track and log_to_trackers(track, document, Path(results).parent, args):
+        return EXIT_FAILED
     failed = [r["name"] for r in document["records"]
               if r["status"] != "finished" or r["failed_measures"]]
     if failed and args.strict:
@@ -183,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(argv: list[str]) -> int:
     """``python main.py report RUN_DIR``: rebuilds the summary tables and plots of a finished (or
-    interrupted) run from its results.json, and prints the summary."""
+    interrupted) run from its results.json, and prints the summary; with ``--track``, then logs
+    the run to the trackers."""
     parser = argparse.ArgumentParser(
         prog="erasure report", description="Rebuild the tables and plots of a run from its results.")
     parser.add_argument("run_dir", help="a run folder holding results.json")
@@ -191,13 +251,21 @@ def report(argv: list[str]) -> int:
                         help="the metric keys to show ('all' for every metric; default: the key "
                              "metrics present)")
     parser.add_argument("--no-plots", action="store_true", help="tables only")
+    add_track_flags(parser)
+    parser.add_argument("--debug", action="store_true", help="show a tracker's traceback")
     args = parser.parse_args(argv)
-    from erasure.results.rebuild import ResultsError, rebuild
+    from erasure.results.rebuild import ResultsError, load_results, rebuild
+    from erasure.tracking import TrackingError
 
     metrics = None if not args.metrics else "all" if args.metrics == ["all"] else args.metrics
     try:
+        track = trackers(args)
         print(rebuild(Path(args.run_dir), metrics=metrics, plots=not args.no_plots))
-    except ResultsError as e:
+    except (ResultsError, TrackingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_CONFIG
+    if track:
+        run_dir = Path(args.run_dir)
+        run_dir = run_dir.parent if run_dir.is_file() else run_dir
+        return log_to_trackers(track, load_results(run_dir), run_dir, args)
     return 0

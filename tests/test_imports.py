@@ -138,7 +138,8 @@ def test_import_erasure_and_the_command_line_module_leave_torch_unimported():
 def test_the_plan_is_below_the_pipeline_and_the_runner():
     """Imports point down the flow: cli → runner → execution → tuning.study → experiment (the
     pipeline) → plan → tuning.settings → components. Building a plan needs none of what runs it,
-    and checks a tune block without Optuna; the runner imports Ray only to run on it."""
+    and checks a tune block without Optuna; the runner imports Ray only to run on it, and
+    nothing imports MLflow or TensorBoard until a run is logged to it (``--track``)."""
     script = ("import json, sys, erasure.plan; print(json.dumps(sorted(m for m in sys.modules "
               "if m in ('erasure.cli', 'erasure.runner', 'erasure.experiment', 'erasure.execution', "
               "'erasure.tuning.study', 'optuna', 'ray'))))")
@@ -146,8 +147,11 @@ def test_the_plan_is_below_the_pipeline_and_the_runner():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
-    script = ("import json, sys, erasure.runner; print(json.dumps(sorted(m for m in sys.modules "
-              "if m.startswith(('erasure.execution.', 'ray', 'optuna')))))")
+    script = ("import json, sys, erasure.runner, erasure.cli, erasure.tracking, "
+              "erasure.tracking.mlflow_tracker, erasure.tracking.tensorboard_tracker; "
+              "print(json.dumps(sorted(m for m in sys.modules if m.startswith(("
+              "'erasure.execution.', 'ray', 'optuna', 'mlflow', 'tensorboard', "
+              "'torch.utils.tensorboard')))))")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
