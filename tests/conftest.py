@@ -20,6 +20,14 @@ torch.set_num_threads(THREADS)
 os.environ["ERASURE_CACHE_DIR"] = tempfile.mkdtemp(prefix="erasure-test-cache-")
 
 
+@pytest.fixture(scope="session")
+def mlflow_uri(tmp_path_factory) -> str:
+    """The tracking URI of this test session's one MLflow store (SQLite, MLflow's default kind;
+    creating one costs seconds): tests set ``MLFLOW_TRACKING_URI`` to it and name their own
+    experiments."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
 @pytest.fixture(autouse=True)
 def _torch_threads():
     """A test that runs a config with ``globals.threads`` leaves the count as it found it."""

@@ -11,6 +11,7 @@ FILE`` runs that file's test functions, ``python FILE ARGS`` runs the script as 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import csv
 import importlib.util
 import io
@@ -224,13 +225,16 @@ class Guide:
 
 
 @pytest.fixture(scope="module")
-def ran(tmp_path_factory) -> Guide:
-    """Every command of the guide, run in order in a copy of main.py and guide/."""
+def ran(tmp_path_factory, mlflow_uri) -> Guide:
+    """Every command of the guide, run in order in a copy of main.py and guide/ (chapter 10's
+    checkpoint as its script writes it; MLflow's store: the test session's)."""
     sandbox = tmp_path_factory.mktemp("guide")
     shutil.copy(ROOT / "main.py", sandbox / "main.py")
-    shutil.copytree(GUIDE, sandbox / "guide", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(GUIDE, sandbox / "guide",
+                    ignore=shutil.ignore_patterns("__pycache__", "checkpoints"))
     runs = {}
-    with inside(sandbox):
+    with inside(sandbox), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
         for command in commands():
             status, text = _run(command)
             runs[command.line] = Ran(command, status, text)
@@ -564,3 +568,41 @@ def test_chapter_8_table_of_default_spaces_is_the_code():
             continue
         expected = ", ".join(f"`{path}` {_shown(d)}" for path, d in space.items())
         assert table[cls.__name__] == expected, cls.__name__
+
+
+# --- chapter 10: your own trained model ---------------------------------------------------------
+
+
+def test_your_checkpoint_is_the_original_and_mlflow_holds_the_records(ran, mlflow_uri):
+    from mlflow import MlflowClient
+    from safetensors.torch import load_file
+
+    weights = load_file(ran.sandbox / "guide/examples/checkpoints/resnet18_digits.safetensors")
+    document = results(ran, "checkpoint")
+    original = document["models"]["0"]["original"]
+    assert original["source"] == "checkpoint" and original["trained_seconds"] is None
+    assert original["sha256"] == hashlib.sha256(
+        (ran.sandbox / "guide/examples/checkpoints/resnet18_digits.safetensors").read_bytes()
+    ).hexdigest()
+    assert document["models"]["0"]["gold.retain"]["source"] == "trained"
+    assert "train_original" not in document["timings"]["0"]
+    assert weights["conv1.weight"].shape == (16, 1, 3, 3)  # the ResNet-18 of width 16
+    rec = records(ran, "checkpoint")
+    assert list(rec) == ["GoldModel", "Finetuning", "NegGrad", "Scrub"]
+    # the checkpoint learned the 3s (the script's training accuracy is printed) and the gold
+    # model, retrained by erasure without them, does not know them
+    assert rec["Finetuning"]["curve"]["metrics"]["accuracy.forget.unlearned"][0] > 0.9
+    assert rec["GoldModel"]["metrics"]["accuracy.forget.unlearned"] < 0.05
+    assert rec["Finetuning"]["curve"]["epochs"] == [0, 1, 2, 3]
+    client = MlflowClient(tracking_uri=mlflow_uri)
+    experiment = client.get_experiment_by_name("checkpoint")
+    runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])
+            if "mlflow.parentRunId" in r.data.tags}
+    assert set(runs) == set(rec)
+    for name, record in rec.items():
+        logged = runs[name].data.metrics
+        for key, value in record["metrics"].items():
+            assert abs(logged[key] - value) <= 1e-9, (name, key)
+    history = client.get_metric_history(runs["Scrub"].info.run_id,
+                                        "curve.accuracy.forget.unlearned")
+    assert [m.step for m in history] == rec["Scrub"]["curve"]["epochs"]

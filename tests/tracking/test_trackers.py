@@ -26,7 +26,7 @@ REL = 1e-6  # TensorBoard keeps scalars as float32
 
 
 @pytest.fixture(scope="module")
-def tracked(tmp_path_factory):
+def tracked(tmp_path_factory, mlflow_uri):
     """A finished run of Identity and Finetuning logged by ``main(... --track mlflow)``:
     (run folder, its results document, an MlflowClient on the store)."""
     from mlflow import MlflowClient
@@ -36,7 +36,7 @@ def tracked(tmp_path_factory):
                            unlearners=[{"class": "Identity"},
                                        {"class": "Finetuning", "parameters": {"epochs": 1}}])
     (folder / "tiny.json").write_text(json.dumps(config), encoding="utf-8")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    uri = mlflow_uri
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)  # MLflow's artifacts go to ./mlruns
         patch.setenv("MLFLOW_TRACKING_URI", uri)
