@@ -220,6 +220,7 @@ def evaluate(argv: list[str]) -> int:
                              "own measures)")
     parser.add_argument("--seed", type=int, nargs="+", metavar="N", dest="seeds",
                         help="only the records of these seeds")
+    parser.add_argument("--no-plots", action="store_true", help="rebuild the tables only")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
     args = parser.parse_args(argv)
@@ -232,7 +233,8 @@ def evaluate(argv: list[str]) -> int:
 
     try:
         with progress.showing(not args.quiet):
-            results = evaluate_run(args.run_dir, args.config, seeds=args.seeds)
+            results = evaluate_run(args.run_dir, args.config, seeds=args.seeds,
+                                   plots=not args.no_plots)
     except ConfigError as e:
         if args.debug:
             raise

@@ -40,7 +40,7 @@ _MEASURES_PATH = "evaluator.parameters.measures"
 
 
 def evaluate(run_dir: str | os.PathLike, measures: str | os.PathLike | list | None = None, *,
-             seeds: list[int] | None = None) -> Path:
+             seeds: list[int] | None = None, plots: bool = True) -> Path:
     """Measures the saved models of the run in ``run_dir`` and adds the new metrics to its
     records (see the module docstring).
 
@@ -50,6 +50,7 @@ def evaluate(run_dir: str | os.PathLike, measures: str | os.PathLike | list | No
             list itself (measure configs as in ``evaluator.parameters.measures``); default: the
             run's own.
         seeds: only the records of these seeds (default: all).
+        plots: rebuild the plots too (the tables always are).
 
     Returns:
         The path of the results file.
@@ -82,7 +83,7 @@ def evaluate(run_dir: str | os.PathLike, measures: str | os.PathLike | list | No
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "evaluator": plan.resolved.get("evaluator"), "records": done})
         write_json_atomic(results, document)
-        write_reports(document, folder)
+        write_reports(document, folder, plots=plots)
     finally:
         claim.release()
     return results
