@@ -39,7 +39,7 @@ def run_record(session: Session, index: int, folder: Path, trials: Any = None
         from erasure.tuning.study import tune_and_unlearn  # noqa: PLC0415 (needs Optuna)
 
         return tune_and_unlearn(session, index, folder, trials, keep=keep)
-    return session.unlearn(index, keep=keep)
+    return session.unlearn(index, keep=keep) if keep else session.unlearn(index)
 
 
 def _keeper(session: Session, folder: Path) -> Keep | None:

@@ -105,7 +105,7 @@ def tune_and_unlearn(session: Session, index: int, folder: Path,
                          f"tuning: the chosen values cannot be used: {e.problems[0].message}")
         record["tuning"] = block
         return record
-    record = session.unlearn(index, chosen, keep=keep)
+    record = session.unlearn(index, chosen, keep=keep) if keep else session.unlearn(index, chosen)
     record["tuning"] = block
     return record
 
