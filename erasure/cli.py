@@ -23,7 +23,8 @@ EXIT_CONFIG = 2
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="erasure", description="Run a machine-unlearning experiment described by a JSONC config.",
-        epilog="'erasure report RUN_DIR' rebuilds the tables and plots of a run.")
+        epilog="'erasure report RUN_DIR' rebuilds the tables and plots of a run; 'erasure "
+               "evaluate RUN_DIR' measures its saved models again.")
     parser.add_argument("config", help="the experiment's JSONC config file")
     parser.add_argument("--output", help="results folder, relative to the working folder "
                                          "(sets globals.output; default: output/<config name>)")
@@ -182,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["report"]:
         return report(argv[1:])
+    if argv[:1] == ["evaluate"]:
+        return evaluate(argv[1:])
     args = parse_args(argv)
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
     console = logging.StreamHandler(sys.stderr)
@@ -268,4 +271,46 @@ def report(argv: list[str]) -> int:
         run_dir = Path(args.run_dir)
         run_dir = run_dir.parent if run_dir.is_file() else run_dir
         return log_to_trackers(track, load_results(run_dir), run_dir, args)
+    return 0
+
+
+def evaluate(argv: list[str]) -> int:
+    """``python main.py evaluate RUN_DIR [--config MEASURES.jsonc]``: measures the models a run
+    saved (``globals.save_models``) again — with its own measures or new ones — and adds the new
+    metrics to its records (:mod:`erasure.evaluate`); prints the summary."""
+    parser = argparse.ArgumentParser(
+        prog="erasure evaluate",
+        description="Measure the saved models of a run again and add the new metrics to its "
+                    "results (numbers already there are kept).")
+    parser.add_argument("run_dir", help="a run folder whose run saved its models")
+    parser.add_argument("--config", metavar="MEASURES.jsonc",
+                        help='a JSONC file holding {"measures": [...]} (default: the run\'s '
+                             "own measures)")
+    parser.add_argument("--seed", type=int, nargs="+", metavar="N", dest="seeds",
+                        help="only the records of these seeds")
+    parser.add_argument("--no-plots", action="store_true", help="rebuild the tables only")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    parser.add_argument("--quiet", action="store_true", help="log warnings only")
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from erasure import progress
+    from erasure.config import ConfigError
+    from erasure.evaluate import evaluate as evaluate_run
+    from erasure.results import summary_table
+
+    try:
+        with progress.showing(not args.quiet):
+            results = evaluate_run(args.run_dir, args.config, seeds=args.seeds,
+                                   plots=not args.no_plots)
+    except ConfigError as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as e:
+        print(f"error: cannot write the results: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    print(summary_table(json.loads(Path(results).read_text()), references=True))
+    print(f"\nresults: {results}")
     return 0

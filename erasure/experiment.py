@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
@@ -35,6 +35,10 @@ from erasure.unlearners import Unlearner, UnlearningContext
 from erasure.unlearners.base import seed_config
 
 log = logging.getLogger(__name__)
+
+#: ``keep(model, record, timings, memory)``: takes a finished record's unlearned model (and may
+#: add keys to the record), e.g. to save it — :meth:`Session.unlearn_with`
+Keep = Callable[[nn.Module, dict[str, Any], dict[str, float], dict[str, float]], None]
 
 
 def not_finite(model: nn.Module) -> list[str]:
@@ -136,18 +140,34 @@ class Session:
         return acceleration.prepare_data(self.plan.data.load(self.seed, self.device),
                                          self.acceleration)
 
-    def train_models(self) -> None:
+    def train_models(self, given: Mapping[str, Mapping[str, torch.Tensor]] | None = None
+                     ) -> None:
         """Trains the original (or loads it from the predictor's checkpoint, first, so that a
         checkpoint that does not fit the network stops the run before any training) and every
-        gold model an unlearner needs, each from its own seeded stream."""
-        if self.plan.checkpoint is not None:
+        gold model an unlearner needs, each from its own seeded stream — or takes the weights
+        ``given`` for a model, by its name (``original``, ``gold.<partition>``: models a run
+        saved, :mod:`erasure.evaluate`). Given weights must fit the network
+        (``load_state_dict``, strict); their seconds are not known here."""
+        given = given or {}
+
+        def obtain(label: str, partition: str, stream: tuple) -> nn.Module:
+            name = ".".join(stream)
+            if name not in given:
+                return self._train(label, partition, stream)
+            tick = time.perf_counter()
+            model = self._loaded(partition, stream, given[name])
+            self.timings[label] = time.perf_counter() - tick
+            self.models[name] = {"saved": True, "source": "saved", "seconds": self.timings[label]}
+            log.info("%s on '%s': from the saved model", label, partition)
+            return model
+
+        if self.plan.checkpoint is not None and "original" not in given:
             self.original = self._load_original()
         else:
-            self.original = self._train("train_original", self.predictor.training_set,
-                                        ("original",))
+            self.original = obtain("train_original", self.predictor.training_set, ("original",))
         for partition in self.plan.gold_partitions:
             key = "retrain" if len(self.plan.gold_partitions) == 1 else f"retrain.{partition}"
-            self.golds[partition] = self._train(key, partition, ("gold", partition))
+            self.golds[partition] = obtain(key, partition, ("gold", partition))
         self._reset_outputs()
 
     def _reset_outputs(self) -> None:
@@ -290,17 +310,35 @@ class Session:
     def adopt(self, trained: dict[str, Any]) -> None:
         """Takes over the models another session trained (:meth:`trained`), in place of
         :meth:`train_models`: the same networks, bit for bit, without training."""
-        def load(partition: str, stream: tuple, weights: dict[str, torch.Tensor]) -> nn.Module:
-            model = self._new_model(partition, stream)
-            model.load_state_dict(weights, strict=True)
-            return model.eval().requires_grad_(False)
-
+        load = self._loaded
         self.original = load(self.predictor.training_set, ("original",), trained["original"])
         self.golds = {p: load(p, ("gold", p), w) for p, w in trained["golds"].items()}
         self.timings.update(trained["timings"])
         self.trained_seconds.update(trained["trained_seconds"])
         self.models.update(copy.deepcopy(trained["models"]))
         self._reset_outputs()
+
+    def _loaded(self, partition: str, stream: tuple, weights: Mapping[str, torch.Tensor]
+                ) -> nn.Module:
+        """A frozen network for ``partition`` holding ``weights`` (strict: every tensor, the
+        same shapes)."""
+        model = self._new_model(partition, stream)
+        model.load_state_dict(weights, strict=True)
+        return model.eval().requires_grad_(False)
+
+    def restore(self, weights: Mapping[str, torch.Tensor], forget: str | None = None
+                ) -> nn.Module:
+        """A network holding the saved ``weights`` of an unlearned model, as :meth:`unlearn`
+        hands it to the measures: built and laid out like the original, trainable, in eval
+        mode, and for graph data serving on the graph without ``forget``'s nodes.
+
+        Raises:
+            RuntimeError: the weights do not fit the predictor's network.
+        """
+        model = self._loaded(self.predictor.training_set, ("original",), weights)
+        if self.data.graph is not None and forget is not None:
+            use_graph(model, self._graph_without(self.data[forget]))
+        return model.requires_grad_(True)
 
     def _cache_key(self, partition: str, stream: tuple) -> str:
         """Everything that determines a trained model (and nothing that does not).
@@ -347,25 +385,29 @@ class Session:
         # may train it); the shared gold model itself stays frozen
         return copy.deepcopy(self.golds[partition]).requires_grad_(True)
 
-    def unlearn(self, index: int, unlearner: Unlearner | None = None) -> dict[str, Any]:
+    def unlearn(self, index: int, unlearner: Unlearner | None = None, *,
+                keep: Keep | None = None) -> dict[str, Any]:
         """Runs unlearner ``index`` (or ``unlearner`` in its place: the tuned one) on its own copy
-        of the original and measures the result.
+        of the original and measures the result (``keep``: see :meth:`unlearn_with`).
 
         Returns:
             The record: name, resolved config, status (``finished``/``failed``), error, metrics
             and failed measures.
         """
-        return self.unlearn_with(unlearner or self.plan.unlearners[index], self.plan.names[index])
+        return self.unlearn_with(unlearner or self.plan.unlearners[index], self.plan.names[index],
+                                 keep=keep)
 
     def unlearn_with(self, unlearner: Unlearner, name: str, *,
                      report: Callable[[nn.Module], None] | None = None,
-                     evaluator: Evaluator | None = None, curve: bool = True) -> dict[str, Any]:
+                     evaluator: Evaluator | None = None, curve: bool = True,
+                     keep: Keep | None = None) -> dict[str, Any]:
         """Runs ``unlearner`` on its own copy of the original and measures the result with
         ``evaluator`` (default: the plan's) — :meth:`unlearn`, and each tuning trial
         (:mod:`erasure.tuning`, which passes ``report``: ``ctx.report`` of the unlearner, and
         ``curve=False``). With ``curve`` and the unlearner's ``evaluate_every``, the record gets
         its ``curve`` (:mod:`erasure.curves`), whose evaluation time ``runtime.unlearn`` leaves
-        out."""
+        out. A finished record's model is handed to ``keep(model, record, timings, memory)``
+        after the measures (the runner's units save it there: ``globals.save_models``)."""
         record: dict[str, Any] = {"name": name, "config": unlearner.config, "status": "finished",
                                   "error": None, "metrics": {}, "failed_measures": {},
                                   "not_applicable": {}}
@@ -422,11 +464,22 @@ class Session:
         unlearned.eval()
         # what training the models cost, cached or not, so that runtime measures (RTE's
         # t_unlearn / t_retrain) do not depend on the cache
-        measure_ctx = self._measure_context(unlearned, {**self.trained_seconds, "unlearn": elapsed},
-                                            memory)
+        timings = {**self.trained_seconds, "unlearn": elapsed}
         record["metrics"], record["failed_measures"], record["not_applicable"] = \
-            (evaluator or self.plan.evaluator).evaluate(measure_ctx, name)
+            self.measure(name, unlearned, timings=timings, memory=memory, evaluator=evaluator)
+        if keep is not None:
+            keep(unlearned, record, timings, dict(memory))
         return record
+
+    def measure(self, name: str, unlearned: nn.Module, *, timings: dict[str, float],
+                memory: dict[str, float], evaluator: Evaluator | None = None
+                ) -> tuple[dict[str, float], dict[str, str], dict[str, str]]:
+        """Applies ``evaluator``'s measures (default: the plan's) to record ``name``'s
+        ``unlearned`` model (in eval mode), beside this session's original and gold models;
+        ``timings`` and ``memory`` are what its unlearning cost. Returns ``(metrics,
+        failed_measures, not_applicable)``."""
+        return (evaluator or self.plan.evaluator).evaluate(
+            self._measure_context(unlearned, timings, memory), name)
 
     def _measure_context(self, unlearned: nn.Module, timings: dict[str, float],
                          memory: dict[str, float]) -> MeasureContext:

@@ -80,6 +80,11 @@ class Globals:
         num_cpus, num_gpus: what each Ray task reserves (default 1 CPU, no GPU; fractions pack
             several tasks on one GPU). A task's torch uses ``num_cpus`` threads unless
             ``threads`` says otherwise.
+        save_models: ``none`` (default), ``unlearned`` (each finished record's unlearned model)
+            or ``all`` (also each seed's original and gold models): written as safetensors with
+            a JSON beside them under ``models/seed-<seed>/`` in the run folder
+            (:mod:`erasure.saving`), for ``python main.py evaluate RUN_DIR`` to measure again.
+            Changes no number: a resumed run may change it.
     """
 
     seed: int = 0
@@ -102,6 +107,8 @@ class Globals:
     address: Optional[str] = None
     num_cpus: Positive = 1
     num_gpus: Annotated[float, Range(ge=0)] = 0
+    # what the run keeps besides the results (erasure.saving); changes no record's numbers
+    save_models: Literal["none", "unlearned", "all"] = "none"
 
     def __post_init__(self) -> None:
         at_least("threads", self.threads, 1)
@@ -125,7 +132,8 @@ class Globals:
 
     #: settings that never change what a model learns (left out of cache keys)
     NOT_TRAINING = ("seed", "seeds", "output", "paths", "threads", "allowed_modules", "cache",
-                    "cache_dir", "tune", "executor", "address", "num_cpus", "num_gpus")
+                    "cache_dir", "tune", "executor", "address", "num_cpus", "num_gpus",
+                    "save_models")
 
 
 @dataclass

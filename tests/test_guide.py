@@ -53,7 +53,7 @@ class Command:
     @property
     def config(self) -> str | None:
         """The config file of a ``python main.py CONFIG ...`` run."""
-        if self.argv[:2] == ["python", "main.py"] and self.argv[2] != "report":
+        if self.argv[:2] == ["python", "main.py"] and self.argv[2] not in ("report", "evaluate"):
             return self.argv[2]
         return None
 
@@ -347,6 +347,18 @@ def test_forgetting_one_class(ran):
     for name in ("Finetuning", "NegGrad"):
         m = records(ran, "forget_class")[name]["metrics"]
         assert 0.5 < m["accuracy.forget.unlearned"] < m["accuracy.forget.original"]
+
+
+def test_kept_models_get_new_measures_and_keep_their_numbers(ran):
+    before, kept = records(ran, "forget_class"), records(ran, "forget_class_kept")
+    assert sorted((output(ran, "forget_class_kept") / "models" / "seed-0").glob("*.safetensors"))
+    for name, record in kept.items():
+        metrics = record["metrics"]
+        assert 0 < metrics["tow.forget.unlearned"] <= 1
+        assert "class_accuracy.test.unlearned.3" in metrics
+        for key in ("accuracy.forget.unlearned", "umia.forget.unlearned"):
+            assert metrics[key] == before[name]["metrics"][key]  # same config, seed and threads
+    assert kept["GoldModel"]["metrics"]["tow.forget.unlearned"] == pytest.approx(1.0)
 
 
 def test_two_seeds(ran):

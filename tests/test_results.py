@@ -146,7 +146,7 @@ def test_resolved_config_fills_in_defaults(finished):
                                  "cache_dir": None, "threads": None, "precision": "fp32",
                                  "channels_last": "auto", "compile": False, "tune": None,
                                  "executor": "local", "address": None, "num_cpus": 1,
-                                 "num_gpus": 0}
+                                 "num_gpus": 0, "save_models": "none"}
     finetuning = config["unlearners"][4]["parameters"]
     assert finetuning["epochs"] == 10
     assert finetuning["batch_size"] == 512

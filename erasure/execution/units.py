@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from erasure.experiment import Session, cache_location
+from erasure import saving
+from erasure.experiment import Keep, Session, cache_location
 from erasure.cache import ModelCache
 from erasure.config import ConfigError
 from erasure.plan import Plan, prepare
@@ -31,18 +32,53 @@ def run_record(session: Session, index: int, folder: Path, trials: Any = None
     """The record of unlearner ``index`` (without its seed): tuned first where its entry says so
     (the study lives in ``folder``, the run folder, unless the entry names its storage; its
     trials run by ``trials``, default here: :data:`erasure.tuning.study.Trials`). The record of
-    a sweep point carries it: ``"sweep": {path as written in the sweep: value}``."""
+    a sweep point carries it: ``"sweep": {path as written in the sweep: value}``. With
+    ``globals.save_models``, its unlearned model is saved into ``folder`` (:mod:`erasure.saving`)
+    and the record names the file (``saved_model``)."""
     plan = session.plan
+    keep = _keeper(session, Path(folder))
     if index < len(plan.tuning) and plan.tuning[index] is not None:
         from erasure.tuning.study import tune_and_unlearn  # noqa: PLC0415 (needs Optuna)
 
-        record = tune_and_unlearn(session, index, folder, trials)
+        record = tune_and_unlearn(session, index, folder, trials, keep=keep)
     else:
-        record = session.unlearn(index)
+        record = session.unlearn(index, keep=keep) if keep else session.unlearn(index)
     point = plan.sweep_point(index)
     if point is not None:
         record["sweep"] = point
     return record
+
+
+def _keeper(session: Session, folder: Path) -> Keep | None:
+    """What saves a finished record's unlearned model, None when ``save_models`` is ``none``. A
+    model that cannot be written is logged; the record then has no ``saved_model``."""
+    if session.plan.settings.save_models == "none":
+        return None
+
+    def keep(model, record, timings, memory) -> None:
+        try:
+            record["saved_model"] = saving.save_unlearned(folder, session.seed, model, record,
+                                                          timings, memory, session.plan.resolved)
+        except OSError as e:
+            log.warning("cannot save the model of %s into %s: %s", record["name"], folder,
+                        e.strerror or e)
+
+    return keep
+
+
+def save_trained_models(session: Session, folder: Path) -> None:
+    """With ``globals.save_models: "all"``, saves the session's original and gold models into
+    the run ``folder`` (:mod:`erasure.saving`); a failure to write is logged."""
+    if session.plan.settings.save_models != "all":
+        return
+    models = {"original": (session.original, session.predictor.training_set),
+              **{f"gold.{p}": (m, p) for p, m in session.golds.items()}}
+    try:
+        saving.save_trained(Path(folder), session.seed, models, session.models,
+                            session.plan.resolved)
+    except OSError as e:
+        log.warning("cannot save the trained models of seed %s into %s: %s", session.seed, folder,
+                    e.strerror or e)
 
 
 @dataclass(frozen=True)
@@ -127,6 +163,7 @@ def models_unit(job: Job, seed: int) -> tuple[tuple[dict[str, Any], list], dict[
     with captured_logs() as logs:
         session = _new_session(job, seed)
         session.train_models()
+        save_trained_models(session, Path(job.folder))
         _keep(job, seed, session)
         ready = {"seed": seed, "device": str(session.device), "sizes": session.data.sizes(),
                  "timings": dict(session.timings), "models": copy.deepcopy(session.models)}

@@ -95,7 +95,9 @@ class Predictor(Component):
                     f"the data is a graph, but {self.model.cls.__name__} takes no graph",
                     "Use a graph network such as GCN.")
             derived["graph"] = graph if graph is not None else data.graph
-        runtime = {k: v for k, v in derived.items() if k in accepted and k not in self.model.kwargs}
+        # a null left in the config (as a resolved config writes the defaults) is derived too
+        runtime = {k: v for k, v in derived.items()
+                   if k in accepted and self.model.kwargs.get(k) is None}
         try:
             model = self.model(**runtime).to(data.device)
         except Exception as e:

@@ -40,7 +40,7 @@ from torch import nn
 
 from erasure import progress
 from erasure.config import Builder, ConfigError, Slot
-from erasure.experiment import Session
+from erasure.experiment import Keep, Session
 from erasure.measures import Evaluator, Measure, OutputStore
 from erasure.seeding import derive_seed, generator
 from erasure.unlearners import Unlearner
@@ -84,9 +84,9 @@ Trials = Callable[[list[tuple[Any, dict[str, Any]]], str, Path], list[Outcome]]
 
 
 def tune_and_unlearn(session: Session, index: int, folder: Path,
-                     trials: Trials | None = None) -> dict[str, Any]:
+                     trials: Trials | None = None, keep: Keep | None = None) -> dict[str, Any]:
     """The record of tuned entry ``index``: tuning (``trials`` runs them), then one run with the
-    chosen values."""
+    chosen values (its model handed to ``keep``: :meth:`Session.unlearn_with`)."""
     plan = session.plan
     tuning: TuningPlan = plan.tuning[index]
     name = plan.names[index]
@@ -106,7 +106,7 @@ def tune_and_unlearn(session: Session, index: int, folder: Path,
                          f"tuning: the chosen values cannot be used: {e.problems[0].message}")
         record["tuning"] = block
         return record
-    record = session.unlearn(index, chosen)
+    record = session.unlearn(index, chosen, keep=keep) if keep else session.unlearn(index, chosen)
     record["tuning"] = block
     return record
 
