@@ -20,6 +20,7 @@ def comparable(records: list[dict]) -> list[dict]:
     for record in records:
         record = dict(record, metrics={k: v for k, v in record["metrics"].items()
                                        if not k.startswith(MACHINE)})
+        record.pop("saved_model", None)  # where this run kept the model (globals.save_models)
         if "tuning" in record:
             record["tuning"] = {k: v for k, v in record["tuning"].items()
                                 if k not in ("seconds", "study")}
@@ -28,10 +29,11 @@ def comparable(records: list[dict]) -> list[dict]:
 
 
 def example_plan(executor: str, **globals_):
-    """The example config with two seeds, on ``executor``."""
+    """The example config with two seeds, on ``executor``; Finetuning records a curve."""
     config = load_config(EXAMPLE)
     settings = {"seeds": [0, 1], "executor": executor, **globals_}
-    config = apply_overrides(config, [Override(f"globals.{k}", v, "test") for k, v in settings.items()])
+    config = apply_overrides(config, [Override(f"globals.{k}", v, "test") for k, v in settings.items()]
+                             + [Override("unlearners[2].parameters.evaluate_every", 2, "test")])
     return prepare(config, config_file=EXAMPLE)
 
 

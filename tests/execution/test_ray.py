@@ -35,8 +35,9 @@ def local_example(tmp_path_factory):
 
 def test_a_ray_run_gives_the_records_of_a_local_run(ray_instance, local_example, tmp_path):
     # cache off: the models are trained in a Ray task and reach the record tasks through the
-    # object store — and still equal, bit for bit, the ones trained in this process
-    document = run_records(example_plan("ray", cache=False), tmp_path / "ray")
+    # object store — and still equal, bit for bit, the ones trained in this process; the tasks
+    # keep every model in the run folder (globals.save_models), and Finetuning's curve comes back
+    document = run_records(example_plan("ray", cache=False, save_models="all"), tmp_path / "ray")
     assert document["status"] == "finished"
     assert comparable(document["records"]) == comparable(local_example["records"])
     assert [(r["name"], r["seed"]) for r in document["records"]] == \
@@ -48,6 +49,15 @@ def test_a_ray_run_gives_the_records_of_a_local_run(ray_instance, local_example,
     assert all(r["status"] == "finished" for r in document["records"])
     by_seed = [[r["metrics"] for r in document["records"] if r["seed"] == s] for s in (0, 1)]
     assert sum(a != b for a, b in zip(*by_seed)) == 15
+    curves = [r["curve"] for r in document["records"] if r["name"] == "Finetuning"]
+    assert [c["epochs"] for c in curves] == [[0, 2, 4]] * 2
+    kept = tmp_path / "ray" / "models"
+    for record in document["records"]:
+        assert (tmp_path / "ray" / record["saved_model"]).is_file(), record["name"]
+    for seed in (0, 1):
+        names = {p.name for p in (kept / f"seed-{seed}").glob("*.safetensors")}
+        assert {"original.safetensors", "gold.retain.safetensors"} <= names
+        assert len(names) == 2 + 15  # and one per record
     # the tasks' log lines reached the run's log, as a local run writes them
     log = (tmp_path / "ray" / "run.log").read_text()
     assert log.count("erasure.experiment: unlearner UNSIR\n") == 2
