@@ -89,3 +89,20 @@ def pytest_terminal_summary(terminalreporter, config):
     if seed is not None:
         terminalreporter.write_line(f"erasure tests: shuffled order, --shuffle-seed {seed} "
                                     "repeats it")
+
+
+@pytest.fixture(scope="session")
+def ray_instance():
+    """One local Ray instance for the whole test session, started by the first test that needs
+    it (2 CPUs, no dashboard, this process's working directory): the ray executor joins it instead
+    of starting its own (the guide's ``--executor ray`` command too, so that a machine with many
+    visible cores never gets an instance sized to them), and leaves it running when a run stops
+    early."""
+    ray = pytest.importorskip("ray")
+    from erasure.execution import cluster
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    cluster._connected_here = False  # this instance is the tests', as a notebook's is its own
+    yield ray
+    ray.shutdown()

@@ -225,9 +225,12 @@ class Guide:
 
 
 @pytest.fixture(scope="module")
-def ran(tmp_path_factory, mlflow_uri) -> Guide:
+def ran(tmp_path_factory, mlflow_uri, request) -> Guide:
     """Every command of the guide, run in order in a copy of main.py and guide/ (chapter 10's
-    checkpoint as its script writes it; MLflow's store: the test session's)."""
+    checkpoint as its script writes it; MLflow's store: the test session's; Ray: the test
+    session's instance, which chapter 9's ``--executor ray`` joins)."""
+    if importlib.util.find_spec("ray"):
+        request.getfixturevalue("ray_instance")
     sandbox = tmp_path_factory.mktemp("guide")
     shutil.copy(ROOT / "main.py", sandbox / "main.py")
     shutil.copytree(GUIDE, sandbox / "guide",

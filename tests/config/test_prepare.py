@@ -75,7 +75,7 @@ def test_resolved_config_shows_every_default():
                                        "precision": "fp32", "channels_last": "auto",
                                        "compile": False, "tune": None,
                                        "executor": "local", "address": None, "num_cpus": 1,
-                                       "num_gpus": 0}
+                                       "num_gpus": 0, "save_models": "none"}
     unlearner = plan.resolved["unlearners"][0]
     assert unlearner["class"] == "erasure.unlearners.finetuning.Finetuning"
     assert unlearner["parameters"]["epochs"] == 10

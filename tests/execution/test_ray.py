@@ -184,7 +184,8 @@ def test_ctrl_c_stops_a_ray_run_and_keeps_what_finished(local_example, tmp_path)
     results = folder / "results.json"
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), str(EXAMPLE), "--executor", "ray",
-         "--seeds", "0", "1", "--output", str(folder), "--quiet", "--set", "globals.cache=false"],
+         "--seeds", "0", "1", "--output", str(folder), "--quiet", "--set", "globals.cache=false",
+         "--set", "unlearners[2].parameters.evaluate_every=2"],  # as example_plan's Finetuning
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "RAY_DEDUP_LOGS": "0"})
     try:
