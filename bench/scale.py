@@ -7,7 +7,9 @@ false``), one torch thread per record (``globals.threads: 1``), results in a tem
 Each run goes through the real pipeline (``erasure.prepare`` + ``erasure.run``):
 
 1. ``local``: every seed and record in this process, one after another (the baseline);
-2. one local Ray instance of 2 CPUs is started (its seconds are printed apart, not in the runs);
+2. one local Ray instance of 2 CPUs is started (its seconds are printed apart, not in the runs),
+   unless this process is already connected to one (the tests'), which it then uses and leaves
+   running;
 3. ``ray, 1 worker``: each task reserves 2 CPUs (``globals.num_cpus: 2``): one task at a time;
 4. ``ray, 2 workers``: each task reserves 1 CPU: two at a time.
 
@@ -92,12 +94,14 @@ def main() -> None:
           + (f", {args.epochs} epochs" if args.epochs else ""))
     per_task(plan_for(args.config, 1, "local", 1, args.device, args.epochs, unlearners))
     rows, seconds, reference = [], {}, None
+    started = False  # a Ray instance this script started (else it joins this process's own)
     with tempfile.TemporaryDirectory() as folder:
         for name, executor, num_cpus in runs:
             if executor == "ray" and not ray.is_initialized():
                 tick = time.perf_counter()
                 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
                          logging_level=logging.WARNING)
+                started = True
                 print(f"Ray start (2 CPUs, not in the runs below): "
                       f"{time.perf_counter() - tick:.1f} s")
             plan = plan_for(args.config, args.seeds, executor, num_cpus, args.device,
@@ -114,7 +118,8 @@ def main() -> None:
             rows.append([name, len(document["records"]), seconds[name],
                          seconds["local"] / seconds[name], same])
     print(benchutil.table(["executor", "records", "seconds", "speed-up", "same records"], rows))
-    ray.shutdown()
+    if started:
+        ray.shutdown()
     print(f"ratio: {seconds['local'] / seconds['ray, 2 workers']:.2f}")
 
 

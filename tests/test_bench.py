@@ -1,11 +1,16 @@
-"""The benchmarks run: each, at its smallest (``--smoke``), in its own process, ends with a line
-``ratio: <number>`` (bench/tuning.py, a quality benchmark, with its tolerance count instead). No
-timing is asserted (the numbers of a smoke run mean nothing)."""
+"""The benchmarks run: each, at its smallest (``--smoke``), ends with a line ``ratio: <number>``
+(bench/tuning.py, a quality benchmark, with its tolerance count instead). No timing is asserted
+(the numbers of a smoke run mean nothing).
+
+Each script runs in this process, as ``python bench/SCRIPT.py`` would run it (``__main__``, its
+arguments in ``sys.argv``, ``bench/`` on the path), so that none pays a fresh interpreter's
+imports; what a script changes for the whole process (torch's threads, the root logger) is put
+back after it. bench/scale.py joins the tests' Ray instance instead of starting its own."""
 from __future__ import annotations
 
-import os
+import logging
 import re
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
@@ -15,24 +20,42 @@ ROOT = Path(__file__).resolve().parent.parent
 RATIO = re.compile(r"^ratio: (\d+(\.\d+)?|nan|inf)$")
 
 
+def run_script(script: str, args: list[str], monkeypatch, capsys) -> list[str]:
+    """The lines ``python bench/<script> <args>`` prints, run in this process; fails on a
+    non-zero exit."""
+    import torch
+
+    path = ROOT / "bench" / script
+    threads, root = torch.get_num_threads(), logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    monkeypatch.setattr(sys, "argv", [str(path), *args])
+    monkeypatch.syspath_prepend(str(path.parent))
+    capsys.readouterr()
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as stop:
+        assert stop.code in (None, 0), capsys.readouterr().err[-3000:]
+    finally:
+        torch.set_num_threads(threads)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return capsys.readouterr().out.strip().splitlines()
+
+
 @pytest.mark.parametrize("script", ["overhead.py", "pipeline.py", "gpu.py", "defaults.py",
                                     "scale.py"])
-def test_bench_smoke_run_ends_with_a_ratio(script, tmp_path):
-    env = {**os.environ, "ERASURE_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--smoke", "--device", "cpu"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.strip().splitlines()
+def test_bench_smoke_run_ends_with_a_ratio(script, tmp_path, monkeypatch, capsys, request):
+    if script == "scale.py":
+        request.getfixturevalue("ray_instance")
+    monkeypatch.setenv("ERASURE_CACHE_DIR", str(tmp_path / "cache"))
+    lines = run_script(script, ["--smoke", "--device", "cpu"], monkeypatch, capsys)
     assert RATIO.match(lines[-1]), lines[-5:]
     assert float(lines[-1].split()[1]) > 0
     assert any(line.startswith("machine:") for line in lines)
 
 
-def test_validate_bench_smoke_run_ends_with_a_ratio():
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "validate.py"), "--smoke"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.strip().splitlines()
+def test_validate_bench_smoke_run_ends_with_a_ratio(monkeypatch, capsys):
+    lines = run_script("validate.py", ["--smoke"], monkeypatch, capsys)
     assert RATIO.match(lines[-1]), lines[-5:]
     assert float(lines[-1].split()[1]) > 0
     assert lines[0].startswith("machine:")
@@ -42,12 +65,9 @@ def test_validate_bench_smoke_run_ends_with_a_ratio():
 TOLERANCE = re.compile(r"^methods within tolerance: (\d+)/(\d+) \(defaults: (\d+)\)$")
 
 
-def test_tuning_bench_quick_run_ends_with_the_tolerance_count(tmp_path):
-    env = {**os.environ, "ERASURE_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / "tuning.py"), "--quick"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    lines = done.stdout.strip().splitlines()
+def test_tuning_bench_quick_run_ends_with_the_tolerance_count(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ERASURE_CACHE_DIR", str(tmp_path / "cache"))
+    lines = run_script("tuning.py", ["--quick"], monkeypatch, capsys)
     assert lines[0].startswith("machine:")
     match = TOLERANCE.match(lines[-1])
     assert match, lines[-5:]

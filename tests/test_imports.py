@@ -23,13 +23,15 @@ import erasure
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Imports each module named in argv[1] (a JSON list) in its own forked child of an interpreter
-#: that has imported torch and no erasure module; prints a JSON object {module: traceback} of the
-#: modules that failed (each child writes its traceback in the folder argv[2]).
+#: that has imported torch and no erasure module; each child writes to the folder argv[2] a JSON
+#: object: its traceback (null when the import worked) and the modules it then held whose names
+#: start with one of WATCHED. Prints the JSON object {module: that object}.
 SCRIPT = r"""
 import importlib, json, os, sys, traceback
 
 import torch  # noqa: F401  (shared by the children; they would each import it otherwise)
 
+WATCHED = ("erasure", "ray", "optuna", "mlflow", "tensorboard", "torch.utils.tensorboard")
 assert not [m for m in sys.modules if m == "erasure" or m.startswith("erasure.")], "not fresh"
 names = json.loads(sys.argv[1])
 folder = sys.argv[2]
@@ -41,18 +43,19 @@ def start(index, name):
     pid = os.fork()
     if pid:
         return pid
-    status = 1
+    error = None
     try:
         importlib.import_module(name)
-        status = 0
     except BaseException:
-        with open(os.path.join(folder, str(index)), "w") as file:
-            file.write(traceback.format_exc())
+        error = traceback.format_exc()
     finally:
-        os._exit(status)
+        held = sorted(m for m in sys.modules if m.startswith(WATCHED))
+        with open(os.path.join(folder, str(index)), "w") as file:
+            json.dump({"error": error, "modules": held}, file)
+        os._exit(0 if error is None else 1)
 
 
-running, failed, todo = {}, {}, list(enumerate(names))
+running, reports, todo = {}, {}, list(enumerate(names))
 width = max(2, min(4, os.cpu_count() or 2))
 while todo or running:
     while todo and len(running) < width:
@@ -60,10 +63,10 @@ while todo or running:
         running[start(index, name)] = (index, name)
     pid, status = os.wait()
     index, name = running.pop(pid)
-    if status:
-        path = os.path.join(folder, str(index))
-        failed[name] = open(path).read() if os.path.exists(path) else f"wait status {status}"
-print(json.dumps(failed))
+    path = os.path.join(folder, str(index))
+    reports[name] = (json.load(open(path)) if os.path.exists(path)
+                     else {"error": f"wait status {status}", "modules": []})
+print(json.dumps(reports))
 """
 
 
@@ -80,15 +83,24 @@ def modules() -> list[str]:
     return names
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks one child per module")
-def test_every_module_imports_first_in_a_fresh_interpreter(tmp_path):
-    names = modules()
-    assert {"erasure", "erasure.cli", "erasure.experiment", "erasure.runner",
-            "erasure.config.build", "erasure.unlearners.base"} <= set(names)
-    done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(names), str(tmp_path)],
+@pytest.fixture(scope="module")
+def imported_first(tmp_path_factory) -> dict[str, dict]:
+    """Every module of the package imported first in a fresh interpreter (a forked child):
+    module → {"error": its traceback or None, "modules": the watched modules it then held}."""
+    if not hasattr(os, "fork"):
+        pytest.skip("forks one child per module")
+    folder = tmp_path_factory.mktemp("imports")
+    done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(modules()), str(folder)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    failed = json.loads(done.stdout.splitlines()[-1])
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_every_module_imports_first_in_a_fresh_interpreter(imported_first):
+    assert {"erasure", "erasure.cli", "erasure.experiment", "erasure.runner",
+            "erasure.config.build", "erasure.unlearners.base"} <= set(imported_first)
+    assert set(imported_first) == set(modules())
+    failed = {name: report["error"] for name, report in imported_first.items() if report["error"]}
     assert not failed, "\n".join(f"--- import {name}\n{text}" for name, text in failed.items())
 
 
@@ -135,24 +147,18 @@ def test_import_erasure_and_the_command_line_module_leave_torch_unimported():
     assert json.loads(done.stdout) == [erasure.__version__, False]
 
 
-def test_the_plan_is_below_the_pipeline_and_the_runner():
+def test_the_plan_is_below_the_pipeline_and_the_runner(imported_first):
     """Imports point down the flow: cli → runner → execution → tuning.study → experiment (the
     pipeline) → plan → tuning.settings → components. Building a plan needs none of what runs it,
     and checks a tune block without Optuna; the runner imports Ray only to run on it, and
-    nothing imports MLflow or TensorBoard until a run is logged to it (``--track``)."""
-    script = ("import json, sys, erasure.plan; print(json.dumps(sorted(m for m in sys.modules "
-              "if m in ('erasure.cli', 'erasure.runner', 'erasure.experiment', 'erasure.execution', "
-              "'erasure.tuning.study', 'optuna', 'ray'))))")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []
-    script = ("import json, sys, erasure.runner, erasure.cli, erasure.tracking, "
-              "erasure.tracking.mlflow_tracker, erasure.tracking.tensorboard_tracker; "
-              "print(json.dumps(sorted(m for m in sys.modules if m.startswith(("
-              "'erasure.execution.', 'ray', 'optuna', 'mlflow', 'tensorboard', "
-              "'torch.utils.tensorboard')))))")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []
+    nothing imports MLflow or TensorBoard until a run is logged to it (``--track``). (What a
+    module imports first in a fresh interpreter is what it imports at all.)"""
+    above = {"erasure.cli", "erasure.runner", "erasure.experiment", "erasure.execution",
+             "erasure.tuning.study", "optuna", "ray"}
+    assert sorted(set(imported_first["erasure.plan"]["modules"]) & above) == []
+    for name in ("erasure.runner", "erasure.cli", "erasure.tracking",
+                 "erasure.tracking.mlflow_tracker", "erasure.tracking.tensorboard_tracker"):
+        held = imported_first[name]["modules"]
+        assert [m for m in held if m.startswith(("erasure.execution.", "ray", "optuna", "mlflow",
+                                                 "tensorboard", "torch.utils.tensorboard"))] \
+            == [], name
