@@ -4,14 +4,13 @@ from __future__ import annotations
 import argparse
 import atexit
 import json
-import logging
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from erasure import __version__
-from erasure.logs import console_filter
+from erasure.logs import console_logging
 
 if TYPE_CHECKING:  # imported where used: --version and --help need no torch
     from erasure.config.overrides import Override
@@ -68,10 +67,52 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(repeatable; erasure, torch and torchvision always); replaces "
                              "globals.allowed_modules — for configs you did not write")
     add_track_flags(parser)
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-    parser.add_argument("--quiet", action="store_true", help="log warnings only")
+    add_verbosity_flags(parser)
     parser.add_argument("--version", action="version", version=f"erasure {__version__}")
-    return parser.parse_args(argv)
+    return checked_verbosity(parser, parser.parse_args(argv))
+
+
+def add_verbosity_flags(parser: argparse.ArgumentParser) -> None:
+    """``-q``, ``-v`` and ``--debug``, shared by a run and ``evaluate``."""
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="warnings and errors only: no progress bars, no per-record lines")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="erasure's debug lines too")
+    parser.add_argument("--debug", action="store_true",
+                        help="as --verbose, and show the traceback of an error")
+
+
+def checked_verbosity(parser: argparse.ArgumentParser,
+                      args: argparse.Namespace) -> argparse.Namespace:
+    """``args``, unless ``--quiet`` comes with ``--verbose`` or ``--debug``: a usage error
+    (exit 2)."""
+    if args.quiet and (args.verbose or args.debug):
+        parser.error("--quiet cannot be combined with --verbose or --debug")
+    return args
+
+
+def console(args: argparse.Namespace) -> bool:
+    """Sets up the console for ``args``' verbosity (:func:`erasure.logs.console_logging`);
+    returns whether progress bars are drawn: on a terminal, unless ``--quiet`` (piped into a
+    file, the per-record log lines tell the progress instead)."""
+    bars = not args.quiet and sys.stderr.isatty()
+    console_logging(quiet=args.quiet, verbose=args.verbose or args.debug, bars=bars)
+    return bars
+
+
+def say(text: str = "") -> None:
+    """Prints ``text`` and a newline on stdout — what a command shows (tables, paths) — at once.
+    When the reader has gone (``report RUN | head -1``), stdout is pointed at ``os.devnull``, as
+    Python's documentation on SIGPIPE advises: the rest of the output is dropped, with no
+    BrokenPipeError traceback, and the command goes on to its own exit status (0 for a report
+    without ``--track``)."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def add_track_flags(parser: argparse.ArgumentParser) -> None:
@@ -114,7 +155,7 @@ def log_to_trackers(names: list[str], document: dict, run_dir: Path,
             failed.append(name)
             continue
         for line in lines:
-            print(line)
+            say(line)
     if failed:
         print(f"(the results are safe in {run_dir}; retry with 'python main.py report {run_dir} "
               f"--no-plots --track {','.join(failed)}')", file=sys.stderr)
@@ -186,12 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["evaluate"]:
         return evaluate(argv[1:])
     args = parse_args(argv)
-    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(level)  # the run's log file still gets INFO, whatever the console shows
-    console.addFilter(console_filter)  # tracebacks of failed records: in run.log only
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        handlers=[console])
+    bars = console(args)  # the run's log file still gets INFO, whatever the console shows
     from erasure import progress
     from erasure.config import ConfigError, load_config
     from erasure.config.overrides import apply_overrides
@@ -210,10 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         config = apply_overrides(config, flag_overrides(args, config))
         plan = prepare(config, config_file=args.config)
         if args.validate:
-            print(f"{args.config}: valid ({len(plan.unlearners)} unlearners, "
-                  f"{len(plan.evaluator.measures)} measures)")
+            say(f"{args.config}: valid ({len(plan.unlearners)} unlearners, "
+                f"{len(plan.evaluator.measures)} measures)")
             return 0
-        with progress.showing(not args.quiet):
+        with progress.showing(bars):
             results = run(plan, overwrite=args.overwrite, resume=args.resume, report=True)
     except ConfigError as e:
         if args.debug:
@@ -222,8 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except Interrupted as e:
         if e.results is not None:
-            print(summary_table(json.loads(Path(e.results).read_text())))
-            print(f"\nresults so far: {e.results}")
+            say(summary_table(json.loads(Path(e.results).read_text())))
+            say(f"\nresults so far: {e.results}")
         print(f"{e}", file=sys.stderr)
         return e.exit_status
     except OutputFailed as e:
@@ -231,8 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}{kept}", file=sys.stderr)
         return EXIT_FAILED
     document = json.loads(Path(results).read_text())
-    print(summary_table(document, references=True))
-    print(f"\nresults: {results}")
+    say(summary_table(document, references=True))
+    say(f"\nresults: {results}")
     if track and log_to_trackers(track, document, Path(results).parent, args):
         return EXIT_FAILED
     failed = [r["name"] for r in document["records"]
@@ -263,7 +299,7 @@ def report(argv: list[str]) -> int:
     metrics = None if not args.metrics else "all" if args.metrics == ["all"] else args.metrics
     try:
         track = trackers(args)
-        print(rebuild(Path(args.run_dir), metrics=metrics, plots=not args.no_plots))
+        say(rebuild(Path(args.run_dir), metrics=metrics, plots=not args.no_plots))
     except (ResultsError, TrackingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_CONFIG
@@ -289,18 +325,16 @@ def evaluate(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, nargs="+", metavar="N", dest="seeds",
                         help="only the records of these seeds")
     parser.add_argument("--no-plots", action="store_true", help="rebuild the tables only")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
-    parser.add_argument("--quiet", action="store_true", help="log warnings only")
-    args = parser.parse_args(argv)
-    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    add_verbosity_flags(parser)
+    args = checked_verbosity(parser, parser.parse_args(argv))
+    bars = console(args)
     from erasure import progress
     from erasure.config import ConfigError
     from erasure.evaluate import evaluate as evaluate_run
     from erasure.results import summary_table
 
     try:
-        with progress.showing(not args.quiet):
+        with progress.showing(bars):
             results = evaluate_run(args.run_dir, args.config, seeds=args.seeds,
                                    plots=not args.no_plots)
     except ConfigError as e:
@@ -311,6 +345,6 @@ def evaluate(argv: list[str]) -> int:
     except OSError as e:
         print(f"error: cannot write the results: {e}", file=sys.stderr)
         return EXIT_FAILED
-    print(summary_table(json.loads(Path(results).read_text()), references=True))
-    print(f"\nresults: {results}")
+    say(summary_table(json.loads(Path(results).read_text()), references=True))
+    say(f"\nresults: {results}")
     return 0

@@ -1,10 +1,12 @@
 """Logging helpers shared by the pipeline: one-line failure reasons for the results, tracebacks
-for the run's log file only."""
+for the run's log file only, and the command line's console (log lines on stderr, written
+through the progress bars on a terminal)."""
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import logging
+import sys
 import traceback
 from typing import Iterator
 
@@ -60,3 +62,41 @@ def log_failure(log: logging.Logger, what: str, error: BaseException) -> str:
 def console_filter(record: logging.LogRecord) -> bool:
     """A handler filter that drops the records meant for the log file only."""
     return not getattr(record, "file_only", False)
+
+
+#: how the console and ``run.log`` show a log line
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _ThroughBars(logging.StreamHandler):
+    """A console handler for a terminal showing progress bars: each line is written with
+    ``tqdm.write``, which clears the bars, prints the line and draws them again below it, so a
+    log line never shares a line with a bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=self.stream)
+            self.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+
+def console_logging(*, quiet: bool = False, verbose: bool = False,
+                    bars: bool = False) -> logging.Handler:
+    """Sets up the command line's console: log lines on stderr, ``INFO`` and up (``quiet``:
+    warnings and errors only; ``verbose``: erasure's ``DEBUG`` lines too, other packages' kept
+    at ``INFO``), never the lines meant for ``run.log`` only; with ``bars`` (stderr is a terminal
+    showing progress bars), written through the bars. Like ``logging.basicConfig``, it changes
+    nothing when the root logger already has handlers (a test's capture). Returns the handler."""
+    console = _ThroughBars(sys.stderr) if bars else logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    console.addFilter(console_filter)  # tracebacks of failed records: in run.log only
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format=FORMAT,
+                        handlers=[console])
+    if verbose:
+        logging.getLogger("erasure").setLevel(logging.DEBUG)
+    return console

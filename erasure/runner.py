@@ -267,6 +267,7 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
                     for seed in seeds}
             work = {seed: indices for seed, indices in work.items() if indices}
             bar = None  # drawn once the data and models are ready (a data error shows alone)
+            began: dict[tuple[int, int], float] = {}  # (seed, index) -> when it started
             with contextlib.closing(execution.events(plan, work, folder)) as events:
                 for event in events:
                     if isinstance(event, ModelsReady):
@@ -283,6 +284,7 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
                             bar = progress.bar(total=len(order), desc="records")
                             bar.update(len(order) - len(todo))
                     elif isinstance(event, RecordStarted):
+                        began[(event.seed, event.index)] = time.perf_counter()
                         bar.set_description_str(f"{plan.names[event.index]} (seed {event.seed})")
                     else:
                         record = {**event.record, "seed": event.seed}
@@ -290,6 +292,8 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
                         document["records"] = [done[k] for k in order if k in done]
                         save()
                         bar.update(1)
+                        _log_record(record, len(done), len(order),
+                                    began.pop((event.seed, event.index), None))
             if bar is not None:
                 bar.close()
             document["records"] = [done[k] for k in order]
@@ -317,6 +321,15 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
             mark(type(e).__name__)
             raise
     return results
+
+
+def _log_record(record: dict[str, Any], count: int, total: int, began: float | None) -> None:
+    """The progress line of a record, at INFO: ``record 2/5: Finetuning seed 0 finished in
+    0.1 s`` — what a log piped into a file shows instead of bars (the time from its start, when
+    the executor reports one: a cluster runs records at once and says only when each ends)."""
+    took = f" in {time.perf_counter() - began:.1f} s" if began is not None else ""
+    log.info("record %d/%d: %s seed %s %s%s", count, total, record["name"], record["seed"],
+             record["status"], took)
 
 
 def _by_seed(parts: dict[str, Any], seeds: list[int]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .long_form import write_results_csv
-from .tables import ResultsError, markdown_table, write_tables
+from .tables import ResultsError, check_metrics, markdown_table, write_tables
 from .write import RESULTS_FILE
 
 PLOTS_FOLDER = "plots"
@@ -101,13 +101,15 @@ def rebuild(run_dir: str | os.PathLike, metrics: str | Sequence[str] | None = No
     files written, and the plots skipped with why.
 
     Raises:
-        ResultsError: (a ValueError, with ``.path``) no valid results.json there.
+        ResultsError: (a ValueError, with ``.path``) no valid results.json there, or a metric
+            in ``metrics`` that no record holds (:func:`~erasure.results.tables.check_metrics`).
     """
     run_dir = Path(run_dir)
     if run_dir.is_file():
         run_dir = run_dir.parent
     document = load_results(run_dir)
     try:
+        check_metrics(document, metrics)
         written, skipped = _write_all(document, run_dir, metrics, plots)
     except ResultsError as e:
         raise ResultsError(str(e), run_dir / RESULTS_FILE) from None

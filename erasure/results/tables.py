@@ -32,6 +32,7 @@ with a single top-level ``"seed": N`` (and records without one) is read as ``"se
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import math
 import os
@@ -299,6 +300,31 @@ def select_metrics(rows: dict[str, Row] | Iterable[Row],
     if isinstance(metrics, str):
         return [metrics]
     return list(metrics)
+
+
+def check_metrics(document: dict[str, Any], metrics: str | Sequence[str] | None) -> None:
+    """Refuses metric names that no record of ``document`` holds, each with the nearest known
+    name (a typo would otherwise show as a column of dashes). ``None``, ``"all"`` and a run
+    without any metric (nothing to check against) pass.
+
+    Raises:
+        ResultsError: naming every unknown metric, a did-you-mean, and how to list them all.
+    """
+    if metrics is None or metrics == "all":
+        return
+    present = list(dict.fromkeys(k for row in aggregate(document).values() for k in row.values))
+    unknown = [m for m in ([metrics] if isinstance(metrics, str) else metrics)
+               if m not in present]
+    if not present or not unknown:
+        return
+    problems = []
+    for name in unknown:
+        near = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
+        problems.append(f"unknown metric '{name}'" + (f" (did you mean '{near[0]}'?)" if near
+                                                       else ""))
+    listed = ", ".join(present[:12]) + (f", … ({len(present)} in all)" if len(present) > 12
+                                        else "")
+    raise ResultsError(f"{'; '.join(problems)}. The run's metrics: {listed}")
 
 
 # --- text in cells ------------------------------------------------------------------------

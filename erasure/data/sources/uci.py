@@ -234,7 +234,7 @@ def _write(result: Any, id: int, folder: Path) -> None:
         "uci_metadata": result.metadata,
     }
     folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{id}.partial-", dir=folder.parent))
+    partial = _new_folder(folder.parent, f".{id}.partial-")
     try:
         table.to_csv(partial / DATA_FILE, index=False)
         (partial / METADATA_FILE).write_text(json.dumps(meta, indent=1, default=str),
@@ -246,6 +246,18 @@ def _write(result: Any, id: int, folder: Path) -> None:
         raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A new empty folder in ``parent`` made with the umask's mode (``tempfile.mkdtemp`` makes it
+    ``0o700``, and the rename would keep a shared cache private to one user)."""
+    while True:
+        partial = parent / f"{prefix}{os.urandom(4).hex()}"
+        try:
+            partial.mkdir()
+            return partial
+        except FileExistsError:
+            continue
 
 
 @contextmanager
