@@ -97,6 +97,6 @@ def console_logging(*, quiet: bool = False, verbose: bool = False,
     console.addFilter(console_filter)  # tracebacks of failed records: in run.log only
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format=FORMAT,
                         handlers=[console])
-    if verbose:
+    if verbose and console in logging.getLogger().handlers:
         logging.getLogger("erasure").setLevel(logging.DEBUG)
     return console
