@@ -53,7 +53,7 @@ def piped(tmp_path_factory):
     return folder / "run", (folder / "stdout").read_text(), (folder / "stderr").read_text()
 
 
-# -- piped into a file -------------------------------------------------------------------------
+# -- piped into a file ----------------------------------------------------------------------------
 
 
 def test_piped_output_is_plain_lines_one_per_record(piped):
@@ -72,7 +72,7 @@ def test_piped_output_is_plain_lines_one_per_record(piped):
                for line in (run / "run.log").read_text().splitlines()) == 2
 
 
-# -- file modes: the user's umask, not mkstemp's 0600 ----------------------------------------------
+# -- file modes: the user's umask, not mkstemp's 0600 ---------------------------------------------
 
 
 def test_a_run_writes_its_files_with_the_umask(piped):
@@ -110,7 +110,7 @@ def test_write_atomic_honours_the_umask(tmp_path, umask, expected):
     assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["a.png", "results.json"]
 
 
-# -- stdout into a closed pipe -------------------------------------------------------------------
+# -- stdout into a closed pipe --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("reader", ["head -1", "true"])
@@ -147,7 +147,7 @@ def test_report_refuses_an_unknown_metric_with_the_nearest_name(piped):
     assert known.stdout.splitlines()[0] == "| unlearner | seeds | accuracy.forget.unlearned |"
 
 
-# -- verbosity --------------------------------------------------------------------------------------
+# -- verbosity ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("flags", [["-q", "-v"], ["--quiet", "--debug"]])
@@ -169,7 +169,8 @@ for name in ("erasure.runner", "other"):
     log.debug("D " + name); log.info("I " + name); log.warning("W " + name)
 """
     shown = {}
-    for kind, kwargs in [("quiet", "'quiet': True"), ("default", ""), ("verbose", "'verbose': True")]:
+    for kind, kwargs in [("quiet", "'quiet': True"), ("default", ""),
+                         ("verbose", "'verbose': True")]:
         done = subprocess.run([sys.executable, "-c", script % kwargs], cwd=ROOT,
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
@@ -180,7 +181,7 @@ for name in ("erasure.runner", "other"):
                                 "I other", "W other"]
 
 
-# -- on a terminal ----------------------------------------------------------------------------------
+# -- on a terminal --------------------------------------------------------------------------------
 
 
 def test_on_a_terminal_log_lines_never_share_a_line_with_a_bar(tmp_path):
