@@ -4,7 +4,9 @@ fetch fails fast with one message naming the id and the folder."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import stat
 import sys
 import time
 import urllib.request
@@ -233,6 +235,25 @@ def test_fetch_is_written_to_the_cache_and_then_read_offline(tmp_path, monkeypat
     cached = UCIDataSource(id=17, cache_dir=str(cache)).load()
     assert torch.equal(cached.x, fetched.x) and torch.equal(cached.y, fetched.y)
     assert cached.class_names == fetched.class_names == ["B", "M"]
+
+
+@needs_ucimlrepo
+@pytest.mark.parametrize("umask, folder_mode, file_mode", [(0o022, 0o755, 0o644),
+                                                           (0o027, 0o750, 0o640)])
+def test_the_cache_folder_is_shared_as_the_umask_allows(tmp_path, monkeypatch, umask,
+                                                        folder_mode, file_mode):
+    """Not ``tempfile.mkdtemp``'s ``0o700``: a colleague reads the cached dataset when the
+    umask lets them, as any folder the user makes."""
+    monkeypatch.setattr(ucimlrepo, "fetch_ucirepo", lambda name=None, id=None: fetch_result(id))
+    previous = os.umask(umask)
+    try:
+        UCIDataSource(id=17, cache_dir=str(tmp_path / "cache")).load()
+    finally:
+        os.umask(previous)
+    folder = tmp_path / "cache" / "17"
+    assert oct(stat.S_IMODE(folder.stat().st_mode)) == oct(folder_mode)
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in folder.iterdir()} == {
+        "data.csv": oct(file_mode), "metadata.json": oct(file_mode)}
 
 
 @needs_ucimlrepo
