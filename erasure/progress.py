@@ -1,5 +1,6 @@
-"""Progress bars (tqdm) for training, unlearners and measures — shown by the command line unless
-``--quiet``; silent by default for library use and tests."""
+"""Progress bars (tqdm) for training, unlearners and measures — shown by the command line when
+stderr is a terminal, unless ``--quiet`` (piped into a file, the runner's per-record log lines
+tell the progress instead); silent by default for library use and tests."""
 from __future__ import annotations
 
 import contextlib
