@@ -222,3 +222,19 @@ def test_on_a_terminal_log_lines_never_share_a_line_with_a_bar(tmp_path):
         line = text[i:text.index("\n", i)]
         assert "%|" not in line, line
     assert "record 2/2: Finetuning seed 0 finished in" in text
+
+
+def test_the_progress_line_says_failed_and_leaves_out_an_unknown_start(caplog):
+    """A cluster reports no start of a record: its line has no duration."""
+    import logging
+    import time
+
+    from erasure.runner import _log_record
+
+    with caplog.at_level(logging.INFO, logger="erasure.runner"):
+        _log_record({"name": "Scrub", "seed": 3, "status": "failed"}, 4, 9,
+                    time.perf_counter() - 2.0)
+        _log_record({"name": "SSD", "seed": 1, "status": "finished"}, 5, 9, None)
+    first, second = [r.getMessage() for r in caplog.records]
+    assert re.fullmatch(r"record 4/9: Scrub seed 3 failed in \d+\.\d s", first)
+    assert second == "record 5/9: SSD seed 1 finished"
