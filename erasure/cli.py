@@ -67,11 +67,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="import classes named by dotted path only from this module prefix "
                              "(repeatable; erasure, torch and torchvision always); replaces "
                              "globals.allowed_modules — for configs you did not write")
+    add_plot_format_flag(parser)
     add_track_flags(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
     parser.add_argument("--version", action="version", version=f"erasure {__version__}")
     return parser.parse_args(argv)
+
+
+def _plot_formats(text: str) -> tuple[str, ...]:
+    from erasure.results.plots import plot_formats
+
+    try:
+        return plot_formats(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_plot_format_flag(parser: argparse.ArgumentParser) -> None:
+    """``--plot-format``, shared by a run, ``report`` and ``evaluate``."""
+    parser.add_argument("--plot-format", type=_plot_formats, metavar="FORMATS",
+                        help="the plots' file formats, comma-separated: png, pdf, svg "
+                             "(default: png)")
 
 
 def add_track_flags(parser: argparse.ArgumentParser) -> None:
@@ -214,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{len(plan.evaluator.measures)} measures)")
             return 0
         with progress.showing(not args.quiet):
-            results = run(plan, overwrite=args.overwrite, resume=args.resume, report=True)
+            results = run(plan, overwrite=args.overwrite, resume=args.resume, report=True,
+                          plot_formats=args.plot_format)
     except ConfigError as e:
         if args.debug:
             raise
@@ -254,6 +272,7 @@ def report(argv: list[str]) -> int:
                         help="the metric keys to show ('all' for every metric; default: the key "
                              "metrics present)")
     parser.add_argument("--no-plots", action="store_true", help="tables only")
+    add_plot_format_flag(parser)
     add_track_flags(parser)
     parser.add_argument("--debug", action="store_true", help="show a tracker's traceback")
     args = parser.parse_args(argv)
@@ -263,7 +282,8 @@ def report(argv: list[str]) -> int:
     metrics = None if not args.metrics else "all" if args.metrics == ["all"] else args.metrics
     try:
         track = trackers(args)
-        print(rebuild(Path(args.run_dir), metrics=metrics, plots=not args.no_plots))
+        print(rebuild(Path(args.run_dir), metrics=metrics, plots=not args.no_plots,
+                      plot_formats=args.plot_format))
     except (ResultsError, TrackingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_CONFIG
@@ -289,6 +309,7 @@ def evaluate(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, nargs="+", metavar="N", dest="seeds",
                         help="only the records of these seeds")
     parser.add_argument("--no-plots", action="store_true", help="rebuild the tables only")
+    add_plot_format_flag(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
     parser.add_argument("--quiet", action="store_true", help="log warnings only")
     args = parser.parse_args(argv)
@@ -302,7 +323,7 @@ def evaluate(argv: list[str]) -> int:
     try:
         with progress.showing(not args.quiet):
             results = evaluate_run(args.run_dir, args.config, seeds=args.seeds,
-                                   plots=not args.no_plots)
+                                   plots=not args.no_plots, plot_formats=args.plot_format)
     except ConfigError as e:
         if args.debug:
             raise
