@@ -6,9 +6,10 @@ Labels:
 
 Each label, in the order given, takes the first position around its point — rings of growing
 distance, eight directions each — whose box (measured by the renderer) stays inside the axes
-and overlaps no label already placed and no point's marker. A label set away from its point gets
-a thin leader line to it. When no position is free (a very crowded plot), the label takes the
-position that overlaps least.
+and overlaps no label already placed and no point's marker, and whose leader line (a label set
+away from its point gets a thin line to it) crosses no other label. When no position is free (a
+very crowded plot), the label takes the cheapest: crossings before overlaps, overlaps before
+leaving the axes.
 
 The axes must not move afterwards: :func:`place_labels` draws the figure once, then turns its
 layout engine off, so the positions measured are the positions saved.
@@ -26,6 +27,9 @@ ANGLES = (0.0, 45.0, 90.0, 180.0, 135.0, -45.0, -90.0, -135.0)
 MARKER = 4.0
 #: room (points) kept between two labels
 PAD = 1.0
+#: the costs of a position: per pixel outside the axes, per pixel² of overlap with a label or a
+#: marker, per crossing of a leader line and a label (an overlap is always worse than crossings)
+OUTSIDE, OVERLAP, CROSSING = 1e9, 1e3, 1.0
 #: the colour of what is drawn at the edge: a value outside the axes
 EDGE = "#c44e52"
 #: A value is an outlier beyond this many inter-quartile ranges from the quartiles…
@@ -65,6 +69,27 @@ def _overlap(a: tuple, b: tuple) -> float:
     return w * h if w > 0 and h > 0 else 0.0
 
 
+def _crosses(segment: tuple, box: tuple) -> bool:
+    """Whether the segment (x0, y0, x1, y1) passes through the box (x0, y0, x1, y1)
+    (Liang–Barsky clipping)."""
+    x0, y0, x1, y1 = segment
+    dx, dy = x1 - x0, y1 - y0
+    low, high = 0.0, 1.0
+    for p, q in ((-dx, x0 - box[0]), (dx, box[2] - x0), (-dy, y0 - box[1]), (dy, box[3] - y0)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            low = max(low, t)
+        else:
+            high = min(high, t)
+        if low > high:
+            return False
+    return True
+
+
 def place_labels(ax, points: Sequence[tuple[float, float]], texts: Sequence[str], *,
                  fontsize: float = 7.0, colour: str = "0.3") -> list:
     """Annotates ``ax`` with ``texts[i]`` at ``points[i]`` (data coordinates), no two labels
@@ -80,6 +105,8 @@ def place_labels(ax, points: Sequence[tuple[float, float]], texts: Sequence[str]
     centres = [tuple(ax.transData.transform(p)) for p in points]
     taken = [(x - MARKER * scale, y - MARKER * scale, x + MARKER * scale, y + MARKER * scale)
              for x, y in centres]
+    labels: list[tuple] = []  # the boxes of the labels placed
+    leaders: list[tuple] = []  # their leader lines, point to label centre
     out = []
     for (px, py), text, point in zip(centres, texts, points):
         if not text:
@@ -98,7 +125,11 @@ def place_labels(ax, points: Sequence[tuple[float, float]], texts: Sequence[str]
                 cand = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
                 outside = (max(inside[0] - cand[0], 0) + max(cand[2] - inside[2], 0)
                            + max(inside[1] - cand[1], 0) + max(cand[3] - inside[3], 0))
-                cost = sum(_overlap(cand, t) for t in taken) + outside * 1e6
+                cost = OVERLAP * sum(_overlap(cand, t) for t in taken) + OUTSIDE * outside
+                if ring > RINGS[0]:  # a leader line: it should cross no label, and no label it
+                    line = (px, py, cx, cy)
+                    cost += CROSSING * (sum(_crosses(line, b) for b in labels)
+                                        + sum(_crosses(seg, cand) for seg in leaders))
                 if cost < best_cost:
                     best, best_cost = (ring, cand, cx, cy), cost
                 if cost == 0:
@@ -107,11 +138,16 @@ def place_labels(ax, points: Sequence[tuple[float, float]], texts: Sequence[str]
                 break
         ring, cand, cx, cy = best
         taken.append(cand)
+        labels.append(cand)
+        if ring > RINGS[0]:
+            leaders.append((px, py, cx, cy))
         leader = ({"arrowstyle": "-", "color": colour, "linewidth": 0.5, "shrinkA": 0,
                    "shrinkB": MARKER} if ring > RINGS[0] else None)
         label = ax.annotate(text, point, xytext=((cx - px) / scale, (cy - py) / scale),
                             textcoords="offset points", ha="center", va="center",
-                            fontsize=fontsize, annotation_clip=False, arrowprops=leader)
+                            fontsize=fontsize, annotation_clip=False, arrowprops=leader,
+                            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
+                                  "edgecolor": "none", "alpha": 0.75})
         out.append(label)
     return out
 

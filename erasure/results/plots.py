@@ -89,6 +89,8 @@ SVG_SALT = "erasure"
 WIDTH, DPI = 8.0, 200
 SCATTER_SIZE = (WIDTH, 6.5)
 COLOURS = {UNLEARNER: "#4c72b0", ORIGINAL: "#8c8c8c", GOLD: "#dd8452"}
+#: the intervals' colours on a scatter: lighter, so that the points and labels stand out
+LIGHT = {UNLEARNER: "#a6b9d8", ORIGINAL: "#c6c6c6", GOLD: "#eec1a8"}
 #: A bar chart's axis leaves 0 when the values' lowest end is this many times their spread.
 ZOOM_RATIO = 1.0
 #: Values spanning this factor or more get a log axis.
@@ -323,7 +325,7 @@ def scatter_figure(mpl, rows: list[Row], note: str, leave_out: Sequence[str] = (
             continue
         ax.errorbar([p.x], [p.y], xerr=None if p.xci is None else [p.xci],
                     yerr=None if p.yci is None else [p.yci], linestyle="none", capsize=2,
-                    **style)
+                    elinewidth=0.8, ecolor=LIGHT[p.row.kind], **style)
         at.append((p.x, p.y))
         texts.append(one_line(p.row.name) if p.row.kind == UNLEARNER else "")
     if any(p.outlier for p in points):
@@ -335,7 +337,7 @@ def scatter_figure(mpl, rows: list[Row], note: str, leave_out: Sequence[str] = (
                  fontsize=10)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        fig.legend(loc="outside lower center", ncols=3, fontsize=8)
+        fig.legend(loc="outside lower center", ncols=2, fontsize=8)
     place_labels(ax, at, texts)
     return fig
 
@@ -389,7 +391,7 @@ def _runtime_plot(mpl, rows: list[Row], gold: Row, gold_names: set[str], note: s
         if gap.ci95 is not None:
             yerr = [[min(gap.ci95, gap.mean)], [gap.ci95]]
         ax.errorbar([runtime.mean], [gap.mean], xerr=xerr, yerr=yerr, linestyle="none",
-                    capsize=2, **style)
+                    capsize=2, elinewidth=0.8, ecolor=LIGHT[row.kind], **style)
         at.append((runtime.mean, gap.mean))
         texts.append(label)
     if any(far):
