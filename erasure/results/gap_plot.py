@@ -11,8 +11,9 @@ gap is never below 0: the interval's lower end is cut there.) A gap far larger t
 edge, where a triangle and its value mark it.
 
 One panel per metric, the methods in the same order in every panel: by their mean gap over the
-panels, closest to the gold model first (on top): with all four metrics, the Avg. Gap's own
-terms. The GoldModel records themselves (0 by definition) are left out. Drawn by :func:`erasure.results.plots.write_plots`.
+panels, closest to the gold model first (on top). With all four metrics on every seed, that mean
+is the mean of the run's ``avg_gap`` (its four terms: ``|UA − UA*| = |forget accuracy − gold's|``),
+so the order is the ranking's. The GoldModel records themselves (0 by definition) are left out. Drawn by :func:`erasure.results.plots.write_plots`.
 """
 from __future__ import annotations
 
