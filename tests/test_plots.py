@@ -479,3 +479,25 @@ def test_the_log_says_what_was_written(tmp_path, caplog, monkeypatch):
     assert lines[1] == f"summary tables written into {tmp_path / 'b'}; no plots (not asked for)"
     assert lines[2].startswith(f"summary tables written into {tmp_path / 'c'}; no plots "
                                "(matplotlib is not installed")
+
+
+def test_report_plot_format_on_the_command_line(tmp_path, capsys):
+    from erasure.cli import main
+
+    (tmp_path / "results.json").write_text(json.dumps(rd.three_seeds()))
+    assert main(["report", str(tmp_path), "--metrics", FORGET, "--plot-format", "svg,pdf"]) == 0
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == sorted(
+        f"{s}.{f}" for s in ("gap_to_gold", f"bar_{FORGET}", "forget_vs_retain",
+                             "runtime_vs_forgetting") for f in ("svg", "pdf"))
+    with pytest.raises(SystemExit) as exited:
+        main(["report", str(tmp_path), "--plot-format", "png,jpg"])
+    assert exited.value.code == 2
+    assert "unknown plot format 'jpg'" in capsys.readouterr().err
+
+
+def test_a_run_refuses_an_unknown_plot_format_before_any_work(tmp_path):
+    plan = prepare(digits_config(unlearners=[{"class": "Identity"}],
+                                 measures=[{"class": "Runtime"}]))
+    with pytest.raises(ValueError, match="unknown plot format 'gif'"):
+        run(plan, output=tmp_path / "run", report=True, plot_formats="png,gif")
+    assert not (tmp_path / "run").exists()
