@@ -93,6 +93,11 @@ def gap_chart(document: dict[str, Any], rows: dict[str, Row]) -> GapChart | None
     return GapChart(metrics, out)
 
 
+def gap_width(panels: int) -> float:
+    """Width in inches of the chart with ``panels`` metrics."""
+    return max(7.0, 2.4 + 2.4 * panels)
+
+
 def gap_height(rows: int) -> float:
     """Height in inches of the chart with ``rows`` methods."""
     return 1.6 + 0.28 * rows
@@ -104,14 +109,16 @@ def gap_figure(mpl, chart: GapChart, several_seeds: bool):
     one)."""
     Figure, _ = mpl
     n = len(chart.rows)
-    fig = Figure(figsize=(2.4 + 2.4 * len(chart.metrics), gap_height(n)), layout="constrained")
+    fig = Figure(figsize=(gap_width(len(chart.metrics)), gap_height(n)), layout="constrained")
     axes = fig.subplots(1, len(chart.metrics), sharey=True, squeeze=False)[0]
     positions = list(range(n))[::-1]  # the closest on top
     for ax, metric in zip(axes, chart.metrics):
         stats = [r.gaps[metric] for r in chart.rows]
         far = outliers([s.mean if s.n else 0.0 for s in stats])
-        near = [s.mean + (s.ci95 or 0.0) for s, f in zip(stats, far) if s.n and not f]
-        top = max(near, default=0.0) * 1.12 or 0.01
+        means = [s.mean for s, f in zip(stats, far) if s.n and not f]
+        ends = [s.mean + (s.ci95 or 0.0) for s, f in zip(stats, far) if s.n and not f]
+        # the intervals shown, unless one would squash the bars (it then runs off the edge)
+        top = min(max(ends, default=0.0), 2 * max(means, default=0.0)) * 1.12 or 0.01
         ax.barh(positions, [s.mean if s.n else 0.0 for s in stats], height=0.7,
                 color=[COLOURS[ORIGINAL] if r.kind == ORIGINAL else COLOURS["method"]
                        for r in chart.rows], edgecolor="black", linewidth=0.4)
@@ -136,12 +143,12 @@ def gap_figure(mpl, chart: GapChart, several_seeds: bool):
                                                        if r.kind == ORIGINAL else "")
                                    for r in chart.rows], fontsize=8)
     axes[0].set_ylim(-0.6, n - 0.4)
-    spread = ("mean over seeds, 95% CI (Student's t)" if several_seeds
+    spread = ("mean over the seeds, 95% CI (Student's t)" if several_seeds
               else "one seed: no interval")
-    fig.suptitle("Distance to the gold model (0 = the gold model; closest on top, by mean "
-                 f"gap over the panels; {spread})", fontsize=9)
+    fig.suptitle("Distance to the gold model (0 = the gold model), closest on top by the mean "
+                 f"of the panels\n{spread}", fontsize=9)
     return fig
 
 
-__all__ = ["GAP_FILE", "GapChart", "GapRow", "gap_chart", "gap_figure", "gap_height",
+__all__ = ["GAP_FILE", "GapChart", "GapRow", "gap_chart", "gap_figure", "gap_height", "gap_width",
            "gap_metrics", "per_seed_gaps"]

@@ -16,7 +16,7 @@ as the ranking's); with one seed no interval is drawn.
   span two orders of magnitude or more.
 - ``forget_vs_retain.png``: forget accuracy against retain accuracy, one point per unlearner,
   the original (grey square) and the gold model (orange star) marked; the axes zoomed to the
-  points with a margin, a point far from the others (see :func:`split_outliers`) drawn as a
+  points with a margin (an interval may run off the edge), a point far from the others (see :func:`split_outliers`) drawn as a
   triangle at the edge with its values, and labels placed so that none overlaps
   (:mod:`erasure.results.layout`).
 - ``runtime_vs_forgetting.png``: the unlearner's run time (log scale) against how far its forget
@@ -211,8 +211,12 @@ def bar_figure(mpl, rows: list[Row], metric: str, note: str):
     ax = fig.add_subplot()
     stats = [r[metric] for r in shown]
     positions = list(range(len(shown)))[::-1]  # first row on top
-    lows = [s.mean - (s.ci95 or 0.0) for s in stats]
-    highs = [s.mean + (s.ci95 or 0.0) for s in stats]
+    # the intervals set the axis up to the means' own spread: a wider one (two seeds' for
+    # instance) runs off the edge rather than squash the bars
+    means = [s.mean for s in stats]
+    cap = max(max(means) - min(means), 0.05 * max(abs(m) for m in means))
+    lows = [s.mean - min(s.ci95 or 0.0, cap) for s in stats]
+    highs = [s.mean + min(s.ci95 or 0.0, cap) for s in stats]
     scale, lo, hi = value_axis(lows, highs)
     far = [False] * len(shown)
     if scale == "linear":
@@ -242,7 +246,11 @@ def bar_figure(mpl, rows: list[Row], metric: str, note: str):
         if row.kind == GOLD:
             ax.axvline(stat.mean, color=COLOURS[GOLD], linestyle="--", linewidth=1)
     ax.set_xscale(scale)
-    if lo is not None:
+    if lo is None:  # from 0 (or below, for negative values) to the intervals shown
+        lo_end, hi_end = min(0.0, *lows), max(0.0, *highs)
+        margin = (hi_end - lo_end) * 0.05 or 0.05
+        ax.set_xlim(lo_end - (margin if lo_end < 0 else 0.0), hi_end + margin)
+    else:
         ax.set_xlim(lo, hi)
     where = (", log scale" if scale == "log" else
              f", axis from {lo:.3g}, not 0" if lo is not None and lo > 0 else "")
@@ -299,8 +307,10 @@ def scatter_figure(mpl, rows: list[Row], note: str, leave_out: Sequence[str] = (
     ax = fig.add_subplot()
     points = scatter_points(rows, leave_out)
     inner = [p for p in points if not p.outlier]
-    xlim = _limits([v for p in inner for v in (p.x - (p.xci or 0), p.x + (p.xci or 0))])
-    ylim = _limits([v for p in inner for v in (p.y - (p.yci or 0), p.y + (p.yci or 0))])
+    # zoomed to the points (an interval reaching past the edge runs off it: a wide interval,
+    # two seeds' for instance, does not squash the points)
+    xlim = _limits([p.x for p in inner])
+    ylim = _limits([p.y for p in inner])
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     at, texts = [], []
@@ -370,8 +380,7 @@ def _runtime_plot(mpl, rows: list[Row], gold: Row, gold_names: set[str], note: s
     if not points:
         return []
     far = outliers([g.mean for _, g, _ in points], [r.kind != UNLEARNER for r, _, _ in points])
-    ylim = _limits([v for (_, g, _), f in zip(points, far) if not f
-                    for v in (g.mean - (g.ci95 or 0.0), g.mean + (g.ci95 or 0.0))])
+    ylim = _limits([g.mean for (_, g, _), f in zip(points, far) if not f])
     at, texts = [], []
     for (row, gap, runtime), f in zip(points, far):
         label = one_line(row.name) if row.kind == UNLEARNER else ""
