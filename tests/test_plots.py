@@ -21,7 +21,8 @@ from erasure.results import (
     write_tables,
 )
 from erasure.results import plots as plots_module
-from erasure.results.gap_plot import GAP_FILE, gap_height, gap_width
+from erasure.results.gap_plot import GAP_FILE, gap_chart, gap_figure, gap_height, gap_width
+from erasure.results.layout import outliers
 from erasure.results.plots import (
     DPI,
     RUNTIME_FILE,
@@ -38,6 +39,8 @@ from tests import results_documents as rd
 from tests.helpers import digits_config
 
 mpl_image = pytest.importorskip("matplotlib.image")
+Text = pytest.importorskip("matplotlib.text").Text
+P = plots_module
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 KEYS = ["accuracy.forget.unlearned", "accuracy.retain.unlearned", "umia.forget.unlearned",
@@ -274,10 +277,6 @@ def test_report_of_a_tuned_run_lists_the_knobs_and_writes_the_tuning_plot(tmp_pa
 
 # --- how close each method is to the gold model ---------------------------------------------
 
-from erasure.results import plots as P  # noqa: E402
-from erasure.results.gap_plot import gap_chart, gap_figure  # noqa: E402
-from erasure.results.layout import outliers  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
 
 FORGET, RETAIN = "accuracy.forget.unlearned", "accuracy.retain.unlearned"
 GAP_KEYS = [FORGET, RETAIN, "accuracy.test.unlearned", "mia_efficacy.forget.unlearned"]
