@@ -66,6 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="import classes named by dotted path only from this module prefix "
                              "(repeatable; erasure, torch and torchvision always); replaces "
                              "globals.allowed_modules — for configs you did not write")
+    add_plot_format_flag(parser)
     add_track_flags(parser)
     add_verbosity_flags(parser)
     parser.add_argument("--version", action="version", version=f"erasure {__version__}")
@@ -113,6 +114,22 @@ def say(text: str = "") -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
+
+
+def _plot_formats(text: str) -> tuple[str, ...]:
+    from erasure.results.plots import plot_formats
+
+    try:
+        return plot_formats(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_plot_format_flag(parser: argparse.ArgumentParser) -> None:
+    """``--plot-format``, shared by a run, ``report`` and ``evaluate``."""
+    parser.add_argument("--plot-format", type=_plot_formats, metavar="FORMATS",
+                        help="the plots' file formats, comma-separated: png, pdf, svg "
+                             "(default: png)")
 
 
 def add_track_flags(parser: argparse.ArgumentParser) -> None:
@@ -250,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(plan.evaluator.measures)} measures)")
             return 0
         with progress.showing(bars):
-            results = run(plan, overwrite=args.overwrite, resume=args.resume, report=True)
+            results = run(plan, overwrite=args.overwrite, resume=args.resume, report=True,
+                          plot_formats=args.plot_format)
     except ConfigError as e:
         if args.debug:
             raise
@@ -290,6 +308,7 @@ def report(argv: list[str]) -> int:
                         help="the metric keys to show ('all' for every metric; default: the key "
                              "metrics present)")
     parser.add_argument("--no-plots", action="store_true", help="tables only")
+    add_plot_format_flag(parser)
     add_track_flags(parser)
     parser.add_argument("--debug", action="store_true", help="show a tracker's traceback")
     args = parser.parse_args(argv)
@@ -299,7 +318,8 @@ def report(argv: list[str]) -> int:
     metrics = None if not args.metrics else "all" if args.metrics == ["all"] else args.metrics
     try:
         track = trackers(args)
-        say(rebuild(Path(args.run_dir), metrics=metrics, plots=not args.no_plots))
+        say(rebuild(Path(args.run_dir), metrics=metrics, plots=not args.no_plots,
+                    plot_formats=args.plot_format))
     except (ResultsError, TrackingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_CONFIG
@@ -325,6 +345,7 @@ def evaluate(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, nargs="+", metavar="N", dest="seeds",
                         help="only the records of these seeds")
     parser.add_argument("--no-plots", action="store_true", help="rebuild the tables only")
+    add_plot_format_flag(parser)
     add_verbosity_flags(parser)
     args = checked_verbosity(parser, parser.parse_args(argv))
     bars = console(args)
@@ -336,7 +357,7 @@ def evaluate(argv: list[str]) -> int:
     try:
         with progress.showing(bars):
             results = evaluate_run(args.run_dir, args.config, seeds=args.seeds,
-                                   plots=not args.no_plots)
+                                   plots=not args.no_plots, plot_formats=args.plot_format)
     except ConfigError as e:
         if args.debug:
             raise

@@ -40,7 +40,8 @@ _MEASURES_PATH = "evaluator.parameters.measures"
 
 
 def evaluate(run_dir: str | os.PathLike, measures: str | os.PathLike | list | None = None, *,
-             seeds: list[int] | None = None, plots: bool = True) -> Path:
+             seeds: list[int] | None = None, plots: bool = True,
+             plot_formats: str | list[str] | None = None) -> Path:
     """Measures the saved models of the run in ``run_dir`` and adds the new metrics to its
     records (see the module docstring).
 
@@ -51,6 +52,7 @@ def evaluate(run_dir: str | os.PathLike, measures: str | os.PathLike | list | No
             run's own.
         seeds: only the records of these seeds (default: all).
         plots: rebuild the plots too (the tables always are).
+        plot_formats: their formats (``"png,pdf,svg"`` or a list; default PNG).
 
     Returns:
         The path of the results file.
@@ -83,7 +85,7 @@ def evaluate(run_dir: str | os.PathLike, measures: str | os.PathLike | list | No
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "evaluator": plan.resolved.get("evaluator"), "records": done})
         write_json_atomic(results, document)
-        write_reports(document, folder, plots=plots)
+        write_reports(document, folder, plots=plots, plot_formats=plot_formats)
     finally:
         claim.release()
     return results

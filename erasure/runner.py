@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -184,7 +185,8 @@ class OutputFailed(Exception):
 
 
 def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False,
-        resume: bool = False, report: bool = False) -> Path:
+        resume: bool = False, report: bool = False,
+        plot_formats: str | Sequence[str] | None = None) -> Path:
     """Runs a prepared experiment — every seed in ``globals.seeds`` (else ``globals.seed``) —
     and writes its results.
 
@@ -198,6 +200,8 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
         resume: continue the run in ``output``: its finished records are kept, the missing
             ones run (models come from the cache); the result equals an uninterrupted run.
         report: also write the summary tables (and plots) into the folder at the end.
+        plot_formats: the plots' formats with ``report`` (``"png,pdf,svg"`` or a list; default
+            PNG; an unknown one raises ValueError before any work).
 
     Returns:
         The path of the results file.
@@ -211,6 +215,10 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
         OutputFailed: writing the results failed; the last records written are kept.
     """
     started = time.perf_counter()
+    if report and plot_formats is not None:
+        from erasure.results.plots import plot_formats as check_formats
+
+        plot_formats = check_formats(plot_formats)
     folder = Path(output) if output else default_output(plan.config_file, plan.settings)
     reason = check_writable(folder)
     if reason:
@@ -223,12 +231,13 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
     except OSError as e:
         raise ConfigError.single("globals.output", f"cannot write results: {e}") from None
     try:
-        return _run(plan, folder, resume, report, started)
+        return _run(plan, folder, resume, report, started, plot_formats)
     finally:
         claim.release()
 
 
-def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -> Path:
+def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float,
+         plot_formats: Sequence[str] | None = None) -> Path:
     results = folder / RESULTS_FILE
     previous = _previous(results, plan) if resume else None
     if not resume:  # a new run (or --overwrite) starts its studies afresh; --resume continues
@@ -305,7 +314,8 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float) -
             if report:
                 from erasure.results.rebuild import write_reports
 
-                write_reports(document, folder)  # logs and skips what it cannot write
+                # logs and skips what it cannot write
+                write_reports(document, folder, plot_formats=plot_formats)
         except Interrupted as e:
             if document is None:
                 raise

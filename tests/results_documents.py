@@ -140,3 +140,41 @@ def tuned() -> dict:
     doc = three_seeds()
     doc.update(seeds=[0, 1], records=records)
     return doc
+
+
+METHOD_NAMES = ("Finetuning", "NegGrad", "AdvancedNegGrad", "SuccessiveRandomLabels", "CFk",
+                "EUk", "FisherForgetting", "SSD", "SalUn", "Scrub", "BadTeaching",
+                "NegGrad+Finetuning")
+
+
+def many_methods(seeds: tuple[int, ...] = (0, 1, 2), outlier: str | None = "UNSIR") -> dict:
+    """Twelve methods (:data:`METHOD_NAMES`) within a few hundredths of (1, 1) in forget and
+    retain accuracy, the gold model and the original, on ``seeds``; ``outlier`` (when not None)
+    a thirteenth method far from the rest (forget 0.55, retain 0.51, test 0.5). Each method's
+    numbers are a fixed function of its position and the seed, so its gaps are known."""
+    records = []
+    for s in seeds:
+        gold = {"accuracy.forget.unlearned": 0.96 + 0.002 * s,
+                "accuracy.retain.unlearned": 0.995, "accuracy.test.unlearned": 0.95 - 0.001 * s,
+                "mia_efficacy.forget.unlearned": 0.30 + 0.01 * s,
+                "runtime.retrain": 3.0 + 0.1 * s, "runtime.unlearn": 0.001}
+        original = {"accuracy.forget.original": 1.0, "accuracy.retain.original": 0.999,
+                    "accuracy.test.original": 0.955, "mia_efficacy.forget.original": 0.1}
+        records.append(_record("GoldModel", GOLD, s, {**gold, **original}))
+        for i, name in enumerate(METHOD_NAMES):
+            metrics = {**original,
+                       "accuracy.forget.unlearned": 0.97 + 0.0025 * i + 0.003 * s,
+                       "accuracy.retain.unlearned": 0.985 + 0.001 * i - 0.002 * s,
+                       "accuracy.test.unlearned": 0.94 + 0.001 * i + 0.001 * s,
+                       "mia_efficacy.forget.unlearned": 0.2 + 0.01 * i + 0.005 * s,
+                       "runtime.unlearn": 0.01 * (i + 1) * (1 + 0.1 * s)}
+            records.append(_record(name, FINETUNING, s, metrics))
+        if outlier:
+            records.append(_record(outlier, FINETUNING, s, {
+                **original, "accuracy.forget.unlearned": 0.55, "accuracy.retain.unlearned": 0.51,
+                "accuracy.test.unlearned": 0.5, "mia_efficacy.forget.unlearned": 0.9,
+                "runtime.unlearn": 0.5}))
+    return {"erasure_version": "0.1.0", "created": "2025-01-01T00:00:00+00:00",
+            "status": "finished", "config_file": None, "config": {}, "seeds": list(seeds),
+            "device": "cpu", "versions": {}, "partitions": {}, "timings": {},
+            "records": records}

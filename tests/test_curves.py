@@ -173,10 +173,12 @@ def curved_document() -> dict:
 def test_curve_series_average_the_seeds_that_finished():
     finetuning, broken = curve_series(curved_document())
     assert (finetuning.name, finetuning.seeds, broken.seeds) == ("Finetuning", 3, 2)
-    epochs, means, stds = finetuning.line(FORGET)
+    epochs, means, cis = finetuning.line(FORGET)
     assert epochs == [0, 2, 4]
     assert means == pytest.approx([0.98, 0.9, 0.85], abs=1e-12)
-    assert stds == pytest.approx([0.02, 0.0, 0.05], abs=1e-12)
+    # the 95% CI half-width t(0.975, 2)·std/√3 of three seeds
+    assert cis == pytest.approx([rd.T2 * 0.02 / 3 ** 0.5, 0.0, rd.T2 * 0.05 / 3 ** 0.5],
+                                abs=1e-9)
     assert finetuning.line(RETAIN)[:2] == ([0, 4], pytest.approx([0.99, 0.96], abs=1e-12))
     assert curve_series(rd.three_seeds()) == []
 
@@ -195,7 +197,7 @@ def test_report_draws_forget_and_retain_curves_with_the_gold_level(tmp_path, mon
     monkeypatch.setattr(plots, "curve_figure", spy)
     files = write_plots(document, tmp_path, metrics=[])
     assert tmp_path / CURVES_FILE in files and CURVES_FILE not in files.skipped
-    assert image.imread(tmp_path / CURVES_FILE).shape[:2] == (500, 1200)
+    assert image.imread(tmp_path / CURVES_FILE).shape[:2] == (1000, 2400)
     forget_panel, retain_panel = drawn[0].axes
     finetuning, gold = forget_panel.get_lines()
     assert list(finetuning.get_xdata()) == [0, 2, 4]

@@ -2,7 +2,8 @@
 the records with a curve (``evaluate_every``: :mod:`erasure.curves`).
 
 Two panels (forget, retain), one line per record name: the mean over the seeds that have the
-point (±1 sample std shaded with several seeds), epoch 0 being the original; the gold model's
+point (its 95% confidence interval shaded —
+Student's t, as the ranking's — where at least two seeds have the point), epoch 0 being the original; the gold model's
 level on that partition (its GoldModel record) as a dashed horizontal line. Drawn by
 :func:`erasure.results.plots.write_plots`.
 """
@@ -32,10 +33,10 @@ class CurveSeries:
     seeds: int = 0
 
     def line(self, metric: str) -> tuple[list[int], list[float], list[float]]:
-        """Epochs, means and sample stds (0 for one value) of ``metric``."""
+        """Epochs, means and the 95% CI half-widths (0 below two values) of ``metric``."""
         points = sorted(self.values.get(metric, {}).items())
         stats = [describe(v) for _, v in points]
-        return [e for e, _ in points], [s.mean for s in stats], [s.std or 0.0 for s in stats]
+        return [e for e, _ in points], [s.mean for s in stats], [s.ci95 or 0.0 for s in stats]
 
 
 def curve_series(document: dict[str, Any]) -> list[CurveSeries]:
@@ -70,15 +71,15 @@ def curve_figure(mpl, series: list[CurveSeries], gold: dict[str, float]):
     counts = len({s.seeds for s in series}) > 1  # say each line's seeds when they differ
     for ax, (metric, title) in zip(axes, PANELS):
         for i, one in enumerate(series):
-            epochs, means, stds = one.line(metric)
+            epochs, means, cis = one.line(metric)
             if not epochs:
                 continue
             colour = COLOURS[i % len(COLOURS)]
             ax.plot(epochs, means, marker="o", markersize=3, color=colour, linewidth=1.5,
                     label=one_line(one.name) + (f" ({one.seeds} seeds)" if counts else ""))
-            if several and any(stds):  # an accuracy: the band stays within [0, 1]
-                ax.fill_between(epochs, [max(m - s, 0.0) for m, s in zip(means, stds)],
-                                [min(m + s, 1.0) for m, s in zip(means, stds)], color=colour,
+            if several and any(cis):  # an accuracy: the band stays within [0, 1]
+                ax.fill_between(epochs, [max(m - c, 0.0) for m, c in zip(means, cis)],
+                                [min(m + c, 1.0) for m, c in zip(means, cis)], color=colour,
                                 alpha=0.15, linewidth=0)
         if metric in gold:
             ax.axhline(gold[metric], color=GOLD_COLOUR, linestyle="--", linewidth=1.5,
@@ -95,7 +96,7 @@ def curve_figure(mpl, series: list[CurveSeries], gold: dict[str, float]):
             labels.append(label)
     if handles:
         fig.legend(handles, labels, loc="outside right upper", fontsize=8)
-    note = "mean ± 1 sample std over seeds" if several else "one seed"
+    note = "mean over seeds, 95% CI shaded" if several else "one seed"
     fig.suptitle(f"During unlearning: accuracy per epoch ({note}; dashed: the gold model)")
     return fig
 

@@ -59,24 +59,31 @@ def load_results(path: str | os.PathLike) -> dict[str, Any]:
     return document
 
 
-def _write_all(document: dict[str, Any], folder: Path, metrics, plots: bool
-               ) -> tuple[list[Path], dict[str, str]]:
-    written = [*write_tables(document, folder, metrics), write_results_csv(document, folder)]
+def _write_all(document: dict[str, Any], folder: Path, metrics, plots: bool,
+               plot_formats: str | Sequence[str] | None = None
+               ) -> tuple[list[Path], list[Path], dict[str, str]]:
+    """Writes the tables, then the plots; returns the tables' files, the plots' and the plots
+    skipped (file → why)."""
+    tables = [*write_tables(document, folder, metrics), write_results_csv(document, folder)]
+    drawn: list[Path] = []
     skipped: dict[str, str] = {}
     if plots:
         from .plots import write_plots
 
-        files = write_plots(document, folder / PLOTS_FOLDER, metrics)
-        written += list(files)
+        files = write_plots(document, folder / PLOTS_FOLDER, metrics, formats=plot_formats)
+        drawn = list(files)
         skipped = files.skipped
-    return written, skipped
+    return tables, drawn, skipped
 
 
 def write_reports(document: dict[str, Any], folder: str | os.PathLike,
-                  metrics: str | Sequence[str] | None = None, plots: bool = True) -> list[Path]:
+                  metrics: str | Sequence[str] | None = None, plots: bool = True,
+                  plot_formats: str | Sequence[str] | None = None) -> list[Path]:
     """Writes the tables (``summary.csv``, ``summary.md``, ``results.csv``: one row per number,
-    :mod:`erasure.results.long_form`) and plots (``plots/*.png``) of a results document into
-    its run folder, at the end of a run; returns the files written.
+    :mod:`erasure.results.long_form`) and plots (``plots/*.png``; ``plot_formats``: see
+    :func:`erasure.results.plots.plot_formats`) of a results document into its run folder, at
+    the end of a run; returns the files written. The log line says what was written: the
+    tables, and how many plots (or why none).
 
     Never raises (the results are already safe on disk): a failure is logged as a warning
     that says how to retry (``python main.py report RUN_DIR``), and what was written before it
@@ -84,21 +91,27 @@ def write_reports(document: dict[str, Any], folder: str | os.PathLike,
     """
     folder = Path(folder)
     try:
-        written, _ = _write_all(document, folder, metrics, plots)
+        tables, drawn, skipped = _write_all(document, folder, metrics, plots, plot_formats)
     except Exception as e:
         log.warning("could not write the summary tables and plots into %s: %s: %s; retry with "
                     "'python main.py report %s'", folder, type(e).__name__, e, folder,
                     exc_info=log.isEnabledFor(logging.DEBUG))
         return []
-    log.info("summary tables and plots written into %s", folder)
-    return written
+    if drawn:
+        log.info("summary tables and %d plot files written into %s", len(drawn), folder)
+    else:
+        why = ("not asked for" if not plots else skipped.get("*")
+               or "; ".join(f"{k}: {v}" for k, v in skipped.items()) or "nothing to draw")
+        log.info("summary tables written into %s; no plots (%s)", folder, why)
+    return [*tables, *drawn]
 
 
 def rebuild(run_dir: str | os.PathLike, metrics: str | Sequence[str] | None = None,
-            plots: bool = True) -> str:
+            plots: bool = True, plot_formats: str | Sequence[str] | None = None) -> str:
     """(Re)writes ``summary.csv``, ``summary.md``, ``results.csv`` and the plots (in ``plots/``) of the run in
     ``run_dir`` from its ``results.json``; returns the text to print: the Markdown summary, the
-    files written, and the plots skipped with why.
+    files written, and the plots skipped with why. ``plot_formats``: the plots' formats
+    (``"png,pdf,svg"`` or a list; default PNG).
 
     Raises:
         ResultsError: (a ValueError, with ``.path``) no valid results.json there, or a metric
@@ -110,11 +123,11 @@ def rebuild(run_dir: str | os.PathLike, metrics: str | Sequence[str] | None = No
     document = load_results(run_dir)
     try:
         check_metrics(document, metrics)
-        written, skipped = _write_all(document, run_dir, metrics, plots)
+        tables, drawn, skipped = _write_all(document, run_dir, metrics, plots, plot_formats)
     except ResultsError as e:
         raise ResultsError(str(e), run_dir / RESULTS_FILE) from None
     lines = [markdown_table(document, metrics).rstrip("\n"), "", "written:"]
-    lines += [f"  {p}" for p in written]
+    lines += [f"  {p}" for p in [*tables, *drawn]]
     for name, reason in skipped.items():
         lines.append(f"skipped: {name}: {reason}" if name != "*" else f"skipped plots: {reason}")
     return "\n".join(lines)
