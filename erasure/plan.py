@@ -32,6 +32,9 @@ from erasure.tuning.settings import TuningPlan
 from erasure.unlearners import Unlearner
 
 SECTIONS = ("globals", "data", "predictor", "unlearners", "evaluator")
+#: a top-level key naming the config's JSON Schema, for editors (``python main.py schema``):
+#: accepted beside the sections and ignored
+SCHEMA_KEY = "$schema"
 
 
 #: more CPU threads than any machine has (torch refuses absurd counts with a traceback)
@@ -203,7 +206,7 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
     config = copy_config(config)
     builder = Builder()
     for key in config:
-        if key not in SECTIONS:
+        if key not in SECTIONS and key != SCHEMA_KEY:
             builder.fail(str(key), f"unknown section '{key}'", suggest(str(key), SECTIONS, "sections"))
     for key in SECTIONS[1:]:
         if key not in config:
