@@ -194,7 +194,7 @@ def summary(cls: type) -> str:
 
 
 def first_sentence(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join(text.split()).replace("``", "`")  # reStructuredText literals, as Markdown
     match = re.search(r"(?<![.:]\w)(?<!e\.g)(?<!i\.e)\.(\s|$)", text)
     return text[:match.start() + 1] if match else text
 
