@@ -3,6 +3,7 @@ one class) each class's parameters with their types, defaults and one-line descr
 from the classes themselves (:mod:`erasure.config.describe`), as ``python main.py schema`` is."""
 from __future__ import annotations
 
+import dataclasses
 import typing
 from typing import Any, Literal, Optional, Union
 
@@ -49,8 +50,8 @@ def overview() -> str:
         lines.append(f"{plural(kind)} ({len(names)}): {', '.join(names)}")
     lines.append("")
     lines.append("python main.py list KIND shows each class of a kind with its parameters "
-                 "(e.g. 'list unlearners'); 'list NAME' one class. Your own classes are named "
-                 "by dotted path ('mymodule.MyClass').")
+                 "(e.g. 'list unlearners'); 'list NAME' one class; 'list globals' the globals "
+                 "section. Your own classes are named by dotted path ('mymodule.MyClass').")
     return "\n".join(lines)
 
 
@@ -73,6 +74,9 @@ def details(word: str) -> str:
         if kind in groups:
             kinds[_key(alias)] = kind
     slots = describe.slots(_globals())
+    if _key(word) in ("globals", "global"):  # the settings section: a dataclass, not a component
+        return text(dataclasses.replace(describe.describe(_globals()[0], "globals", slots),
+                                        kind="the config's section"))
     if _key(word) in kinds:
         kind = kinds[_key(word)]
         return "\n\n".join(text(describe.describe(cls, name, slots))
@@ -83,7 +87,7 @@ def details(word: str) -> str:
         return "\n\n".join(text(describe.describe(cls, name, slots)) for name, cls in classes)
     from erasure.config.errors import suggest
 
-    names = [plural(k) for k in groups]
+    names = [plural(k) for k in groups] + ["globals"]
     hint = suggest(word, names, "kinds")
     if "Did you mean" not in hint:
         close = suggest(word, [n for members in groups.values() for n, _ in members], "")

@@ -28,6 +28,9 @@ def test_list_of_a_kind_shows_parameters_defaults_and_docs(capsys):
     assert main(["list", "percentagesplit"]) == 0  # one class
     out = capsys.readouterr().out
     assert "percentage: float > 0, < 1 (required)" in out
+    assert main(["list", "globals"]) == 0  # the settings section
+    out = capsys.readouterr().out
+    assert "device: 'auto' | 'cpu' | 'cuda' = \"auto\"" in out
 
 
 def test_an_unknown_kind_exits_2_with_a_suggestion(capsys):
