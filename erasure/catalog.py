@@ -11,6 +11,7 @@ from erasure.config import describe
 from erasure.config.checks import Range, Widths
 from erasure.config.component import PARTITION, Slot
 from erasure.config.describe import REQUIRED, Description, Parameter
+from erasure.config.registry import full_name
 
 #: kinds in the order a config meets them, each with its plural
 KINDS = {"data source": "data sources", "splitter": "splitters",
@@ -82,7 +83,7 @@ def details(word: str) -> str:
         return "\n\n".join(text(describe.describe(cls, name, slots))
                            for name, cls in groups[kind])
     classes = [(name, cls) for members in groups.values() for name, cls in members
-               if name.lower() == word.lower() or describe.registry.full_name(cls) == word]
+               if name.lower() == word.lower() or full_name(cls) == word]
     if classes:
         return "\n\n".join(text(describe.describe(cls, name, slots)) for name, cls in classes)
     from erasure.config.errors import suggest
@@ -177,7 +178,7 @@ def type_text(annotation: Any) -> str:
     if origin is dict or annotation is dict:
         return "object"
     if isinstance(annotation, type):
-        if describe._is_component(annotation):
+        if describe.is_component(annotation):
             return describe.kind(annotation)
         return {type(None): "null"}.get(annotation, annotation.__name__)
     return str(annotation).replace("typing.", "")

@@ -27,6 +27,7 @@ from erasure.config import describe
 from erasure.config.checks import Range, Widths
 from erasure.config.component import PARTITION, Slot
 from erasure.config.describe import REQUIRED, Description, Parameter
+from erasure.config.registry import full_name
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: a dotted path (``mymodule.MyClass``): a class outside the registry, accepted as it is
@@ -153,7 +154,7 @@ class _Writer:
 
     def define(self, cls: type, name: Optional[str] = None) -> str:
         """The name of the definition of ``cls``'s parameters (written once)."""
-        key = describe.registry.full_name(cls)
+        key = full_name(cls)
         if key not in self.defs:
             self.defs[key] = {}
             self.defs[key] = self.parameters(describe.describe(cls, name, self.slots))
@@ -177,8 +178,8 @@ class _Writer:
             checked = self.value(constraint)
             if checked != schema:
                 schema = {"allOf": [schema, checked]}
-        if parameter.default is not REQUIRED and parameter.default is not None \
-                or parameter.default is None and _allows_null(schema):
+        if (parameter.default is not REQUIRED and parameter.default is not None) \
+                or (parameter.default is None and _allows_null(schema)):
             schema = {**schema, "default": parameter.default}
         if parameter.description:
             schema = {**schema, "description": parameter.description}
@@ -232,7 +233,7 @@ class _Writer:
         if origin is dict or annotation is dict:
             return {"type": "object"}
         if inspect.isclass(annotation):
-            if describe._is_component(annotation):
+            if describe.is_component(annotation):
                 return self.component(Slot(annotation, lazy=False), default)
             if issubclass(annotation, enum.Enum):
                 return {"enum": [m.value for m in annotation]}
@@ -248,7 +249,7 @@ _PLAIN = {bool: {"type": "boolean"}, int: {"type": "integer"}, float: {"type": "
 def _aliases(name: str, cls: type) -> list[str]:
     """Every ``"class"`` value naming ``cls``: its short name, its full dotted path and, for
     PyTorch's classes, their public paths (``torch.optim.Adam``)."""
-    found = [name, describe.registry.full_name(cls)]
+    found = [name, full_name(cls)]
     if cls.__module__.startswith("torch."):
         import importlib
 
@@ -261,7 +262,7 @@ def _aliases(name: str, cls: type) -> list[str]:
 def _foreign(annotation: Any) -> bool:
     """A class no JSON value is (``torch.Tensor``): left out of a union, as the builder does."""
     return (inspect.isclass(annotation) and annotation not in _PLAIN and annotation is not dict
-            and not describe._is_component(annotation)
+            and not describe.is_component(annotation)
             and not issubclass(annotation, enum.Enum))
 
 

@@ -111,14 +111,14 @@ def _slots_in(annotation: Any) -> Iterator[Slot]:
         inner, *markers = typing.get_args(annotation)
         yield from (m for m in markers if isinstance(m, Slot))
         yield from _slots_in(inner)
-    elif inspect.isclass(annotation) and _is_component(annotation):
+    elif inspect.isclass(annotation) and is_component(annotation):
         yield Slot(annotation, lazy=False)
     else:
         for argument in typing.get_args(annotation):
             yield from _slots_in(argument)
 
 
-def _is_component(cls: type) -> bool:
+def is_component(cls: type) -> bool:
     from .component import Component
 
     return issubclass(cls, Component)
