@@ -66,20 +66,27 @@ class _Writer:
             "sweep": {"type": "object", "description": "a grid over the parameters: path → "
                                                        "list of values, one record a point",
                       "additionalProperties": {"type": "array", "minItems": 1}},
-            "tune": {"type": "object", "description": "tune this unlearner's knobs before its "
-                                                      "run (see guide/08-tuning.md)"}})
+            "tune": {"type": ["object", "boolean"],
+                     "description": "tune this unlearner's knobs before its run: true (every "
+                                    "default) or a block (see guide/08-tuning.md)"}})
         properties = {
             schema_key: {"type": "string", "description": "this file's JSON Schema (ignored "
                                                            "by erasure)"},
             "include": INCLUDE["properties"]["include"],
             "globals": _or_include({**self.parameters(globals_),
                                     "description": "settings shared by the whole experiment"}),
-            "data": self.component(Slot(DatasetManager, lazy=False)),
-            "predictor": self.component(Slot(Predictor, lazy=False)),
+            "data": {"type": "object"},
+            "predictor": {"type": "object"},
             "unlearners": _or_include({"type": "array", "minItems": 1, "items": entry,
                                        "description": "the methods to compare"}),
-            "evaluator": self.component(Slot(Evaluator, lazy=False)),
+            "evaluator": {"type": "object"},
         }
+        # where the file includes another, its objects are merged over the included ones (its
+        # lists replace them): a section that is a component may be a part of one there
+        slots = {"data": Slot(DatasetManager, lazy=False), "predictor": Slot(Predictor, lazy=False),
+                 "evaluator": Slot(Evaluator, lazy=False)}
+        components = {name: self.component(slot) for name, slot in slots.items()}
+        parts = {name: self.component(slot, partial=True) for name, slot in slots.items()}
         assert set(sections) <= set(properties)
         return {
             "$schema": DRAFT,
@@ -90,18 +97,21 @@ class _Writer:
             "properties": properties,
             "additionalProperties": False,
             # a file that includes another may leave its sections to it
-            "if": {"not": {"required": ["include"]}},
-            "then": {"required": [s for s in sections if s != "globals"]},
+            "if": {"required": ["include"]},
+            "then": {"properties": parts},
+            "else": {"required": [s for s in sections if s != "globals"],
+                     "properties": components},
             "$defs": dict(sorted(self.defs.items())),
         }
 
     # -- components ---------------------------------------------------------------------------
 
-    def component(self, slot: Slot, default: Any = REQUIRED,
-                  extra: Optional[dict] = None) -> dict:
+    def component(self, slot: Slot, default: Any = REQUIRED, extra: Optional[dict] = None,
+                  partial: bool = False) -> dict:
         """A component node of ``slot``'s kind; with a component ``default``, one given without
         ``"class"`` is that default changed (its parameters checked against the default's
-        class)."""
+        class); ``partial``: a part of a component (merged over an included one), whose
+        parameters are checked only where it names its class."""
         kind = self.kind(slot.base)
         node: dict[str, Any] = {
             "type": "object",
@@ -115,7 +125,7 @@ class _Writer:
         }
         default_class = default.get("class") if isinstance(default, dict) else None
         target = self.find(default_class, slot.base) if default_class else None
-        if default_class is None:
+        if default_class is None and not partial:
             node["required"] = ["class"]
         elif target is not None:
             node["allOf"].append({"if": {"not": {"required": ["class"]}},

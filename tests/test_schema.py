@@ -85,6 +85,20 @@ def test_nested_components_and_unknown_classes(validator, example):
     assert errors(validator, example)
 
 
+def test_a_config_including_another_may_give_parts_of_its_sections(validator):
+    """Its objects are merged over the included file's (a part of a component is fine), its
+    lists replace the included ones (checked in full)."""
+    config = {"include": "_base/digits.jsonc", "globals": {"seed": 3},
+              "predictor": {"parameters": {"epochs": 2}},
+              "unlearners": [{"class": "Finetuning", "parameters": {"epochs": 1}}]}
+    assert errors(validator, config) == []
+    config["unlearners"][0]["parameters"]["epochz"] = 1
+    config["globals"]["seeed"] = 1
+    config["evaluator"] = {"class": "Evaluator", "parameters": {"measure": []}}
+    assert {w for w, _ in errors(validator, config)} == {"unlearners.0.parameters", "globals",
+                                                         "evaluator.parameters"}
+
+
 def test_the_schema_command_writes_the_schema_and_a_config_may_name_it(tmp_path, capsys):
     out = tmp_path / "erasure.schema.json"
     assert main(["schema", "--output", str(out)]) == 0
