@@ -117,8 +117,9 @@ class _Writer:
             "type": "object",
             "properties": {"class": {"$ref": f"#/$defs/{kind}.class"},
                            "parameters": {"type": "object"},
-                           "name": {"type": "string", "description": "a name (an unlearner's names its record; "
-                                                                     "default: the class's)"},
+                           "name": {"type": "string",
+                                    "description": "a name (an unlearner's names its record; "
+                                                   "default: the class's)"},
                            **(extra or {})},
             "additionalProperties": False,
             "allOf": [{"$ref": f"#/$defs/{kind}"}],
