@@ -37,4 +37,5 @@ def test_an_unknown_kind_exits_2_with_a_suggestion(capsys):
     assert main(["list", "unlernerz"]) == EXIT_CONFIG
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "unknown kind 'unlernerz'" in captured.err and "Did you mean 'unlearners'?" in captured.err
+    assert "unknown kind 'unlernerz'" in captured.err
+    assert "Did you mean 'unlearners'?" in captured.err

@@ -108,7 +108,8 @@ def test_the_schema_command_writes_the_schema_and_a_config_may_name_it(tmp_path,
     config = read_file(ROOT / "configs" / "example.jsonc")
     config = {"$schema": "erasure.schema.json", **copy.deepcopy(config)}
     config["predictor"] = read_file(ROOT / "configs" / "snippets" / "mlp_predictor.jsonc")
-    config["evaluator"] = {"class": "Evaluator", "parameters": {"measures": [{"class": "Accuracy"}]}}
+    config["evaluator"] = {"class": "Evaluator",
+                           "parameters": {"measures": [{"class": "Accuracy"}]}}
     path = tmp_path / "exp.jsonc"
     path.write_text(json.dumps(config))
     capsys.readouterr()
