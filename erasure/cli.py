@@ -23,7 +23,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="erasure", description="Run a machine-unlearning experiment described by a JSONC config.",
         epilog="'erasure report RUN_DIR' rebuilds the tables and plots of a run; 'erasure "
-               "evaluate RUN_DIR' measures its saved models again.")
+               "evaluate RUN_DIR' measures its saved models again; 'erasure list [KIND]' shows "
+               "the components and their parameters; 'erasure schema' writes the config's JSON "
+               "Schema, for editors.")
     parser.add_argument("config", help="the experiment's JSONC config file")
     parser.add_argument("--output", help="results folder, relative to the working folder "
                                          "(sets globals.output; default: output/<config name>)")
@@ -243,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         return report(argv[1:])
     if argv[:1] == ["evaluate"]:
         return evaluate(argv[1:])
+    if argv[:1] == ["schema"]:
+        return schema(argv[1:])
+    if argv[:1] == ["list"]:
+        return list_components(argv[1:])
     args = parse_args(argv)
     bars = console(args)  # the run's log file still gets INFO, whatever the console shows
     from erasure import progress
@@ -368,4 +374,51 @@ def evaluate(argv: list[str]) -> int:
         return EXIT_FAILED
     say(summary_table(json.loads(Path(results).read_text()), references=True))
     say(f"\nresults: {results}")
+    return 0
+
+
+def schema(argv: list[str]) -> int:
+    """``python main.py schema [--output FILE]``: writes the JSON Schema of a config
+    (:mod:`erasure.schema`), for editors, to FILE or the standard output."""
+    parser = argparse.ArgumentParser(
+        prog="erasure schema",
+        description="Write the JSON Schema (draft 2020-12) of a config, generated from the "
+                    "registered components: editors complete and check configs with it (point "
+                    'a config at it with "$schema": "FILE", or map files to it in the editor\'s '
+                    "settings, e.g. VS Code's json.schemas).")
+    parser.add_argument("--output", metavar="FILE", help="write it here (default: print it)")
+    args = parser.parse_args(argv)
+    from erasure.schema import json_schema
+
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.output is None:
+        say(text.rstrip("\n"))
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as e:
+        print(f"error: cannot write {args.output}: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    say(f"schema: {args.output}")
+    return 0
+
+
+def list_components(argv: list[str]) -> int:
+    """``python main.py list [KIND]``: the components a config may name by kind, or for one
+    KIND (or one class) each class with its parameters (:mod:`erasure.catalog`)."""
+    parser = argparse.ArgumentParser(
+        prog="erasure list",
+        description="List the components a config may name (unlearners, measures, networks, "
+                    "data sources…); with KIND, each class of that kind with its parameters, "
+                    "defaults and one-line docs.")
+    parser.add_argument("kind", nargs="?", metavar="KIND",
+                        help="a kind (unlearners, measures, optimizers…) or a class name")
+    args = parser.parse_args(argv)
+    from erasure.catalog import UnknownKind, main_list
+
+    try:
+        say(main_list(args.kind))
+    except UnknownKind as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0

@@ -8,12 +8,14 @@ overrides (:mod:`erasure.config.overrides`), never as arguments of :func:`prepar
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import platform
+import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Iterator, Literal, Optional, Union
 
 import torch
 
@@ -30,6 +32,9 @@ from erasure.tuning.settings import TuningPlan
 from erasure.unlearners import Unlearner
 
 SECTIONS = ("globals", "data", "predictor", "unlearners", "evaluator")
+#: a top-level key naming the config's JSON Schema, for editors (``python main.py schema``):
+#: accepted beside the sections and ignored
+SCHEMA_KEY = "$schema"
 
 
 #: more CPU threads than any machine has (torch refuses absurd counts with a traceback)
@@ -201,7 +206,7 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
     config = copy_config(config)
     builder = Builder()
     for key in config:
-        if key not in SECTIONS:
+        if key not in SECTIONS and key != SCHEMA_KEY:
             builder.fail(str(key), f"unknown section '{key}'", suggest(str(key), SECTIONS, "sections"))
     for key in SECTIONS[1:]:
         if key not in config:
@@ -237,7 +242,7 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
     # object (where --allow-module could not be applied) allow only the framework's own modules
     allowed = [] if globals_broken else kwargs.get("allowed_modules", settings.allowed_modules)
     with registry.allowed_modules([] if allowed is INVALID else allowed), \
-            registry.user_folders(folders):
+            registry.user_folders(folders), _optimizers_checked_without_dynamo():
         plan = _build(config, builder, settings, resolved_globals, config_file)
     plan.allowed_modules, plan.user_folders = [] if allowed is INVALID else allowed, folders
     plan.source = config
@@ -247,6 +252,31 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
         config["predictor"]["parameters"] = {**config["predictor"]["parameters"],
                                              "checkpoint": str(plan.checkpoint.path)}
     return plan
+
+
+@contextlib.contextmanager
+def _optimizers_checked_without_dynamo() -> Iterator[None]:
+    """Within the block, building an optimizer does not import ``torch._dynamo``.
+
+    The builder builds each optimizer once on a stand-in parameter, so that torch's own checks
+    ("Invalid learning rate") run before any work. ``Optimizer.add_param_group`` is wrapped by
+    ``torch._disable_dynamo``, which imports ``torch._dynamo`` (about a second and 150 MB, most
+    of ``--validate``) on its first call and caches the disabled function on the wrapped one;
+    seeding that cache with the function itself skips the import and nothing else, since no
+    code is being compiled here. The seed is removed afterwards, so training disables dynamo as
+    torch means it to. Where torch is laid out otherwise, or dynamo is already imported, this
+    does nothing.
+    """
+    wrapped = getattr(torch.optim.Optimizer.add_param_group, "__wrapped__", None)
+    seeded = (wrapped is not None and "torch._dynamo" not in sys.modules
+              and getattr(wrapped, "__dynamo_disable", None) is None)
+    if seeded:
+        setattr(wrapped, "__dynamo_disable", wrapped)
+    try:
+        yield
+    finally:
+        if seeded and getattr(wrapped, "__dynamo_disable", None) is wrapped:
+            delattr(wrapped, "__dynamo_disable")
 
 
 def _build(config: dict, builder: Builder, settings: Globals, resolved_globals: dict,

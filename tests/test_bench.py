@@ -62,6 +62,16 @@ def test_validate_bench_smoke_run_ends_with_a_ratio(monkeypatch, capsys):
     assert any(line.startswith("--validate (process)") for line in lines)
 
 
+def test_cli_bench_smoke_run_ends_with_a_ratio(monkeypatch, capsys):
+    lines = run_script("cli.py", ["--smoke"], monkeypatch, capsys)  # its commands: processes
+    assert RATIO.match(lines[-1]), lines[-5:]
+    assert float(lines[-1].split()[1]) > 0
+    assert lines[0].startswith("machine:")
+    for command in ("--help ", "--validate ", "list ", "schema ", "import erasure ",
+                    "import torch, os._exit "):
+        assert any(line.startswith(command) for line in lines), command
+
+
 TOLERANCE = re.compile(r"^methods within tolerance: (\d+)/(\d+) \(defaults: (\d+)\)$")
 
 

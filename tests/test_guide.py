@@ -53,7 +53,8 @@ class Command:
     @property
     def config(self) -> str | None:
         """The config file of a ``python main.py CONFIG ...`` run."""
-        if self.argv[:2] == ["python", "main.py"] and self.argv[2] not in ("report", "evaluate"):
+        if self.argv[:2] == ["python", "main.py"] and self.argv[2] not in ("report", "evaluate",
+                                                                             "list", "schema"):
             return self.argv[2]
         return None
 

@@ -1,8 +1,12 @@
 """Any scikit-learn classification metric, by name, per partition and target."""
 from __future__ import annotations
 
+import ast
+import functools
+import importlib.util
 import inspect
 from functools import partial
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
@@ -30,6 +34,50 @@ def sklearn_metrics():
     import sklearn.metrics
 
     return sklearn.metrics
+
+
+@functools.lru_cache(maxsize=None)
+def metric_arguments() -> dict[str, list[str]]:
+    """The argument names of each function of :data:`CLASSIFICATION_METRICS` that the installed
+    scikit-learn has, read from its source with :mod:`ast`, so that checking a config needs no
+    import of scikit-learn: ``sklearn/metrics/__init__.py`` says which module defines each name
+    (``from sklearn.metrics._classification import f1_score``), and that module's ``def`` its
+    arguments. When the source is not laid out so (another version), scikit-learn is imported.
+    """
+    try:
+        return _arguments_from_source()
+    except Exception:  # an unexpected layout: ask scikit-learn itself
+        metrics = sklearn_metrics()
+        return {name: list(inspect.signature(getattr(metrics, name)).parameters)
+                for name in CLASSIFICATION_METRICS if hasattr(metrics, name)}
+
+
+def _arguments_from_source() -> dict[str, list[str]]:
+    spec = importlib.util.find_spec("sklearn")  # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("scikit-learn is not installed")
+    package = Path(spec.submodule_search_locations[0])
+    where: dict[str, str] = {}  # metric name -> module defining it
+    for node in ast.parse((package / "metrics" / "__init__.py").read_text("utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                if alias.name in CLASSIFICATION_METRICS and alias.asname is None:
+                    where[alias.name] = node.module
+    found: dict[str, list[str]] = {}
+    for module in set(where.values()):
+        if not module.startswith("sklearn."):
+            raise ImportError(f"unexpected module {module}")
+        source = package.joinpath(*module.split(".")[1:]).with_suffix(".py")
+        for node in ast.parse(source.read_text("utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and where.get(node.name) == module:
+                args = node.args
+                if args.vararg or args.kwarg:
+                    raise ValueError(f"{node.name} takes *args or **kwargs")
+                found[node.name] = [a.arg for a in (*args.posonlyargs, *args.args,
+                                                    *args.kwonlyargs)]
+    if set(found) != set(where) or "accuracy_score" not in found:
+        raise ValueError("some metrics were not found in the source")
+    return found
 
 
 def _second_argument(function: Callable) -> str:
@@ -72,11 +120,13 @@ class SklearnMetric(Measure):
         return [self.key or self.metric]
 
     def __post_init__(self) -> None:
-        available = [name for name in CLASSIFICATION_METRICS if hasattr(sklearn_metrics(), name)]
+        # read from scikit-learn's source: checking a config imports no scikit-learn
+        arguments = metric_arguments()
+        available = [name for name in CLASSIFICATION_METRICS if name in arguments]
         if self.metric not in available:
             raise ValueError(f"unknown scikit-learn classification metric '{self.metric}'. "
                              + suggest(self.metric, available, "metrics"))
-        accepted = list(inspect.signature(self.function).parameters)[2:]
+        accepted = arguments[self.metric][2:]
         for name in self.kwargs or {}:
             if name not in accepted:
                 raise ValueError(f"sklearn.metrics.{self.metric} takes no argument '{name}'. "

@@ -127,3 +127,16 @@ def test_the_originals_values_are_computed_once_per_experiment(monkeypatch):
     assert records[0]["f1_score.test.original"] == pytest.approx(71 / 120, abs=1e-12)
     assert len(calls) == 2 + 3 * 2  # the original's two partitions once, the unlearned's per record
     assert sorted(store) == [f"measure/0/original/{p}" for p in ("forget", "test")]
+
+
+def test_the_arguments_read_from_scikit_learns_source_are_its_signatures():
+    """The config check reads each metric's arguments from the source (importing scikit-learn
+    costs a second): they are what the imported functions take."""
+    import inspect
+
+    from erasure.measures.sklearn_metric import CLASSIFICATION_METRICS, _arguments_from_source
+
+    read = _arguments_from_source()
+    assert read == {name: list(inspect.signature(getattr(metrics, name)).parameters)
+                    for name in CLASSIFICATION_METRICS if hasattr(metrics, name)}
+    assert read["f1_score"][:3] == ["y_true", "y_pred", "labels"]
