@@ -35,14 +35,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="run the experiment once per seed (sets globals.seeds); the summary "
                              "aggregates them")
     parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="sets",
-                        help="override one config value, e.g. predictor.parameters.epochs=3 "
-                             "(repeatable; VALUE is read as JSON5, else as a string)")
+                        help="override one config value, e.g. predictor.parameters.epochs=3; "
+                             "a list of components by index or by name, e.g. "
+                             "unlearners.Finetuning.parameters.epochs=2 (repeatable; VALUE is "
+                             "read as JSON5, else as a string)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in the output folder: keep its finished records, "
                              "run the missing ones")
     parser.add_argument("--cache-dir", help="model cache folder, relative to the working folder "
                                             "(sets globals.cache_dir; over $ERASURE_CACHE_DIR)")
-    parser.add_argument("--device", choices=["cpu", "cuda", "auto"], help="override globals.device")
+    parser.add_argument("--device", metavar="DEVICE",
+                        help="override globals.device: auto, cpu, cuda, cuda:N (the GPU of "
+                             "index N) or mps")
     tune = parser.add_mutually_exclusive_group()
     tune.add_argument("--tune", action="store_const", const=True, dest="tune",
                       help="tune every unlearner that has something to tune, toward the gold "

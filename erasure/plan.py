@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import platform
+import re
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -47,7 +48,9 @@ class Globals:
 
     Args:
         seed: drives every random choice (splits, initialisation, batch order, attacks).
-        device: ``cpu``, ``cuda``, or ``auto`` (cuda when available).
+        device: ``auto`` (default: cuda when available, else cpu), ``cpu``, ``cuda`` (the current
+            GPU), ``cuda:N`` (the GPU of index N) or ``mps`` (Apple's GPU); one this machine does
+            not have is a config error that names those it has (:func:`device_problem`).
         output: results folder, relative to the config file (default
             ``output/<config file name>`` in the working folder); ``--output`` (relative to the
             working folder) overrides it.
@@ -93,7 +96,7 @@ class Globals:
     """
 
     seed: int = 0
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: str = "auto"
     output: Optional[str] = None
     paths: list[str] = ()
     threads: Optional[int] = None
@@ -234,9 +237,9 @@ def prepare(config: dict, *, config_file: str | Path | None = None) -> Plan:
             builder.fail("globals.executor", f"the 'ray' executor needs Ray, which cannot be "
                                              f"imported here ({e})",
                          "Install it with: pip install 'erasure[ray]' (or use --executor local).")
-    if settings.device == "cuda" and not torch.cuda.is_available():
-        builder.fail("globals.device", "device 'cuda' was asked for, but this machine has no CUDA "
-                                       "GPU", "Use 'cpu', or 'auto' to take a GPU when there is one.")
+    device = kwargs.get("device", settings.device)
+    if isinstance(device, str) and (problem := device_problem(device)):
+        builder.fail("globals.device", *problem)
 
     # globals with a problem elsewhere still keep their allow-list, and globals that are not an
     # object (where --allow-module could not be applied) allow only the framework's own modules
@@ -407,6 +410,51 @@ def config_path(config_file: Path | None, value: str) -> Path:
     working folder for a config that is not a file)."""
     path = Path(value).expanduser()
     return path if path.is_absolute() or config_file is None else Path(config_file).parent / path
+
+
+#: the devices a config may name (``cuda:N``: the GPU of index N)
+DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+
+def available_devices() -> list[str]:
+    """The devices this machine has: ``cpu``, then ``cuda`` and ``cuda:0``… when CUDA is
+    available, then ``mps`` when Apple's GPU is."""
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found += ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
+def device_problem(name: str) -> tuple[str, str] | None:
+    """What is wrong with ``globals.device`` = ``name`` on this machine, as ``(message, hint)``:
+    a name that is no device, or a device this machine does not have; None when it can run."""
+    match = re.fullmatch(r"auto|cpu|mps|cuda(?::(\d+))?", name)
+    if match is None:
+        accepted = ("auto", "cpu", "cuda", "mps")
+        hint = suggest("cuda" if name.lower() == "gpu" else name, accepted, "devices")
+        return (f"'{name}' is not a device", hint
+                + " Or cuda:N, the GPU of index N (cuda:0, cuda:1…).")
+    if name in ("auto", "cpu"):
+        return None
+    available = available_devices()
+    here = f"Available here: {', '.join(available)}."
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            return (f"device '{name}' was asked for, but this machine has no CUDA GPU",
+                    f"Use 'cpu', or 'auto' to take a GPU when there is one. {here}")
+        count = torch.cuda.device_count()
+        if match.group(1) is not None and int(match.group(1)) >= count:
+            gpus = "1 CUDA GPU (cuda:0)" if count == 1 else \
+                f"{count} CUDA GPUs (cuda:0 to cuda:{count - 1})"
+            return f"device '{name}' was asked for, but this machine has {gpus}", here
+        return None
+    if "mps" not in available:
+        return (f"device '{name}' was asked for, but this machine has no Apple MPS GPU",
+                f"Use 'cpu', or 'auto' to take a GPU when there is one. {here}")
+    return None
 
 
 def resolve_device(name: str) -> torch.device:

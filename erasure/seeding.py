@@ -38,7 +38,8 @@ def seeded_value(value: int) -> Iterator[None]:
     """Like :func:`seeded`, with ``value`` itself as the seed of the three global RNGs (for a
     seed a user gives, such as a data source's)."""
     py_state, np_state = random.getstate(), np.random.get_state()
-    devices = [torch.cuda.current_device()] if torch.cuda.is_initialized() else []
+    # every GPU's stream, not only the current one: a run on cuda:1 draws from that GPU's
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(value)
         random.seed(value)

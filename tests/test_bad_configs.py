@@ -37,7 +37,8 @@ class Case:
         expect: ``(config path, message substring)`` pairs; the path is ``-`` for a problem
             printed without one.
         args: the command-line arguments after the config, ``{out}`` and ``{config}`` replaced.
-        requires: ``torch_geometric`` (skipped without it) or ``no-cuda`` (skipped with a GPU).
+        requires: ``torch_geometric`` (skipped without it), ``no-cuda`` (skipped with a CUDA
+            GPU) or ``no-mps`` (skipped with an Apple MPS GPU).
         known_bug: why the framework does not answer this input yet (the case is a strict
             xfail: once fixed it fails as XPASS, a reminder to drop the ``known-bug:`` line).
     """
@@ -129,6 +130,9 @@ def skip_unless_available(case: Case) -> None:
         if need == "no-cuda":
             if torch.cuda.is_available():
                 pytest.skip("this machine has a CUDA GPU")
+        elif need == "no-mps":
+            if torch.backends.mps.is_available():
+                pytest.skip("this machine has an Apple MPS GPU")
         else:
             pytest.importorskip(need)
 
@@ -140,7 +144,8 @@ def test_the_corpus_is_large_and_every_case_expects_something():
     assert len({c.name for c in CASES}) == len(CASES)
     for case in CASES:
         assert case.expect, f"{case.name} expects no message"
-        assert all(r in ("no-cuda", "torch_geometric") for r in case.requires), case.name
+        assert all(r in ("no-cuda", "no-mps", "torch_geometric") for r in case.requires), \
+            case.name
 
 
 @pytest.mark.parametrize("base", ["digits", "karate"])

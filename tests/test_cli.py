@@ -156,9 +156,16 @@ def test_validate_a_bad_config_exits_2(tmp_path, capsys):
 
 def test_bad_arguments_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
-        main([str(tmp_path / "exp.json"), "--device", "tpu"])
+        main([str(tmp_path / "exp.json"), "--executor", "tpu"])
     assert e.value.code == 2
     assert "invalid choice: 'tpu'" in capsys.readouterr().err
+
+
+def test_an_unknown_device_is_a_config_error_before_any_work(tmp_path, capsys):
+    config = write_config(tmp_path / "exp.json", digits_config())
+    assert main([str(config), "--device", "tpu", "--output", str(tmp_path / "out")]) == 2
+    assert "globals.device: 'tpu' is not a device" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 # -- flags are config overrides -------------------------------------------------------------

@@ -64,9 +64,11 @@ class Builder:
         if isinstance(node, Spec):
             node = node.as_config()
         if not isinstance(node, dict) or "class" not in node:
-            got = "an object without 'class'" if isinstance(node, dict) else type(node).__name__
+            classless = isinstance(node, dict)
+            got = "an object without 'class'" if classless else type(node).__name__
             return self.fail(path, f"expected {a(kind_of(slot.base))} component "
-                                   f"{{\"class\": ..., \"parameters\": {{...}}}}, got {got}"), node
+                                   f"{{\"class\": ..., \"parameters\": {{...}}}}, got {got}",
+                             _CLASSLESS_HINT if classless else ""), node
         before = len(self.problems)
         for key in node:
             if key not in COMPONENT_KEYS:
@@ -142,6 +144,8 @@ class Builder:
                           " ".join(filter(None, (hint, suggest(name, accepted, "parameters")))))
             else:
                 before = len(self.problems)
+                if name in accepted:  # a component without "class": its default, changed
+                    value = merge_default(value, accepted[name].default)
                 kwargs[name], resolved[name] = self.value(value, hints.get(name), where)
                 if len(self.problems) == before:
                     self._constraints(cls, name, kwargs[name], hints.get(name), path)
@@ -262,6 +266,32 @@ class Builder:
             if not isinstance(value, annotation):
                 return self.fail(path, f"expected {_describe(annotation)}, got {_show(value)}"), value
         return value, value
+
+
+_CLASSLESS_HINT = ("Give its \"class\". Only a parameter whose default is a component may "
+                   "leave it out: the default, with the fields given changed.")
+
+
+def merge_default(given: Any, default: Any) -> Any:
+    """``given`` merged over ``default``, when ``given`` is a component without ``"class"`` and
+    ``default`` is a component (a :class:`Spec`, or its config): the default's class, its
+    parameters with those given over them (nested components merged alike), and the given
+    ``"name"`` — as Hydra merges a config into its defaults. So
+    ``"optimizer": {"parameters": {"lr": 0.1}}`` is the unlearner's default optimizer with another
+    learning rate, whether a config, a ``--set`` or a sweep writes it. Anything else is returned
+    as it is (a component without ``"class"`` over a default that is not one stays an error).
+    """
+    if isinstance(default, Spec):
+        default = default.as_config()
+    if not (isinstance(given, dict) and "class" not in given and isinstance(default, dict)
+            and "class" in default):
+        return given
+    params = given.get("parameters", {})
+    base = default.get("parameters") or {}
+    if not isinstance(params, dict) or not isinstance(base, dict):
+        return given  # 'parameters' must be an object: reported where it is built
+    merged = {**base, **{k: merge_default(v, base.get(k)) for k, v in params.items()}}
+    return {**default, **given, "class": default["class"], "parameters": merged}
 
 
 def _where(path: str, error: Exception, cls: type, params: dict) -> str:

@@ -1,16 +1,19 @@
 """Sweeps: a grid over an unlearner's hyper-parameters, declared once, run as one record a point.
 
 An unlearner node may carry ``"sweep"``: a map from a parameter path (relative to its
-``parameters``; dots reach into nested components) to the list of values to try::
+``parameters``; dots reach into nested components, and into lists of components by index or by
+name as ``--set`` does, :mod:`erasure.config.overrides`) to the list of values to try::
 
     {"class": "Finetuning", "parameters": {"epochs": 5},
      "sweep": {"epochs": [1, 5], "optimizer.parameters.lr": [0.01, 0.1]}}
 
 expands to four unlearners named ``Finetuning[epochs=1,lr=0.01]`` … ``Finetuning[epochs=5,lr=0.1]``
-(the last path segment names a value unless two paths end alike: :func:`suffix`). Each point is
-also returned as ``{path as written: value}``, what the record of that point carries under
-``"sweep"`` (:mod:`erasure.execution.units`). A sweep, and the unlearners
-of a config with its sweeps expanded, are limited to ``MAX_POINTS``, checked before expanding.
+(the last path segment names a value unless two paths end alike: :func:`suffix`). The optimizer
+is Finetuning's default, which the config does not write: a path into it changes that default's
+``lr`` and keeps its class and other fields (:func:`erasure.config.build.merge_default`). Each
+point is also returned as ``{path as written: value}``, what the record of that point carries
+under ``"sweep"`` (:mod:`erasure.execution.units`). A sweep, and the unlearners of a config
+with its sweeps expanded, are limited to ``MAX_POINTS``, checked before expanding.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from typing import Any
 
 from .errors import ConfigError, Problem
 from .load import copy_config
+from .overrides import assign, segments
 
 #: the most records one config may ask for (each is an unlearning run, evaluated and stored)
 MAX_POINTS = 10_000
@@ -71,7 +75,7 @@ def expand(nodes: list[Any]) -> tuple[list[Any], list[str], list[str], list[dict
             point = copy_config(base)
             try:
                 for key, value in zip(grid, values):
-                    _set(point.setdefault("parameters", {}), key.split("."), copy_config(value))
+                    assign(point.setdefault("parameters", {}), segments(key), copy_config(value))
             except ValueError as e:
                 problems.append(Problem(f"{where}.sweep.{key}", str(e)))
                 break
@@ -102,16 +106,6 @@ def _size(node: Any) -> int:
     if isinstance(grid, dict) and grid and all(isinstance(v, list) for v in grid.values()):
         return math.prod(len(v) for v in grid.values())
     return 1
-
-
-def _set(node: Any, keys: list[str], value: Any) -> None:
-    for j, key in enumerate(keys[:-1]):
-        if not isinstance(node, dict):
-            raise ValueError(f"'{'.'.join(keys[:j])}' is not an object, so it has no '{key}'")
-        node = node.setdefault(key, {})
-    if not isinstance(node, dict):
-        raise ValueError(f"'{'.'.join(keys[:-1])}' is not an object")
-    node[keys[-1]] = value
 
 
 def _labels(keys: list[str]) -> list[str]:

@@ -139,8 +139,9 @@ def test_unknown_device_name():
     config["globals"]["device"] = "gpu"
     found = problems(config)
     assert [p.path for p in found] == ["globals.device"]
-    assert found[0].message == "string 'gpu' is not one of the accepted values"
-    assert "Accepted values: auto, cpu, cuda." in found[0].hint
+    assert found[0].message == "'gpu' is not a device"
+    assert found[0].hint == ("Did you mean 'cuda'? Accepted devices: auto, cpu, cuda, mps. "
+                             "Or cuda:N, the GPU of index N (cuda:0, cuda:1…).")
 
 
 # -- sections --------------------------------------------------------------------------------
