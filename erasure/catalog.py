@@ -8,7 +8,7 @@ import typing
 from typing import Any, Literal, Optional, Union
 
 from erasure.config import describe
-from erasure.config.checks import Range, Widths
+from erasure.config.checks import Pattern, Range, Widths
 from erasure.config.component import PARTITION, Slot
 from erasure.config.describe import REQUIRED, Description, Parameter
 from erasure.config.registry import full_name
@@ -157,6 +157,9 @@ def type_text(annotation: Any) -> str:
                 word = describe.kind(marker.base)
                 return f"{word} | null" if type(None) in typing.get_args(inner) else word
         out = type_text(inner)
+        shown = [m.shown for m in markers if isinstance(m, Pattern)]
+        if shown:
+            out = shown[0]
         if PARTITION in markers:
             out = out.replace("str", "partition")
         bounds = [_bounds(m) for m in markers if isinstance(m, Range)]

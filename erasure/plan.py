@@ -23,7 +23,7 @@ import torch
 from erasure import __version__
 from erasure.config import (INVALID, Builder, ConfigError, Problem, Slot, copy_config, registry,
                             suggest, sweeps)
-from erasure.config.checks import ParameterValueError, Positive, Range, at_least
+from erasure.config.checks import ParameterValueError, Pattern, Positive, Range, at_least
 from erasure.data import Data, DatasetManager
 from erasure.measures import Evaluator
 from erasure.models import Predictor
@@ -37,6 +37,9 @@ SECTIONS = ("globals", "data", "predictor", "unlearners", "evaluator")
 #: accepted beside the sections and ignored
 SCHEMA_KEY = "$schema"
 
+
+#: the devices a config may name: ``cuda:N`` is the GPU of index N
+DEVICE = Pattern(r"^(auto|cpu|cuda|cuda:\d+|mps)$", "'auto' | 'cpu' | 'cuda' | 'cuda:N' | 'mps'")
 
 #: more CPU threads than any machine has (torch refuses absurd counts with a traceback)
 MAX_THREADS = 4096
@@ -96,7 +99,7 @@ class Globals:
     """
 
     seed: int = 0
-    device: str = "auto"
+    device: Annotated[str, DEVICE] = "auto"
     output: Optional[str] = None
     paths: list[str] = ()
     threads: Optional[int] = None
@@ -412,10 +415,6 @@ def config_path(config_file: Path | None, value: str) -> Path:
     return path if path.is_absolute() or config_file is None else Path(config_file).parent / path
 
 
-#: the devices a config may name (``cuda:N``: the GPU of index N)
-DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
-
-
 def available_devices() -> list[str]:
     """The devices this machine has: ``cpu``, then ``cuda`` and ``cuda:0``… when CUDA is
     available, then ``mps`` when Apple's GPU is."""
@@ -431,8 +430,7 @@ def available_devices() -> list[str]:
 def device_problem(name: str) -> tuple[str, str] | None:
     """What is wrong with ``globals.device`` = ``name`` on this machine, as ``(message, hint)``:
     a name that is no device, or a device this machine does not have; None when it can run."""
-    match = re.fullmatch(r"auto|cpu|mps|cuda(?::(\d+))?", name)
-    if match is None:
+    if re.match(DEVICE.regex, name) is None:
         accepted = ("auto", "cpu", "cuda", "mps")
         hint = suggest("cuda" if name.lower() == "gpu" else name, accepted, "devices")
         return (f"'{name}' is not a device", hint
@@ -446,7 +444,7 @@ def device_problem(name: str) -> tuple[str, str] | None:
             return (f"device '{name}' was asked for, but this machine has no CUDA GPU",
                     f"Use 'cpu', or 'auto' to take a GPU when there is one. {here}")
         count = torch.cuda.device_count()
-        if match.group(1) is not None and int(match.group(1)) >= count:
+        if ":" in name and int(name.split(":")[1]) >= count:
             gpus = "1 CUDA GPU (cuda:0)" if count == 1 else \
                 f"{count} CUDA GPUs (cuda:0 to cuda:{count - 1})"
             return f"device '{name}' was asked for, but this machine has {gpus}", here

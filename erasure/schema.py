@@ -24,7 +24,7 @@ import typing
 from typing import Any, Literal, Optional, Union
 
 from erasure.config import describe
-from erasure.config.checks import Range, Widths
+from erasure.config.checks import Pattern, Range, Widths
 from erasure.config.component import PARTITION, Slot
 from erasure.config.describe import REQUIRED, Description, Parameter
 from erasure.config.registry import full_name
@@ -218,6 +218,8 @@ class _Writer:
                     schema = {"anyOf": [{"type": "integer", "minimum": 1},
                                         {"type": "array", "items": {"type": "integer",
                                                                     "minimum": 1}}]}
+                elif isinstance(marker, Pattern):
+                    schema = {**schema, "pattern": marker.regex}
                 elif marker is PARTITION:
                     schema = {**schema, "description": "a partition name (written by the data "
                                                        "section's partitions)"}

@@ -30,7 +30,7 @@ def test_list_of_a_kind_shows_parameters_defaults_and_docs(capsys):
     assert "percentage: float > 0, < 1 (required)" in out
     assert main(["list", "globals"]) == 0  # the settings section
     out = capsys.readouterr().out
-    assert "device: 'auto' | 'cpu' | 'cuda' = \"auto\"" in out
+    assert "device: 'auto' | 'cpu' | 'cuda' | 'cuda:N' | 'mps' = \"auto\"" in out
 
 
 def test_an_unknown_kind_exits_2_with_a_suggestion(capsys):

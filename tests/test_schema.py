@@ -116,3 +116,15 @@ def test_the_schema_command_writes_the_schema_and_a_config_may_name_it(tmp_path,
     assert main([str(path), "--validate"]) == 0  # "$schema" is accepted and ignored
     assert "valid" in capsys.readouterr().out
     assert errors(jsonschema.Draft202012Validator(schema), config) == []
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cuda", "cuda:1", "mps"])
+def test_every_device_form_is_valid(validator, example, device):
+    example["globals"]["device"] = device
+    assert errors(validator, example) == []
+
+
+def test_a_default_component_changed_without_class_is_valid(validator, example):
+    """``"optimizer": {"parameters": {...}}`` is Finetuning's default optimizer, changed."""
+    finetuning(example)["parameters"]["optimizer"] = {"parameters": {"lr": 0.1}}
+    assert errors(validator, example) == []

@@ -108,6 +108,17 @@ class Widths(Constraint):
         return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Pattern:
+    """The form of a string parameter, for the config's readers: ``regex`` (anchored), the JSON
+    Schema's ``pattern`` (:mod:`erasure.schema`), and ``shown``, its type in ``python main.py
+    list``. Not checked by the builder: whoever declares it checks the value, with a message of
+    its own (``globals.device``: :func:`erasure.plan.device_problem`)."""
+
+    regex: str
+    shown: str
+
+
 _TYPO = "no real experiment runs more; the bound catches typos"
 
 #: Passes over the data: 1 to :data:`MAX_EPOCHS`.
