@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -85,8 +86,9 @@ def test_a_run_writes_its_files_with_the_umask(piped):
     assert not list(run.glob(".*.tmp"))  # no temporary file left behind
 
 
-def test_report_rewrites_the_files_with_its_own_umask(piped):
-    run, _, _ = piped
+def test_report_rewrites_the_files_with_its_own_umask(piped, tmp_path):
+    run = tmp_path / "run"  # a copy (modes kept): the shared run stays as the run wrote it
+    shutil.copytree(piped[0], run)
     done = main_py("report", str(run), umask=0o027)
     assert done.returncode == 0, done.stderr
     for path in (run / "summary.csv", run / "summary.md", run / "results.csv",
