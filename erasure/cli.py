@@ -138,6 +138,15 @@ def add_plot_format_flag(parser: argparse.ArgumentParser) -> None:
                              "(default: png)")
 
 
+def config_error(error: Exception, debug: bool) -> int:
+    """Prints a config problem as one ``error:`` message on stderr and gives the exit status
+    (2); with ``--debug`` raises it again instead, for its traceback."""
+    if debug:
+        raise error
+    print(f"error: {error}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
 def add_track_flags(parser: argparse.ArgumentParser) -> None:
     """``--track`` and its options, shared by a run and ``report``."""
     parser.add_argument("--track", action="append", metavar="NAME",
@@ -280,10 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             results = run(plan, overwrite=args.overwrite, resume=args.resume, report=True,
                           plot_formats=args.plot_format)
     except ConfigError as e:
-        if args.debug:
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_CONFIG
+        return config_error(e, args.debug)
     except Interrupted as e:
         if e.results is not None:
             say(summary_table(json.loads(Path(e.results).read_text())))
@@ -369,10 +375,7 @@ def evaluate(argv: list[str]) -> int:
             results = evaluate_run(args.run_dir, args.config, seeds=args.seeds,
                                    plots=not args.no_plots, plot_formats=args.plot_format)
     except ConfigError as e:
-        if args.debug:
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_CONFIG
+        return config_error(e, args.debug)
     except OSError as e:
         print(f"error: cannot write the results: {e}", file=sys.stderr)
         return EXIT_FAILED
