@@ -52,7 +52,6 @@ from .tables import (
     TUNING_KEYS,
     UNLEARNER,
     Row,
-    Stat,
     _is_gold,
     _is_number,
     aggregate,
