@@ -19,6 +19,7 @@ from typing import Any
 import json5
 
 from .errors import ConfigError, join_path
+from .original import translate_original
 
 INCLUDE_KEY = "include"
 # DOTALL: the unexpected character may itself be a newline (an unterminated string)
@@ -195,7 +196,8 @@ def load_config(path: str | Path) -> dict:
         path = Path(path).resolve()
     except (OSError, ValueError) as e:
         raise ConfigError.single("", f"cannot use {str(path)!r} as a file name: {e}") from e
-    config = _compose(read_file(path), path.parent, [path], "")
+    # the original ERASURE's configs become ours first (erasure/config/original.py)
+    config = _compose(translate_original(read_file(path), path), path.parent, [path], "")
     if not isinstance(config, dict):
         raise ConfigError.single("", f"{path}: the top level of a config must be an object, "
                                      f"not {type(config).__name__}")
