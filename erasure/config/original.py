@@ -246,8 +246,8 @@ _GLOBALS = {"cached": "cache"}
 
 def is_original(config: Any) -> bool:
     """Whether a config tree is written for the original ERASURE (see the module's docstring)."""
-    if isinstance(config, list):
-        return any(is_original(v) for v in config)
+    if isinstance(config, list):  # a list of ids is skipped in one pass
+        return any(is_original(v) for v in config if isinstance(v, (dict, list)))
     if not isinstance(config, dict):
         return False
     name = config.get("class")
