@@ -237,11 +237,16 @@ NEAREST: dict[str, str] = {
                              "SuccessiveRandomLabels translates to it)",
     "SaveValues": "results.json, written by every run",
     "TorchFileDataSource": "TableDataSource, or your own DataSource",
+    "reshape_y_z_legacy": "a group column (TableDataSource's group_columns) and GroupSplit",
 }
 #: components that ours does without, dropped from a list (logged): results.json replaces them
 DROPPED_COMPONENTS = {"erasure.evaluations.measures.SaveValues":
                       "every run writes its results.json"}
 _GLOBALS = {"cached": "cache"}
+#: the kind of our classes an unmappable class is compared with, by its original module
+_KINDS = (("erasure.unlearners.", "unlearner"), ("erasure.evaluations.", "measure"),
+          ("erasure.data.data_sources.", "data source"),
+          ("erasure.data.datasets.DataSplitter.", "splitter"))
 
 
 def is_original(config: Any) -> bool:
@@ -379,10 +384,13 @@ def _unmappable(name: str, where: str) -> Problem:
     short = name.rsplit(".", 1)[-1]
     nearest = NEAREST.get(short)
     if nearest is None:
-        from .registry import names_for
+        from .registry import names_for, names_of_kind
 
-        close = difflib.get_close_matches(short, names_for(object), n=1, cutoff=0.0)
-        nearest = close[0] if close else "none"
+        kind = next((k for prefix, k in _KINDS if name.startswith(prefix)), None)
+        names = names_of_kind(kind) if kind else names_for(object)
+        lower = {n.lower(): n for n in names}  # SCRUB is Scrub
+        close = difflib.get_close_matches(short.lower(), list(lower), n=1, cutoff=0.0)
+        nearest = lower[close[0]] if close else "none"
     return Problem(where, f"the original ERASURE's {name} has no counterpart in erasure",
                    f"Nearest equivalent: {nearest}. The table of what maps is in "
                    "erasure/config/original.py (guide/reference.md, 'The original's configs').")

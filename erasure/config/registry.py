@@ -174,6 +174,12 @@ def names_for(base: type) -> list[str]:
     return sorted(n for n, classes in _by_name.items() if any(issubclass(c, base) for c in classes))
 
 
+def names_of_kind(kind: str) -> list[str]:
+    """The short names of one kind of class, as :func:`kind_of` words it (``"unlearner"``)."""
+    _load_builtins()
+    return sorted(n for n, classes in _by_name.items() if any(kind_of(c) == kind for c in classes))
+
+
 def full_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 

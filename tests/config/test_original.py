@@ -188,3 +188,18 @@ def test_example_runs_on_local_mnist_files(tmp_path):
                     "runtime.unlearn"):
             assert key in metrics, (record["name"], key)
         assert 0.0 <= metrics["accuracy.test.unlearned"] <= 1.0
+
+
+@pytest.mark.parametrize("name, nearest", [
+    ("erasure.evaluations.measures.Acuracy", "Accuracy"),
+    ("erasure.data.datasets.DataSplitter.DataSplitterStratified", "StratifiedSplit"),
+    ("erasure.unlearners.SCRUBv2.SCRUBv2", "Scrub"),
+])
+def test_the_nearest_equivalent_is_of_the_same_kind(name, nearest):
+    config = {"evaluator": {"class": "erasure.evaluations.manager.Evaluator",
+                            "parameters": {"measures": [{"class": name}]}}}
+    with pytest.raises(ConfigError) as e:
+        translate_original(config, Path("x.jsonc"))
+    (problem,) = e.value.problems
+    assert problem.path == "evaluator.parameters.measures[0].class"
+    assert f"Nearest equivalent: {nearest}." in problem.hint
