@@ -203,3 +203,11 @@ def test_the_nearest_equivalent_is_of_the_same_kind(name, nearest):
     (problem,) = e.value.problems
     assert problem.path == "evaluator.parameters.measures[0].class"
     assert f"Nearest equivalent: {nearest}." in problem.hint
+
+
+def test_command_line_validates_an_original_config(capsys):
+    from erasure.cli import main
+
+    assert main([str(CONFIGS / "example.jsonc"), "--validate",
+                 "--set", "unlearners.CFk.parameters.epochs=2"]) == 0
+    assert "valid (14 unlearners, 15 measures)" in capsys.readouterr().out
