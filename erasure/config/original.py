@@ -143,7 +143,7 @@ _SALIENCY = "erasure.unlearners.SaliencyMapGeneration.SaliencyMapGeneration"
 _RELABEL = "erasure.unlearners.SuccessiveRandomLabels.SuccessiveRandomLabels"
 
 
-def _salun(node: dict) -> Optional[dict]:
+def _salun(node: dict, state: "_Translation", where: str) -> Optional[dict]:
     """The original's SalUn — a Cascade of a saliency mask, then random labels on the masked
     weights — as our SalUn (its epochs, optimizer… the relabelling's), else None."""
     params = node.get("parameters")
@@ -153,9 +153,14 @@ def _salun(node: dict) -> Optional[dict]:
             or [s.get("class") for s in steps] != [_SALIENCY, _RELABEL]):
         return None
     mask, relabel = (s.get("parameters", {}) for s in steps)
-    merged = dict(relabel)
+    merged = {k: v for k, v in relabel.items() if k != "model_mask_path"}
     if "treshold" in mask:  # sic: the original's spelling
         merged["mask_fraction"] = mask["treshold"]
+    # the mask is passed in memory, not through files; its partition is SalUn's ref_data_forget
+    for i, params in enumerate((mask, relabel)):
+        state.dropped += [join_path(where, "parameters", "sub_unlearner", i, "parameters", k)
+                          for k in params if k in ("ref_data", "save_dir", "file_name",
+                                                   "model_mask_path")]
     return {**{k: v for k, v in node.items() if k != "parameters"}, "class": _RELABEL,
             "parameters": merged, "_salun": True}
 
@@ -355,7 +360,7 @@ def _node(node: Any, state: _Translation, where: str) -> Any:
     if not isinstance(node, dict):
         return node
     if node.get("class") == _CASCADE:
-        node = _salun(node) or node
+        node = _salun(node, state, where) or node
     name = node.get("class")
     mapping = TABLE.get(name) if isinstance(name, str) else None
     if mapping is None:

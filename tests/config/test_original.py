@@ -78,6 +78,18 @@ def test_example_translation_of_data_and_measures():
     assert measures[13][1] == {"partition": "forget", "alpha": 0.001}
 
 
+def test_dropped_parameters_are_listed_once_at_their_original_paths(caplog):
+    with caplog.at_level(logging.INFO, logger="erasure.config.original"):
+        load_config(CONFIGS / "example.jsonc")
+    (line,) = [r.message for r in caplog.records if r.message.startswith("dropped from")]
+    for path in ("unlearners[10].parameters.ref_data_train",
+                 "unlearners[13].parameters.sub_unlearner[0].parameters.save_dir",
+                 "unlearners[13].parameters.sub_unlearner[1].parameters.model_mask_path",
+                 "evaluator.parameters.measures[13].parameters.gold_model",
+                 "evaluator.parameters.measures[15] (SaveValues"):
+        assert path in line
+
+
 def test_proof_of_concept_chain():
     config = load_config(CONFIGS / "proof_of_concept.jsonc")
     chain = [(s["class"], s["parameters"]) for s in config["data"]["parameters"]["partitions"]]
@@ -173,6 +185,7 @@ def test_example_runs_on_local_mnist_files(tmp_path):
     results = run(prepare(config, config_file=path), output=tmp_path / "out")
     doc = json.loads(results.read_text(encoding="utf-8"))
     assert doc["status"] == "finished"
+    assert not is_original(doc["config"])  # its resolved config, ours, is not translated again
     assert doc["partitions"]["all"] == 500 and doc["partitions"]["all_shuffled"] == 400
     assert doc["config"]["data"]["parameters"]["DataSource"]["class"] == \
         "erasure.data.sources.vision.TorchVisionDataSource"
@@ -211,3 +224,13 @@ def test_command_line_validates_an_original_config(capsys):
     assert main([str(CONFIGS / "example.jsonc"), "--validate",
                  "--set", "unlearners.CFk.parameters.epochs=2"]) == 0
     assert "valid (14 unlearners, 15 measures)" in capsys.readouterr().out
+
+
+def test_translation_leaves_its_input_unchanged():
+    from erasure.config.load import read_file
+
+    raw = read_file(CONFIGS / "proof_of_concept.jsonc")
+    before = json.dumps(raw, sort_keys=True)
+    translated = translate_original(raw, CONFIGS / "proof_of_concept.jsonc")
+    assert json.dumps(raw, sort_keys=True) == before
+    assert translated["unlearners"][0]["class"] == "GoldModel"
