@@ -6,8 +6,9 @@ The original framework (aiim-research/ERASURE, CC0) names classes by its own mod
 parameters otherwise (``T``, ``KL_temperature``, ``ref_data``, ``forget_part``…) and composes
 snippets with ``{"compose_<anything>": "configs/snippets/x.json"}``. :func:`load_config` calls
 :func:`translate_original` on every file it reads; a file is *original-style* when one of its
-class names is in :data:`TABLE` or starts with one of :data:`ORIGINAL_PREFIXES`, or when it has a
-``compose_*`` key. Such a file is translated into our config (one INFO line says so, another
+class names is in :data:`TABLE`, starts with one of :data:`ORIGINAL_PREFIXES` or reads
+``erasure.unlearners.<Name>.<Name>`` (the original names each module after its class), or when it
+has a ``compose_*`` key. Such a file is translated into our config (one INFO line says so, another
 lists the parameters dropped); everything after it — ``--set``, validation, the resolved config
 in ``results.json`` — sees only ours.
 
@@ -15,8 +16,9 @@ in ``results.json`` — sees only ours.
   parameters (``None``: dropped, ours has no such knob). A parameter that is in neither is passed
   on unchanged, so a misspelt one is reported by the validator as usual.
 - **Cannot map**: an original-style class path absent from the table is a :class:`ConfigError` at
-  its ``class`` path naming our nearest class (a note of the table, else difflib over our
-  registered names) — never a silent drop.
+  its ``class`` path naming our nearest class (from :data:`NEAREST`, else the closest of our
+  registered names of the same kind) — never a silent drop. Whole components ours does without
+  (:data:`DROPPED_COMPONENTS`: ``SaveValues``) are dropped and listed in the INFO line.
 - **Snippets**: a ``compose_*`` path is resolved relative to the working folder, as the original
   does, then relative to the parent of the config file's folder (the original keeps its configs
   in ``configs/`` and names snippets ``configs/snippets/…`` from the folder above), then relative
@@ -49,7 +51,7 @@ class Mapping:
     Args:
         ours: our class's registered name.
         renames: the original's parameter → ours; ``None`` drops it (ours has no such knob).
-        note: why the mapping is approximate, for the reference and the log.
+        note: where the mapping is approximate (guide/reference.md lists them).
         rewrite: an adjustment of the translated parameters that renames cannot say; gets the
             translated parameters and the translation state, returns (class, parameters).
     """
