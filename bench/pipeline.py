@@ -170,11 +170,12 @@ class Phases:
 
     def floor(self, repeats: int = FLOOR_REPEATS) -> dict:
         """Seconds of a bare PyTorch loop doing the run's forward passes: a fresh network of the
-        same class (default NCHW layout), random inputs of each batch size, cross-entropy; a
+        same class, random inputs of each batch size, cross-entropy; a
         ``step`` is forward, backward and an Adam step, a ``backward`` forward and backward, the
-        rest forwards under inference mode. Each (kind, batch size) is timed over up to
-        ``repeats`` calls after one warm-up and scaled to the run's count of them. Returns the
-        seconds per phase and the seconds per call by (kind, batch size)."""
+        rest forwards under inference mode; NCHW or channels-last weights, whichever is
+        faster on the commonest pass. Each (kind, batch size) is timed over up to
+        ``repeats`` calls after one warm-up (the median call) and scaled to the run's count of
+        them. Returns the seconds per phase and the seconds per call by (kind, batch size)."""
         import torch
         import torch.nn.functional as F
 
@@ -189,6 +190,16 @@ class Phases:
                                 "num_classes": self.outputs})
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         generator = torch.Generator().manual_seed(0)
+
+        def timed(fn, times: int) -> float:
+            # the median call, each timed alone: a call that lost its core to another process
+            # (the machine is shared) does not count
+            seconds = []
+            for _ in range(times):
+                tick = time.perf_counter()
+                fn()
+                seconds.append(time.perf_counter() - tick)
+            return benchutil.median(seconds)
 
         def inputs(size: int):
             return (torch.randn((size, *self.shape), generator=generator),
@@ -216,10 +227,7 @@ class Phases:
             try:
                 model.to(memory_format=layout)
                 call(kind, x, y)
-                tick = time.perf_counter()
-                for _ in range(max(2, repeats // 4)):
-                    call(kind, x, y)
-                layouts[layout] = time.perf_counter() - tick
+                layouts[layout] = timed(lambda: call(kind, x, y), max(3, repeats // 4))
             except RuntimeError:
                 pass
         self.layout = "NHWC" if min(layouts, key=layouts.get) is torch.channels_last else "NCHW"
@@ -228,11 +236,7 @@ class Phases:
         for (kind, size), count in sorted(totals.items()):
             x, y = inputs(size)
             call(kind, x, y)  # warm-up (oneDNN primitives for this shape)
-            times = min(count, repeats)
-            tick = time.perf_counter()
-            for _ in range(times):
-                call(kind, x, y)
-            per_call[(kind, size)] = (time.perf_counter() - tick) / times
+            per_call[(kind, size)] = timed(lambda: call(kind, x, y), min(count, repeats))
         by_phase: dict[str, float] = {}
         for (phase, kind, size), count in self.passes.items():
             by_phase[phase] = by_phase.get(phase, 0.0) + count * per_call[(kind, size)]
@@ -430,7 +434,8 @@ def breakdown(result: dict) -> list[tuple[str, float, float]]:
     imports, config and plan, then the run's phases (exclusive: a measure's seconds are not its
     unlearner's), measures summed over the records, ``runner`` for the rest of ``run``."""
     start = experiment_seconds(result) - result["child"]
-    rows = [("Python start and exit", start, 0.0), ("imports (torch, erasure)", result["imports"], 0.0),
+    rows = [("Python start and exit", start, 0.0),
+            ("imports (torch, erasure)", result["imports"], 0.0),
             ("load config, prepare the plan", result["prepare"], 0.0)]
     floor = result["floor"]["phases"]
     phases = result["phases"]
@@ -463,9 +468,10 @@ def print_breakdown(result: dict, config: str) -> tuple[float, float]:
     print(benchutil.table(["place", "seconds", "steps", "backwards", "forwards", "floor s",
                            "above floor s"], rows))
     per_call = sorted(result["floor"]["per_call"], key=lambda r: -r[2] * r[3])
-    print(f"floor ({result['floor'].get('layout', 'NCHW')} weights) by pass: " + ", ".join(f"{kind} ×{count} at batch {size} {count * sec:.2f} s "
-                                        f"({1000 * sec:.2f} ms each)"
-                                        for kind, size, count, sec in per_call[:6]))
+    layout = result["floor"].get("layout", "NCHW")
+    print(f"floor ({layout} weights) by pass: " + ", ".join(
+        f"{kind} ×{count} at batch {size} {count * sec:.2f} s ({1000 * sec:.2f} ms each)"
+        for kind, size, count, sec in per_call[:6]))
     above = sorted(rows[:-1], key=lambda r: -r[6])[:5]
     print("most time above the floor: " + "; ".join(f"{r[0]} {r[6]:.2f} s" for r in above))
     print(f"floor: {floor_total:.2f} s for {result['network']}; experiment {total:.2f} s "
