@@ -534,8 +534,10 @@ def main(argv=None) -> int:
         runs[config] = []
     for _ in range(args.repeats):
         runs["all"].append(launch(args, args.config))
-        # (a smoke run spares a process: "one" is the "all" run, trimmed to 3 unlearners anyway)
-        runs["one"].append(runs["all"][-1] if args.smoke else launch(args, args.config, args.one))
+        # (a smoke run with the ERASURE runs spares a process: "one" is the "all" run, trimmed
+        # to 3 unlearners anyway; --smoke --no-erasure still runs it)
+        runs["one"].append(runs["all"][-1] if args.smoke and erasure_configs
+                           else launch(args, args.config, args.one))
         for config in erasure_configs:
             runs[config].append(launch(args, config, threads=args.erasure_threads))
     every, one = medians(runs["all"]), medians(runs["one"])
