@@ -52,6 +52,11 @@ def test_bench_smoke_run_ends_with_a_ratio(script, tmp_path, monkeypatch, capsys
     assert RATIO.match(lines[-1]), lines[-5:]
     assert float(lines[-1].split()[1]) > 0
     assert any(line.startswith("machine:") for line in lines)
+    if script == "pipeline.py":  # both ERASURE variants, each against its arithmetic floor
+        for network in ("SmallCNN", "FashionCNN"):
+            assert any(re.match(rf"floor: \S+ s for {network}; experiment ", line)
+                       for line in lines), network
+        assert any(line.startswith("like for like: ") for line in lines)
 
 
 def test_validate_bench_smoke_run_ends_with_a_ratio(monkeypatch, capsys):
