@@ -14,7 +14,8 @@ The last line is ``ratio: <run seconds ÷ 90>`` (issue 22's goal: 90 s on 20,000
 Usage::
 
     python bench/scale_images.py [--samples 20000] [--threads 0] [--device cpu]
-                                 [--model dotted.Path --paths FOLDER] [--output FOLDER] [--smoke]
+                                 [--model dotted.Path --paths FOLDER] [--only NAME ...] [--epochs N]
+                                 [--output FOLDER] [--smoke]
 """
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ def config_for(args) -> dict:
     if args.model:
         config["predictor"]["parameters"]["model"] = {"class": args.model}
         globals_["channels_last"] = False
+    if args.only:
+        config["unlearners"] = [u for u in config["unlearners"]
+                                if (u.get("name") or u["class"]) in args.only]
+    if args.epochs:
+        config["predictor"]["parameters"]["epochs"] = args.epochs
     if args.smoke:  # a seconds-long check that the script works: 3 unlearners, 1 epoch
         config["predictor"]["parameters"]["epochs"] = 1
         config["unlearners"] = config["unlearners"][:3]
@@ -58,6 +64,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--model", help="a network's dotted path instead of SmallCNN")
     parser.add_argument("--paths", nargs="*", default=[], help="folders the model is imported from")
+    parser.add_argument("--only", nargs="*", help="these unlearners only (record names)")
+    parser.add_argument("--epochs", type=int, help="the original's epochs instead of the config's 5")
     parser.add_argument("--output", help="keep the results folder here (for bench/same_results.py)")
     parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args()
