@@ -47,6 +47,18 @@ def not_finite(model: nn.Module) -> list[str]:
     return [n for n, t in tensors if t.is_floating_point() and not bool(torch.isfinite(t).all())]
 
 
+def same_weights(a: nn.Module, b: nn.Module) -> bool:
+    """Whether ``a`` and ``b`` compute the same function, tensor for tensor: the same module
+    types in the same places, and every parameter and buffer equal in dtype, shape, layout
+    (strides: an NHWC copy may round differently) and value."""
+    if [type(m) for m in a.modules()] != [type(m) for m in b.modules()]:
+        return False
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(
+        x.dtype == y.dtype and x.shape == y.shape and x.stride() == y.stride()
+        and x.device == y.device and torch.equal(x, y) for x, y in zip(sa.values(), sb.values()))
+
+
 def _digest(ids: torch.Tensor) -> str:
     """A digest of a set of sample ids (a partition, the samples deleted from a graph)."""
     return hashlib.sha256(ids.cpu().numpy().tobytes()).hexdigest()
@@ -484,11 +496,24 @@ class Session:
     def _measure_context(self, unlearned: nn.Module, timings: dict[str, float],
                          memory: dict[str, float]) -> MeasureContext:
         """What the measures of a record see, ``unlearned`` as its unlearned model (its outputs
-        computed afresh: an :class:`OutputStore` keeps a model's outputs)."""
+        computed afresh: an :class:`OutputStore` keeps a model's outputs) — unless it has the
+        weights of the original or of a gold model (Identity, GoldModel, an unlearner that left
+        the model as it was: :func:`same_weights`), whose outputs and shared values it then
+        reads (``MeasureContext.same_as``), computed once for the experiment (ARCHITECTURE.md,
+        rule 4). Not on graph data: there the unlearned model serves on the graph without the
+        forgotten nodes."""
+        same_as, outputs = None, OutputStore(unlearned, self.data)
+        if self.data.graph is None:
+            candidates = [("original", self.original, self._original_outputs),
+                          *((f"gold/{p}", m, self._gold_outputs[p]) for p, m in self.golds.items())]
+            for name, model, store in candidates:
+                if same_weights(unlearned, model):
+                    same_as, outputs = name, store
+                    break
         return MeasureContext(
             data=self.data, models={"original": self.original, "unlearned": unlearned},
-            outputs={"original": self._original_outputs,
-                     "unlearned": OutputStore(unlearned, self.data)},
+            outputs={"original": self._original_outputs, "unlearned": outputs},
+            same_as=same_as,
             golds=self.golds, gold_outputs=self._gold_outputs, timings=timings,
             memory=memory, predictor=self.predictor, experiment_seed=self.seed,
             memos=Memos(experiment=self.shared))

@@ -43,7 +43,7 @@ def run_script(script: str, args: list[str], monkeypatch, capsys) -> list[str]:
 
 
 @pytest.mark.parametrize("script", ["overhead.py", "pipeline.py", "gpu.py", "defaults.py",
-                                    "scale.py"])
+                                    "scale.py", "scale_images.py"])
 def test_bench_smoke_run_ends_with_a_ratio(script, tmp_path, monkeypatch, capsys, request):
     if script == "scale.py":
         request.getfixturevalue("ray_instance")
@@ -89,3 +89,23 @@ def test_tuning_bench_quick_run_ends_with_the_tolerance_count(tmp_path, monkeypa
     tuned, total, defaults = map(int, match.groups())
     assert total == 3 and tuned <= total and defaults <= total
     assert any(line.startswith("digits MLP (random): tuning 3 methods × 3 trials") for line in lines)
+
+
+def test_same_results_tells_equal_runs_from_changed_ones(tmp_path, monkeypatch, capsys):
+    import json
+
+    monkeypatch.setenv("ERASURE_CACHE_DIR", str(tmp_path / "cache"))
+    run_script("scale_images.py", ["--smoke", "--output", str(tmp_path / "a")], monkeypatch, capsys)
+    document = json.loads((tmp_path / "a" / "results.json").read_text())
+    metrics = document["records"][1]["metrics"]
+    metrics["runtime.unlearn"] += 1.0  # the machine's: never compared
+    (tmp_path / "b.json").write_text(json.dumps(document))
+    lines = run_script("same_results.py", [str(tmp_path / "a"), str(tmp_path / "b.json")],
+                       monkeypatch, capsys)
+    assert lines[-1] == "same: yes"
+    key = next(k for k in metrics if k.startswith("accuracy."))
+    metrics[key] += 1e-7
+    (tmp_path / "b.json").write_text(json.dumps(document))
+    with pytest.raises(AssertionError):  # exits 1, with the difference printed
+        run_script("same_results.py", [str(tmp_path / "a"), str(tmp_path / "b.json")],
+                   monkeypatch, capsys)

@@ -137,6 +137,10 @@ class MeasureContext:
         predictor: the recipe that trained the original (for measures that train, e.g. relearn
             time); never modify it.
         memos: where :meth:`memo` keeps its values (the pipeline's; use :meth:`memo`).
+        same_as: the model the unlearned model equals weight for weight, when it does
+            (``"original"`` or ``"gold/<retain>"``: Identity, GoldModel, an unlearner that left
+            the model as it was); its outputs are then that model's, and :meth:`memo` gives it
+            that model's shared values (the relearning run the gold model's AIN already ran).
     """
 
     data: Data
@@ -151,6 +155,7 @@ class MeasureContext:
     experiment_seed: int = 0
     predictor: Any = None
     memos: Memos = field(default_factory=Memos, repr=False)
+    same_as: Optional[str] = None
 
     def output(self, target: str, partition: str) -> Outputs:
         return self.outputs[target](partition)
@@ -180,7 +185,8 @@ class MeasureContext:
                 private value of the unlearned model is computed on every call (its measure asks
                 once per record). ``False``: one value for every measure asking for ``key``
                 (RelearnTime and AIN with one recipe share one relearning run), which must then
-                depend on nothing but ``key`` and ``model``.
+                depend on nothing but ``key`` and ``model``; for an unlearned model with
+                another model's weights (``same_as``), that model's value.
 
         Raises:
             ValueError: ``model`` is none of the above (an unknown name would silently be kept
@@ -189,6 +195,8 @@ class MeasureContext:
         if model is not None and model.split("/")[0] not in MEMO_MODELS:
             raise ValueError(f"memo(model={model!r}): expected 'unlearned', 'original', "
                              "'gold/<retain>' or None")
+        if model == "unlearned" and not private and self.same_as is not None:
+            model = self.same_as  # the same weights: the same value, kept once
         full = "/".join([*(("measure", str(self.seed)) if private else ()),
                          *((model,) if model is not None else ()), key])
 

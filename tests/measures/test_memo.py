@@ -90,9 +90,14 @@ def test_private_values_once_per_experiment_and_the_unlearned_ones_per_record():
 def test_shared_values_are_computed_once_for_every_measure_asking():
     identity, neggrad, gold = metrics = records(private=False)
 
-    # one computation for both probes: probe a asks first, probe b reads its value
+    # one computation for both probes: probe a asks first, probe b reads its value; Identity's
+    # and GoldModel's unlearned models have the original's and the gold model's weights, so
+    # they read those models' values (MeasureContext.same_as): NegGrad's is the one computed
     assert Counter(CALLS) == {("a", "original"): 1, ("a", "gold/retain"): 1, ("a", None): 1,
-                              ("a", "unlearned"): 3}
+                              ("a", "unlearned"): 1}
+    for record, label in ((identity, "original"), (gold, "gold_retain")):
+        for part in ("accuracy", "draw"):
+            assert record[f"probe_a.unlearned.{part}"] == record[f"probe_a.{label}.{part}"]
     for record in metrics:
         for label in ("original", "gold_retain", "unlearned", "none"):
             for part in ("accuracy", "draw"):

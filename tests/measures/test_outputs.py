@@ -80,3 +80,23 @@ def test_outputs_derive_losses_and_predictions_from_logits():
     expected = [torch.log1p(torch.exp(torch.tensor(-2.0))), torch.log1p(torch.exp(torch.tensor(3.0))),
                 torch.log(torch.tensor(2.0))]
     assert torch.allclose(out.losses, torch.stack(expected))
+
+
+def test_an_unlearned_model_with_the_original_or_gold_weights_reads_their_outputs():
+    import copy
+
+    session = fx.session("random", [{"class": "Identity"}],
+                         [{"class": "tests.unlearners.fixtures.CountOutputs"}])
+    ctx = session._measure_context(copy.deepcopy(session.original), {}, {})
+    assert ctx.same_as == "original" and ctx.outputs["unlearned"] is ctx.outputs["original"]
+    ctx = session._measure_context(copy.deepcopy(session.golds["retain"]), {}, {})
+    assert ctx.same_as == "gold/retain"
+    assert ctx.outputs["unlearned"] is ctx.gold_outputs["retain"]
+    # one weight one float step away: a model of its own, with outputs of its own
+    changed = copy.deepcopy(session.original)
+    with torch.no_grad():
+        weight = next(changed.parameters()).view(-1)
+        weight[0] = torch.nextafter(weight[0], torch.tensor(float("inf")))
+    ctx = session._measure_context(changed, {}, {})
+    assert ctx.same_as is None and ctx.outputs["unlearned"] is not ctx.outputs["original"]
+    assert ctx.outputs["unlearned"].computed == 0
