@@ -106,6 +106,9 @@ class Data:
         self.group_values = samples.group_values
         self.graph: Graph | None = None if samples.graph is None else samples.graph.to(device)
         self.class_names = samples.class_names
+        #: token ids' vocabulary size and padding id, for text data (``None`` otherwise)
+        self.vocab_size = samples.tokens.vocab_size if samples.tokens is not None else None
+        self.pad_id = samples.tokens.pad_id if samples.tokens is not None else None
         self.partitions = {k: v.to(device) for k, v in partitions.items()}
         self.device = device
         self.eval_batch_size = eval_batch_size

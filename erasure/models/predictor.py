@@ -88,6 +88,8 @@ class Predictor(Component):
         """
         accepted = inspect.signature(self.model.cls).parameters
         derived = {"input_shape": data.input_shape, "num_classes": data.num_classes}
+        if data.vocab_size is not None:  # token ids: a text network's vocabulary and padding
+            derived.update(vocab_size=data.vocab_size, pad_id=data.pad_id)
         if data.graph is not None:
             if "graph" not in accepted:
                 raise ConfigError.single(

@@ -17,7 +17,8 @@ SchedulerFactory = Annotated[Optional[Factory],
 #: A loss module such as ``CrossEntropyLoss``.
 LossFactory = Annotated[Factory, Slot(nn.Module)]
 #: A network; ``input_shape`` and ``num_classes`` come from the data unless the config sets them.
-NetworkFactory = Annotated[Factory, Slot(nn.Module, derived=("input_shape", "num_classes", "graph"))]
+NetworkFactory = Annotated[Factory, Slot(nn.Module, derived=("input_shape", "num_classes", "graph",
+                                                                "vocab_size", "pad_id"))]
 
 
 class Diverged(RuntimeError):

@@ -3,7 +3,7 @@
 Optional packages (PyTorch Geometric, Hugging Face ``datasets``, ``ucimlrepo``, pandas) are
 imported only when a source loads, so every source is registered without them.
 """
-from .base import DataLoadError, DataSource, Samples, encode, require
+from .base import DataLoadError, DataSource, Samples, TokenInfo, encode, require
 from .files import ImageFolderDataSource, TableDataSource
 from .geometric import PyGDataSource
 from .huggingface import HuggingFaceDataSource
@@ -12,5 +12,5 @@ from .uci import UCIDataSource
 from .vision import TorchVisionDataSource
 
 __all__ = ["DataLoadError", "DataSource", "HuggingFaceDataSource", "ImageFolderDataSource",
-           "PyGDataSource", "Samples", "SklearnDataSource", "TableDataSource", "TorchVisionDataSource",
+           "PyGDataSource", "Samples", "SklearnDataSource", "TableDataSource", "TokenInfo", "TorchVisionDataSource",
            "UCIDataSource", "encode", "require"]

@@ -43,6 +43,10 @@ class Samples:
         class_names: a name per class label, when the source knows them.
         graph: for graph data, the structure the samples live in (see ``erasure.data.graph``);
             ``x`` then holds sample ids that graph models look up.
+        texts: for text data, each sample's text, from the source; the data manager's tokenizer
+            turns them into ``x`` (token ids) once the partitions are known.
+        tokens: for tokenized text, what the networks need to know of the token ids in ``x``
+            (``(n, length)`` integers, kept as integers).
     """
 
     x: torch.Tensor
@@ -51,11 +55,20 @@ class Samples:
     group_values: dict[str, list[Any]] = field(default_factory=dict)
     class_names: list[str] | None = None
     graph: Any = None
+    texts: list[str] | None = None
+    tokens: "TokenInfo | None" = None
 
     def __post_init__(self) -> None:
         if self.x.shape[0] != self.y.shape[0]:
             raise ValueError(f"{self.x.shape[0]} samples but {self.y.shape[0]} labels")
-        if self.graph is None or self.x.is_floating_point():
+        if self.texts is not None and len(self.texts) != self.y.shape[0]:
+            raise ValueError(f"{len(self.texts)} texts but {self.y.shape[0]} labels")
+        if self.tokens is not None:
+            if self.x.is_floating_point() or self.x.ndim != 2:
+                raise ValueError(f"token ids must be integers of shape (n, length), got "
+                                 f"{self.x.dtype} {tuple(self.x.shape)}")
+            self.x = self.x.long()
+        elif self.graph is None or self.x.is_floating_point():
             self.x = self.x.float()
         self.y = self.y.long()
         for name, values in self.groups.items():
@@ -63,6 +76,21 @@ class Samples:
                 raise ValueError(f"group '{name}' has shape {tuple(values.shape)}, "
                                  f"expected one value per sample ({len(self.y)})")
             self.groups[name] = values.long()
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What a text network needs to know of the token ids it gets (filled into its
+    ``vocab_size`` and ``pad_id`` parameters, as ``input_shape`` is for other networks).
+
+    Attributes:
+        vocab_size: token ids are ``0 .. vocab_size - 1``.
+        pad_id: the id that pads a text to the common length; positions holding it are not part
+            of the text (a network's attention mask is ``x != pad_id``).
+    """
+
+    vocab_size: int
+    pad_id: int
 
 
 def encode(values: Iterable[Any]) -> tuple[torch.Tensor, list[Any]]:
