@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from .base import DataLoadError, DataSource, Samples, files_fingerprint, require
-from .tables import check_columns, complete_rows, frame_to_samples, labelled_samples
+from .tables import (check_columns, complete_rows, frame_to_samples, labelled_samples,
+                     text_samples)
 
 #: Table formats by file extension, and the default separator of the text ones.
 SEPARATORS = {".csv": ",", ".tsv": "\t"}
@@ -33,6 +34,10 @@ class TableDataSource(DataSource):
         drop_missing: drop rows with a missing value in a used column; otherwise they are an error.
         separator: the field separator of a text table (default ``,`` for ``.csv``, a tab for
             ``.tsv``).
+        text_column: a column of free text, for text classification: each row's text is kept as
+            it is (``Samples.texts``, ``x`` empty) for the data manager's ``tokenizer``, and no
+            feature column is used (so ``feature_columns`` must be left out). Every value must
+            be a string.
 
     Never unpickles: csv and parquet are read as data (pandas' pickle reader is never used).
     """
@@ -43,11 +48,18 @@ class TableDataSource(DataSource):
     group_columns: list[str] = ()
     drop_missing: bool = True
     separator: str | None = None
+    text_column: str | None = None
 
     def __post_init__(self) -> None:
         _check_table_name(self.path, "path", self.separator)
         if self.feature_columns is not None and not self.feature_columns:
             raise ValueError("feature_columns is empty: leave it out to use every other column")
+        if self.text_column is not None:
+            if self.feature_columns is not None:
+                raise ValueError("give either text_column (the text is the input) or "
+                                 "feature_columns, not both")
+            if self.text_column == self.label_column or self.text_column in self.group_columns:
+                raise ValueError(f"text_column '{self.text_column}' is also the label or a group")
 
     def fingerprint(self) -> str:
         return files_fingerprint([Path(self.path)])
@@ -56,6 +68,15 @@ class TableDataSource(DataSource):
         path = Path(self.path).expanduser()
         source = f"TableDataSource '{self.path}'"
         frame = read_table(path, self.separator, source, "files")
+        if self.text_column is not None:
+            what = f"the table {path}"
+            columns = [self.label_column, *self.group_columns, self.text_column]
+            check_columns(columns, [str(c) for c in frame.columns], source, what)
+            frame = complete_rows(frame, columns, source, what, self.drop_missing)
+            if len(frame) == 0:
+                raise DataLoadError(f"{source}: {what} has no complete rows")
+            return text_samples(frame, self.text_column, self.label_column, source,
+                                group_columns=self.group_columns, what=what)
         return frame_to_samples(frame, self.label_column, source, features=self.feature_columns,
                                 group_columns=self.group_columns, what=f"the table {path}",
                                 drop_missing=self.drop_missing)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .base import DataLoadError, DataSource, Samples, files_fingerprint
-from .tables import check_columns, frame_to_samples, labelled_samples
+from .tables import check_columns, frame_to_samples, labelled_samples, text_samples
 from .unpickling import no_unpickling
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,11 @@ class HuggingFaceDataSource(DataSource):
             — needed when a dataset mixes modes.
         image_size: resize every image to ``[height, width]`` (bilinear) — needed when a dataset
             mixes sizes.
+        text_column: a column of free text (``"text"`` of ``"stanfordnlp/imdb"``), for text
+            classification: each sample's text is kept as it is (``Samples.texts``, ``x`` empty)
+            for the data manager's ``tokenizer``; no feature or image column is used (so
+            ``feature_columns`` and ``image_column`` must be left out). Every value must be a
+            string.
 
     Gated or private hub datasets use the token of ``hf auth login`` or ``$HF_TOKEN``.
 
@@ -96,6 +101,7 @@ class HuggingFaceDataSource(DataSource):
     image_column: str | None = None
     image_mode: Literal["L", "RGB", "RGBA"] | None = None
     image_size: tuple[int, int] | None = None
+    text_column: str | None = None
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -119,6 +125,12 @@ class HuggingFaceDataSource(DataSource):
             if self.image_column is not None:
                 raise ValueError("give either image_column (the image is the features) or "
                                  "feature_columns, not both")
+        if self.text_column is not None:
+            if self.feature_columns is not None or self.image_column is not None:
+                raise ValueError("give either text_column (the text is the input) or "
+                                 "feature_columns / image_column, not both")
+            if self.text_column == self.label_column or self.text_column in self.group_columns:
+                raise ValueError(f"text_column '{self.text_column}' is also the label or a group")
         if self.image_size is not None and min(self.image_size) < 1:
             raise ValueError(f"image_size must be two positive sizes, got {list(self.image_size)}")
 
@@ -142,9 +154,12 @@ class HuggingFaceDataSource(DataSource):
         datasets = _require_datasets()
         parts = self._read(datasets)
         columns = list(parts[0][1].column_names)
-        image = self._image_column(parts[0][1], columns)
+        text = self.text_column
+        image = None if text is not None else self._image_column(parts[0][1], columns)
         used = [self.label_column, *self.group_columns]
-        if image is None:
+        if text is not None:
+            used.append(text)
+        elif image is None:
             used += self.feature_columns or [c for c in columns if c not in used]
         for split, part in parts:
             check_columns(used + ([image] if image else []), list(part.column_names),
@@ -159,7 +174,10 @@ class HuggingFaceDataSource(DataSource):
         split_codes = split_codes[torch.from_numpy(keep)]
         if len(frame) == 0:
             raise DataLoadError(f"{self._name()}: {self._what()} has no labelled, complete rows")
-        if image is None:
+        if text is not None:
+            samples = text_samples(frame, text, self.label_column, self._name(),
+                                   group_columns=self.group_columns, what=self._what())
+        elif image is None:
             samples = self._table_samples(frame, used[len(self.group_columns) + 1:])
         else:
             images = self._images(parts, image, np.flatnonzero(keep))

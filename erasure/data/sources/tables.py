@@ -60,6 +60,26 @@ def frame_to_samples(frame: Any, label: str, source: str, *, features: Optional[
     return labelled_samples(x, frame, label, group_columns)
 
 
+def text_samples(frame: Any, text: str, label: str, source: str, *,
+                 group_columns: Sequence[str] = (), what: str = "the table") -> Samples:
+    """Samples of raw texts from a DataFrame's complete rows: ``x`` is empty (``(n, 0)``), each
+    row's text in ``texts``, for the data manager's tokenizer to turn into token ids.
+
+    Raises:
+        DataLoadError: the text column holds a value that is not text (a number, a list).
+    """
+    values = frame[text].tolist()
+    wrong = next((i for i, v in enumerate(values) if not isinstance(v, str)), None)
+    if wrong is not None:
+        value = _plain(values[wrong])
+        raise DataLoadError(f"{source}: text column {text!r} of {what} holds a value that is not "
+                            f"text: {type(value).__name__} {value!r} (row {wrong})",
+                            "Set text_column to a column of strings.")
+    samples = labelled_samples(torch.zeros(len(values), 0), frame, label, group_columns)
+    samples.texts = [str(v) for v in values]
+    return samples
+
+
 def complete_rows(frame: Any, columns: Sequence[str], source: str, what: str,
                   drop_missing: bool) -> Any:
     """The table's ``columns`` (names as text, each once), less the rows with a missing value
