@@ -14,7 +14,7 @@ from erasure.config.describe import REQUIRED, Description, Parameter
 from erasure.config.registry import full_name
 
 #: kinds in the order a config meets them, each with its plural
-KINDS = {"data source": "data sources", "splitter": "splitters",
+KINDS = {"data source": "data sources", "splitter": "splitters", "tokenizer": "tokenizers",
          "dataset manager": "dataset managers", "network": "networks", "loss": "losses",
          "optimizer": "optimizers", "learning-rate scheduler": "learning-rate schedulers",
          "predictor": "predictors", "unlearner": "unlearners", "measure": "measures",
