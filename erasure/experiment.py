@@ -140,7 +140,7 @@ class Session:
         """Loads the data and checks it against the unlearners (before any training)."""
         tick = time.perf_counter()
         # taken before reading: a file edited while loading then misses the cache next time
-        self._data_fingerprint = self.plan.data.DataSource.fingerprint()
+        self._data_fingerprint = self.plan.data.fingerprint()
         self.data = self._read_data()
         self.timings["load_data"] = time.perf_counter() - tick
         check_data(self.plan, self.data)
