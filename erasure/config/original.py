@@ -19,6 +19,39 @@ in ``results.json`` — sees only ours.
   its ``class`` path naming our nearest class (from :data:`NEAREST`, else the closest of our
   registered names of the same kind) — never a silent drop. Whole components ours does without
   (:data:`DROPPED_COMPONENTS`: ``SaveValues``) are dropped and listed in the INFO line.
+- **Its benchmark configs** (``configs/benchmark/``, abridged in
+  tests/data/erasure_original/benchmark/) map family by family:
+
+  - *tabular*: ``UCI_Adult_DataSource`` / ``UCIRepositoryDataSource`` → ``UCIDataSource``
+    (``label`` → ``label_column``, ``data_columns`` → ``feature_columns``; ``to_encode`` dropped:
+    ours one-hot encodes categorical columns itself); ``SpotifyHFDataSource`` →
+    ``HuggingFaceDataSource`` (``keep_top_k`` dropped with a warning: every label is kept); the
+    original's normalisation becomes the data manager's ``standardize: "train"``; ``AdultNN`` /
+    ``SpotifyNN`` → ``MLP`` with ``n_layers`` hidden layers of ``hidden_size`` (100). Adult's own
+    clean-up (countries merged, income's ``.``-suffixed spellings folded) is not done: a warning
+    says so.
+  - *graphs*: ``TorchGeometricDataSource`` (its ``datasource`` a ``torch_geometric.datasets``
+    class) → ``PyGDataSource``; ``DownstreamGCN`` → ``GCN`` with ``node_features × conv_booster``
+    wide convolutions (one, or two whatever ``num_conv_layers`` > 1 says, as the original builds),
+    no dropout, one linear layer (``num_dense_layers`` > 1 warned and dropped).
+  - *image*: ``TVDataSourceCifar100`` → ``TorchVisionDataSource``; ``Cifar100ResNet18`` →
+    ``ResNet18``. ``Cifar100ResNet50`` / ``CelebAResNet50`` do not map (nearest: ``ResNet18``), nor
+    does CelebA's multi-label training (``TorchModelMultilabel``, ``CelebAResNet18_logits``:
+    nearest ``Predictor`` / ``ResNet18``, single-label).
+  - *text*: ``HFDataSource`` / ``IMDBHFDataSource`` whose preprocessing is ``reshape_x_z`` then
+    ``TokenizeX`` → ``HuggingFaceDataSource`` with ``text_column`` (the kept x column) and
+    ``group_columns`` (the columns moved to z), and the tokenizer moved up to the data manager as
+    ``HuggingFaceTokenizer`` (``path``, ``max_length``, ``padding``, ``truncation``);
+    ``BERTClassifier`` / ``DistilBERTClassifier`` → ``HuggingFaceSequenceClassifier`` on
+    ``bert-base-uncased`` / ``distilbert-base-uncased`` (the hub's classification head, not the
+    original's 512-wide one). AG News's ``UnifyStringColumns`` and ``StringContain`` do not map
+    (nearest: one ``text_column``; a group column written beforehand and ``GroupSplit``).
+  - *splitters*: ``DataSplitterAnyZisInRange`` → ``GroupSplit`` with ``range`` (both ends
+    included, as the original's) and ``DataSplitterAnyZisIn`` / ``DataSplitterByZ`` with
+    ``values``, on the group column the source's ``reshape_x_z`` named (else ``z``). The original
+    label-encodes a group column first (``to_encode``); ours keeps integer groups as they are and
+    encodes text ones in sorted order, so a range means the same groups only for text ids or ids
+    already 0…n-1. ``split_seed`` is dropped: ours draws from the run's seed.
 - **Snippets**: a ``compose_*`` path is resolved relative to the working folder, as the original
   does, then relative to the parent of the config file's folder (the original keeps its configs
   in ``configs/`` and names snippets ``configs/snippets/…`` from the folder above), then relative
