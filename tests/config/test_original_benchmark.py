@@ -213,3 +213,17 @@ def test_adult_runs_on_a_local_table(tmp_path):
         assert record["failed_measures"] == {}, record["name"]
         for key in ("accuracy.test.unlearned", "f1_macro.test.unlearned", "aus.forget.unlearned"):
             assert key in record["metrics"], (record["name"], key)
+
+
+def test_bigger_gcn_builds_two_convolutions_and_warns_of_its_dense_layers(caplog):
+    # configs/benchmark/graphs/*/BBBP_bigger_GCN_*: 4 convolutions asked, 2 dense layers
+    def bigger(config):
+        config["predictor"]["parameters"]["model"]["parameters"].update(
+            num_conv_layers=4, num_dense_layers=2)
+    config = json.loads(re.sub(r"//[^\n]*", "", path("BACE_GCN_05_seed0").read_text()))
+    bigger(config)
+    with caplog.at_level(logging.WARNING, logger="erasure.config.original"):
+        out = translate_original(config, path("BACE_GCN_05_seed0"))
+    # the original builds its first convolution, then one more whatever the count above 1
+    assert out["predictor"]["parameters"]["model"]["parameters"]["hidden"] == [18, 18]
+    assert any("num_dense_layers 2" in r.message for r in caplog.records)
