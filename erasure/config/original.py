@@ -19,6 +19,39 @@ in ``results.json`` — sees only ours.
   its ``class`` path naming our nearest class (from :data:`NEAREST`, else the closest of our
   registered names of the same kind) — never a silent drop. Whole components ours does without
   (:data:`DROPPED_COMPONENTS`: ``SaveValues``) are dropped and listed in the INFO line.
+- **Its benchmark configs** (``configs/benchmark/``, abridged in
+  tests/data/erasure_original/benchmark/) map family by family:
+
+  - *tabular*: ``UCI_Adult_DataSource`` / ``UCIRepositoryDataSource`` → ``UCIDataSource``
+    (``label`` → ``label_column``, ``data_columns`` → ``feature_columns``; ``to_encode`` dropped:
+    ours one-hot encodes categorical columns itself); ``SpotifyHFDataSource`` →
+    ``HuggingFaceDataSource`` (``keep_top_k`` dropped with a warning: every label is kept); the
+    original's normalisation becomes the data manager's ``standardize: "train"``; ``AdultNN`` /
+    ``SpotifyNN`` → ``MLP`` with ``n_layers`` hidden layers of ``hidden_size`` (100). Adult's own
+    clean-up (countries merged, income's ``.``-suffixed spellings folded) is not done: a warning
+    says so.
+  - *graphs*: ``TorchGeometricDataSource`` (its ``datasource`` a ``torch_geometric.datasets``
+    class) → ``PyGDataSource``; ``DownstreamGCN`` → ``GCN`` with ``node_features × conv_booster``
+    wide convolutions (one, or two whatever ``num_conv_layers`` > 1 says, as the original builds),
+    no dropout, one linear layer (``num_dense_layers`` > 1 warned and dropped).
+  - *image*: ``TVDataSourceCifar100`` → ``TorchVisionDataSource``; ``Cifar100ResNet18`` →
+    ``ResNet18``. ``Cifar100ResNet50`` / ``CelebAResNet50`` do not map (nearest: ``ResNet18``), nor
+    does CelebA's multi-label training (``TorchModelMultilabel``, ``CelebAResNet18_logits``:
+    nearest ``Predictor`` / ``ResNet18``, single-label).
+  - *text*: ``HFDataSource`` / ``IMDBHFDataSource`` whose preprocessing is ``reshape_x_z`` then
+    ``TokenizeX`` → ``HuggingFaceDataSource`` with ``text_column`` (the kept x column) and
+    ``group_columns`` (the columns moved to z), and the tokenizer moved up to the data manager as
+    ``HuggingFaceTokenizer`` (``path``, ``max_length``, ``padding``, ``truncation``);
+    ``BERTClassifier`` / ``DistilBERTClassifier`` → ``HuggingFaceSequenceClassifier`` on
+    ``bert-base-uncased`` / ``distilbert-base-uncased`` (the hub's classification head, not the
+    original's 512-wide one). AG News's ``UnifyStringColumns`` and ``StringContain`` do not map
+    (nearest: one ``text_column``; a group column written beforehand and ``GroupSplit``).
+  - *splitters*: ``DataSplitterAnyZisInRange`` → ``GroupSplit`` with ``range`` (both ends
+    included, as the original's) and ``DataSplitterAnyZisIn`` / ``DataSplitterByZ`` with
+    ``values``, on the group column the source's ``reshape_x_z`` named (else ``z``). The original
+    label-encodes a group column first (``to_encode``); ours keeps integer groups as they are and
+    encodes text ones in sorted order, so a range means the same groups only for text ids or ids
+    already 0…n-1. ``split_seed`` is dropped: ours draws from the run's seed.
 - **Snippets**: a ``compose_*`` path is resolved relative to the working folder, as the original
   does, then relative to the parent of the config file's folder (the original keeps its configs
   in ``configs/`` and names snippets ``configs/snippets/…`` from the folder above), then relative
@@ -60,6 +93,9 @@ class Mapping:
     renames: dict[str, Optional[str]] = field(default_factory=dict)
     note: str = ""
     rewrite: Optional[Callable[[dict, "_Translation", str], tuple[str, dict]]] = None
+    #: parameters handed to ``rewrite`` as written, not translated first (a preprocessing chain
+    #: that the rewrite reads itself)
+    raw: tuple[str, ...] = ()
 
 
 # -- rewrites that renames cannot say -------------------------------------------------------------
@@ -89,7 +125,7 @@ def _concat(params: dict, state: "_Translation", where: str) -> tuple[str, dict]
 
 
 def _by_z(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
-    return "GroupSplit", {"group": "z", **params}
+    return "GroupSplit", {"group": state.z_group or "z", **params}
 
 
 def _vision(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
@@ -141,6 +177,141 @@ def _scrub(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
     return "Scrub", params
 
 
+# -- the benchmark configs' data sources, networks and splitters ----------------------------------
+
+def _manager(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+    # what the source's rewrite found for its manager: the original tokenises in its source's
+    # preprocessing, ours in the data manager; the original normalises features over all data,
+    # ours standardises with the training partition's statistics
+    if state.tokenizer is not None:
+        params.setdefault("tokenizer", state.tokenizer)
+    names = {n for step in params.get("partitions") or [] if isinstance(step, dict)
+             for n in (step.get("parameters") or {}).get("parts_names") or []}
+    if state.standardize and "train" in names:
+        params.setdefault("standardize", "train")
+    state.tokenizer, state.standardize, state.z_group = None, False, None
+    return "DatasetManager", params
+
+
+def _uci(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+    state.standardize = True
+    return "UCIDataSource", params
+
+
+def _uci_adult(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+    log.warning("%s: the original's Adult source merges native-country into United-States / "
+                "Other and maps income to 0 ('<=50K', '<=50K.') / 1; our UCIDataSource reads "
+                "UCI's table as it is (its 'income' has four spellings, so four classes)", where)
+    return _uci(params, state, where)
+
+
+
+def _hf(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+    """The original's HFDataSource family: a table, or text when its preprocessing tokenises."""
+    columns = list(params.pop("data_columns", None) or [])
+    steps = params.pop("preprocess", None) or []
+    if params.pop("to_normalize", None):
+        state.standardize = True
+    keep, move, tokenizer = None, [], None
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        name = step.get("class") if isinstance(step, dict) else None
+        short = str(name).rsplit(".", 1)[-1]
+        step_params = step.get("parameters") or {} if isinstance(step, dict) else {}
+        here = join_path(where, "parameters", "preprocess", i)
+        if short == "reshape_x_z":
+            keep, move = step_params.get("keep_as_x"), step_params.get("move_to_z") or []
+        elif short == "TokenizeX":
+            tokenizer = (step_params.get("tokenizer") or {}).get("parameters") or {}
+        elif short == "ListToTensor":  # ours gives float tensors itself
+            state.dropped.append(here + " (ListToTensor)")
+        else:
+            state.problems.append(_unmappable(str(name), join_path(here, "class")))
+    pick = (lambda ix: [columns[i] for i in ix if isinstance(i, int) and 0 <= i < len(columns)])
+    groups = pick(move) if move else []
+    if groups:
+        params["group_columns"] = groups
+        state.z_group = groups[0]
+    if tokenizer is None:
+        if columns:
+            params["feature_columns"] = [c for c in columns if c not in groups]
+        return "HuggingFaceDataSource", params
+    texts = pick(keep) if keep is not None else [c for c in columns if c not in groups]
+    if len(texts) != 1:
+        state.problems.append(Problem(
+            join_path(where, "parameters", "data_columns"),
+            f"the original tokenises {len(texts)} columns ({', '.join(texts)}); erasure reads one "
+            "text column", "Nearest equivalent: HuggingFaceDataSource's text_column, with the "
+            "columns joined into one beforehand."))
+    else:
+        params["text_column"] = texts[0]
+    ours = {"path": tokenizer.get("tokenizer")}
+    ours.update({k: tokenizer[k] for k in ("max_length", "padding", "truncation") if k in tokenizer})
+    state.tokenizer = {"class": "HuggingFaceTokenizer", "parameters": ours}
+    return "HuggingFaceDataSource", params
+
+
+def _spotify(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+    top = params.pop("keep_top_k", None)
+    if top is not None:
+        log.warning("%s: the original keeps the %s most frequent labels (keep_top_k); ours keeps "
+                    "every label", where, top)
+        state.dropped.append(join_path(where, "parameters", "keep_top_k"))
+    return _hf(params, state, where)
+
+
+def _pyg(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+    inner = params.pop("datasource", None) or {}
+    options = dict(inner.get("parameters") or {}) if isinstance(inner, dict) else {}
+    if isinstance(inner, dict) and inner.get("preprocess"):
+        state.dropped.append(join_path(where, "parameters", "datasource", "preprocess"))
+    out = {"dataset": str(inner.get("class", "")).rsplit(".", 1)[-1] if isinstance(inner, dict) else ""}
+    if "root" in options:
+        out["root"] = options.pop("root")
+    if options:
+        out["options"] = options
+    return "PyGDataSource", {**params, **out}
+
+
+def _cifar100(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+    classes = params.pop("classes", None)
+    if classes not in (None, 100):
+        log.warning("%s: classes %s: ours gives CIFAR-100's 100 fine labels", where, classes)
+    return _vision(params, state, where)
+
+
+def _layers_mlp(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+    # AdultNN / SpotifyNN: n_layers hidden layers of hidden_size (defaults 3 and 100)
+    layers, width = params.pop("n_layers", 3), params.pop("hidden_size", 100)
+    return "MLP", {**params, "hidden": [width] * layers}
+
+
+def _gcn(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+    features = params.pop("node_features", None)
+    booster = params.pop("conv_booster", 2)
+    layers = params.pop("num_conv_layers", 2)
+    dense = params.pop("num_dense_layers", 2)
+    if isinstance(dense, int) and dense > 1:
+        log.warning("%s: num_dense_layers %s: our GCN has one linear layer after its mean "
+                    "pooling", where, dense)
+        state.dropped.append(join_path(where, "parameters", "num_dense_layers"))
+    out = {**params, "dropout": 0.0}  # the original's has none
+    if isinstance(features, (int, float)) and isinstance(booster, (int, float)):
+        # the original builds one convolution, then one more whatever num_conv_layers > 1 says
+        out["hidden"] = [int(features * booster)] * (1 if layers == 1 else 2)
+    return "GCN", out
+
+
+def _text_model(path: str) -> Callable[[dict, "_Translation", str], tuple[str, dict]]:
+    def rewrite(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+        return "HuggingFaceSequenceClassifier", {**params, "path": path}
+    return rewrite
+
+
+def _z_range(params: dict, state: "_Translation", where: str) -> tuple[str, dict]:
+    # the original takes every integer z in [low, high], both included
+    return "GroupSplit", {"group": state.z_group or "z", **params}
+
+
 _SALIENCY = "erasure.unlearners.SaliencyMapGeneration.SaliencyMapGeneration"
 _RELABEL = "erasure.unlearners.SuccessiveRandomLabels.SuccessiveRandomLabels"
 
@@ -174,16 +345,42 @@ _ON_FORGET = {**_UNLEARNER, "ref_data": "ref_data_forget"}
 _RESNET_NOTE = ("the original's torchvision ResNet-18 (7×7 stem) becomes ours, the CIFAR variant "
                 "of unlearning papers (3×3 stem, no max-pool), input channels from the data")
 
+_UCI = {"label": "label_column", "data_columns": "feature_columns", "to_encode": None,
+        "preprocess": None}  # ours one-hot encodes categorical columns itself
+_HF = {"label": "label_column", "to_encode": None}  # ours encodes text labels and groups itself
+_NET = {"n_classes": None, "inputsize": None}  # from the data
+
 #: the original's class path → ours. Unlearner and measure modules of the original are named
 #: after their class (erasure.unlearners.Scrub.Scrub).
 TABLE: dict[str, Mapping] = {
     # data
-    "erasure.data.datasets.DatasetManager.DatasetManager": Mapping("DatasetManager"),
+    "erasure.data.datasets.DatasetManager.DatasetManager": Mapping(
+        "DatasetManager", {"split_seed": None},
+        "takes the tokenizer and standardize that its source's translation asks for", _manager),
     "erasure.data.data_sources.TVDataSource.TVDataSource": Mapping(
         "TorchVisionDataSource", rewrite=_vision),
     "erasure.data.data_sources.TVDataSource.TVDataSourceCelebA": Mapping(
-        "TorchVisionDataSource", {"label_column": None, "preprocess": None},
+        "TorchVisionDataSource", {"label_column": None, "label_columns": None, "preprocess": None},
         "identities and attribute labels are not loaded as the original does", _celeba),
+    "erasure.data.data_sources.TVDataSource.TVDataSourceCifar100": Mapping(
+        "TorchVisionDataSource", {"label_column": None}, rewrite=_cifar100),
+    "erasure.data.data_sources.UCIRepositoryDataSource.UCIRepositoryDataSource": Mapping(
+        "UCIDataSource", _UCI, "features standardised with the training partition's statistics",
+        _uci),
+    "erasure.data.data_sources.UCIRepositoryDataSource.UCI_Adult_DataSource": Mapping(
+        "UCIDataSource", _UCI, "UCI's table as it is: no merged countries, income's four "
+        "spellings", _uci_adult),
+    "erasure.data.data_sources.HFDataSource.HFDataSource": Mapping(
+        "HuggingFaceDataSource", _HF, "TokenizeX: text_column and the manager's tokenizer",
+        _hf, raw=("preprocess",)),
+    "erasure.data.data_sources.HFDataSource.IMDBHFDataSource": Mapping(
+        "HuggingFaceDataSource", _HF, "TokenizeX: text_column and the manager's tokenizer",
+        _hf, raw=("preprocess",)),
+    "erasure.data.data_sources.HFDataSource.SpotifyHFDataSource": Mapping(
+        "HuggingFaceDataSource", {**_HF, "keep_top_k_artist": None},
+        "every label kept (no keep_top_k)", _spotify, raw=("preprocess",)),
+    "erasure.data.data_sources.TorchGeometricDataSource.TorchGeometricDataSource": Mapping(
+        "PyGDataSource", rewrite=_pyg),
     "erasure.data.datasets.DataSplitter.DataSplitterPercentage": Mapping(
         "PercentageSplit", note="'-' parts get an unused name; percentage 1 is a ConcatSplit; "
         "an in-order cut of a shuffled partition is drawn at random", rewrite=_splitter),
@@ -192,10 +389,31 @@ TABLE: dict[str, Mapping] = {
     "erasure.data.datasets.DataSplitter.DataSplitterByZ": Mapping(
         "GroupSplit", {"z_labels": "values"}, "the z labels are the values of the group 'z'",
         _by_z),
+    "erasure.data.datasets.DataSplitter.DataSplitterAnyZisInRange": Mapping(
+        "GroupSplit", {"z_labels": "range"}, "the z is the source's group column", _z_range),
+    "erasure.data.datasets.DataSplitter.DataSplitterAnyZisIn": Mapping(
+        "GroupSplit", {"z_labels": "values"}, "the z is the source's group column", _by_z),
     # the predictor and its networks
     "erasure.model.TorchModel.TorchModel": Mapping("Predictor"),
     "erasure.model.classifiers.MNIST_classifiers.MNISTResNet18": Mapping("ResNet18", note=_RESNET_NOTE),
     "erasure.model.classifiers.resnet18_for_celeba.CelebAResNet18": Mapping("ResNet18", note=_RESNET_NOTE),
+    "erasure.model.classifiers.resnet18_for_cifar100.Cifar100ResNet18": Mapping(
+        "ResNet18", {"n_classes": None}, "ours, the CIFAR variant (3×3 stem, no max-pool)"),
+    "erasure.model.classifiers.standard_classifier.AdultNN": Mapping(
+        "MLP", _NET, "n_layers hidden layers of hidden_size", _layers_mlp),
+    "erasure.model.classifiers.standard_classifier.SpotifyNN": Mapping(
+        "MLP", _NET, "n_layers hidden layers of hidden_size", _layers_mlp),
+    "erasure.model.gcn.DownstreamGCN": Mapping(
+        "GCN", {"batch_size": None, "n_classes": None, "linear_decay": None, "pooling": None},
+        "its convolutions as hidden widths, mean pooling, one linear layer", _gcn),
+    "erasure.model.classifiers.BERT_classifier.BERTClassifier": Mapping(
+        "HuggingFaceSequenceClassifier", {"n_classes": None},
+        "the hub's classification head, not the original's 512-wide one",
+        _text_model("bert-base-uncased")),
+    "erasure.model.classifiers.BERT_classifier.DistilBERTClassifier": Mapping(
+        "HuggingFaceSequenceClassifier", {"n_classes": None},
+        "the hub's classification head, not the original's 512-wide one",
+        _text_model("distilbert-base-uncased")),
     # unlearners
     "erasure.unlearners.GoldModel.GoldModel": Mapping(
         "GoldModel", {**_UNLEARNER, "training_set": "ref_data_retain", "ref_data": "ref_data_forget",
@@ -245,6 +463,15 @@ NEAREST: dict[str, str] = {
     "SaveValues": "results.json, written by every run",
     "TorchFileDataSource": "TableDataSource, or your own DataSource",
     "reshape_y_z_legacy": "a group column (TableDataSource's group_columns) and GroupSplit",
+    "Cifar100ResNet50": "ResNet18 (erasure has no ResNet-50)",
+    "CelebAResNet50": "ResNet18 (erasure has no ResNet-50)",
+    "CelebAResNet18_logits": "ResNet18 (single-label: erasure trains no multi-label model)",
+    "CelebAResNet50_logits": "ResNet18 (single-label: erasure trains no multi-label model)",
+    "TorchModelMultilabel": "Predictor (single-label: erasure trains no multi-label model)",
+    "UnifyStringColumns": "HuggingFaceDataSource's text_column (one column: join them into one "
+                          "beforehand)",
+    "StringContain": "a group column written beforehand (HuggingFaceDataSource's group_columns) "
+                     "and GroupSplit",
 }
 #: components that ours does without, dropped from a list (logged): results.json replaces them
 DROPPED_COMPONENTS = {"erasure.evaluations.measures.SaveValues":
@@ -284,6 +511,12 @@ class _Translation:
     dropped: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     unused: int = 0
+    #: set by a data source's rewrite for its data manager: the tokenizer (the original's
+    #: TokenizeX, on the source) and whether the original standardised the features
+    tokenizer: Optional[dict] = None
+    standardize: bool = False
+    #: the group column the original's z holds (reshape_x_z's move_to_z), for the z splitters
+    z_group: Optional[str] = None
 
     def unused_name(self) -> str:
         self.unused += 1
@@ -377,6 +610,8 @@ def _node(node: Any, state: _Translation, where: str) -> Any:
         ours = mapping.renames.get(key, key)
         if ours is None:  # not looked into: what it holds is dropped with it
             state.dropped.append(join_path(where, "parameters", key))
+        elif key in mapping.raw:
+            renamed[ours] = value
         else:
             renamed[ours] = _node(value, state, join_path(where, "parameters", key))
     ours_name, renamed = (mapping.rewrite(renamed, state, where) if mapping.rewrite
