@@ -194,7 +194,8 @@ class PretrainedTextClassifier(nn.Module):
     as ``all-MiniLM-L6-v2`` are trained for).
 
     With ``freeze_encoder`` only the head trains: the encoder's parameters get
-    ``requires_grad=False`` (unlearners leave them alone too), and it always runs in eval mode,
+    ``requires_grad=False`` and keep it through ``requires_grad_(True)`` on the network
+    (unlearners leave them alone too), and it always runs in eval mode,
     without dropout, even when the network is put in train mode. Its output for a row of token
     ids then never changes, so the pooled embedding of each row is computed once and memoised
     (:class:`PooledCache`; recomputed automatically when an encoder weight is changed in place;
@@ -240,6 +241,14 @@ class PretrainedTextClassifier(nn.Module):
             self.encoder.eval()
         return self
 
+    def requires_grad_(self, requires_grad: bool = True) -> "PretrainedTextClassifier":
+        # a frozen encoder stays frozen when the whole network is made trainable (as every
+        # unlearner's copy of the original is)
+        super().requires_grad_(requires_grad)
+        if self.freeze_encoder:
+            self.encoder.requires_grad_(False)
+        return self
+
     def encode(self, e: torch.Tensor) -> torch.Tensor:
         """Pooled encoder output ``(batch, hidden)`` from token embeddings (zero: padding)."""
         mask = token_mask(e)
@@ -274,6 +283,8 @@ class PretrainedTextClassifier(nn.Module):
         state = PooledCache.state(self.encoder)
         if state != self.cache.key:
             self.cache.rows, self.cache.key = {}, state
+        if not len(x):
+            return self.head.weight.new_zeros((0, self.head.in_features))
         rows = self.cache.rows
         keys = [row.tobytes() for row in x.detach().cpu().numpy()]
         missing = {k: i for i, k in enumerate(keys) if k not in rows}
@@ -319,8 +330,8 @@ class HuggingFaceSequenceClassifier(nn.Module):
         path: hub id, local folder or packaged model (as :class:`PretrainedTextClassifier`).
         vocab_size, pad_id, num_classes: from the data.
         freeze_encoder: train only the classification head: every parameter of the model's
-            ``base_model`` (the encoder, a BERT pooler included) gets ``requires_grad=False`` and
-            runs in eval mode.
+            ``base_model`` (the encoder, a BERT pooler included) gets ``requires_grad=False``
+            (kept through ``requires_grad_(True)`` on the network) and runs in eval mode.
     """
 
     def __init__(self, path: str = "all-MiniLM-L6-v2", vocab_size: Optional[int] = None,
@@ -344,6 +355,12 @@ class HuggingFaceSequenceClassifier(nn.Module):
         super().train(mode)
         if self.freeze_encoder:
             self.model.base_model.eval()
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "HuggingFaceSequenceClassifier":
+        super().requires_grad_(requires_grad)
+        if self.freeze_encoder:
+            self.model.base_model.requires_grad_(False)
         return self
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
