@@ -92,11 +92,11 @@ class FisherForgetting(Unlearner):
 
     def perturb(self, model: nn.Module, variances: dict[str, torch.Tensor],
                 generator: torch.Generator) -> nn.Module:
-        """Adds σ·N(0, 1) to every trainable weight, the noise drawn from ``generator`` (CPU) in
-        parameter order; frozen parameters (``requires_grad=False``) are left bit-identical."""
+        """Adds σ·N(0, 1) to every weight with a variance, the noise drawn from ``generator``
+        (CPU) in parameter order; the others (frozen: no Fisher) are left bit-identical."""
         with torch.no_grad():
             for name, p in model.named_parameters():
-                if not p.requires_grad:
+                if name not in variances:
                     continue
                 noise = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
                 p.add_(variances[name].sqrt() * noise)

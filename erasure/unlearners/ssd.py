@@ -111,7 +111,7 @@ class SSD(Unlearner):
         """Multiplies every selected weight (I_f > α·I_D) by min(λ·I_D / I_f, 1), in place."""
         with torch.no_grad():
             for name, p in model.named_parameters():
-                if not p.requires_grad:  # frozen (a frozen encoder): no importance, untouched
+                if name not in full:  # frozen (a frozen encoder): no importance, untouched
                     continue
                 i_d, i_f = full[name], forget[name]
                 selected = i_f > self.selection_weighting * i_d

@@ -3,6 +3,7 @@ transformer layer) on synthetic token ids, and a frozen pretrained encoder (Mini
 weights Fisher forgetting, SSD and UNSIR must leave bit-identical."""
 from __future__ import annotations
 
+import copy
 import os
 
 import pytest
@@ -12,6 +13,7 @@ from erasure.config.registry import names_for, resolve
 from erasure.data.sources.base import DataSource, Samples, TokenInfo
 from erasure.pretrained import packaged_folder
 from erasure.unlearners import Unlearner
+from erasure.unlearners.importance import closed_form_layers, diagonal_fisher
 from tests.helpers import trained_session
 from tests.unlearners import fixtures as fx
 
@@ -128,6 +130,18 @@ def test_every_builtin_unlearner_runs_on_a_text_network(text_session, name):
         assert m["accuracy.forget.unlearned"] <= 0.5, m
 
 
+def test_importances_reach_embeddings_attention_and_layer_norms_through_torch_func(text_session):
+    model = copy.deepcopy(text_session.original).requires_grad_(True)
+    data = text_session.data
+    assert closed_form_layers(model, data.x[:2]) is None  # an embedding: torch.func serves it
+    fisher = diagonal_fisher(model, data, "forget", max_samples=8,
+                             generator=torch.Generator().manual_seed(0))
+    assert fisher.keys() == dict(model.named_parameters()).keys()
+    for name in ("embedding.weight", "positions", "encoder.0.self_attn.in_proj_weight",
+                 "encoder.0.norm1.weight", "head.3.weight"):
+        assert fisher[name].sum() > 0, name
+
+
 @pytest.fixture(scope="module")
 def offline():
     before = os.environ.get("HF_HUB_OFFLINE")
@@ -151,6 +165,9 @@ def test_fisher_forgetting_ssd_and_unsir_leave_a_frozen_encoder_bit_identical(of
     session = trained_session(text_config("MiniLMText", FROZEN, ON_FROZEN, 20))
     original = session.original.state_dict()
     assert all(not p.requires_grad for p in session.original.encoder.parameters())
+    trainable = copy.deepcopy(session.original).requires_grad_(True)
+    # only the head holds trainable weights: the closed form serves it
+    assert closed_form_layers(trainable, session.data.x[:2]).keys() == {"head"}
     for i in range(len(ON_FROZEN)):
         record, model = fx.unlearn(session, i)
         weights = model.state_dict()
