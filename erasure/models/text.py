@@ -88,6 +88,10 @@ class TextClassifier(nn.Module):
         heads: attention heads per layer (must divide ``embedding_dim``).
         hidden: width of the head's hidden layer.
         dropout: dropout in the encoder layers and before the head's output layer.
+
+    Known to be slow: per-sample importances (Fisher forgetting, SSD) go through ``torch.func``
+    (an embedding has no closed form), and with ``layers`` ≥ 1 torch has no batching rule for
+    CPU attention, so ``vmap`` falls back to a loop over the batch (a warning says so).
     """
 
     def __init__(self, vocab_size: Optional[int] = None, pad_id: Optional[int] = None,
