@@ -80,7 +80,9 @@ class TextClassifier(nn.Module):
     to the data's length.
 
     Args:
-        vocab_size, pad_id, num_classes: from the data.
+        vocab_size: token ids run from 0 to ``vocab_size - 1`` (from the data).
+        pad_id: the id that pads each text (from the data); positions holding it are masked.
+        num_classes: number of outputs (from the data).
         input_shape: ``(length,)`` of the token ids, from the data: the positions the position
             embeddings cover (only used with ``layers`` ≥ 1).
         embedding_dim: width of the token embeddings and of the encoder.
@@ -212,8 +214,11 @@ class PretrainedTextClassifier(nn.Module):
         path: a hub id (``sentence-transformers/all-MiniLM-L6-v2``), a local folder, or a
             packaged model's short name (``all-MiniLM-L6-v2``: :mod:`erasure.pretrained`). A hub
             id loads from the Hugging Face cache or, online, downloads.
-        vocab_size, pad_id, num_classes: from the data (tokenize with the encoder's tokenizer).
-        freeze_encoder: train the head only (see above).
+        vocab_size: token ids run from 0 to ``vocab_size - 1`` (from the data; tokenize with the encoder's tokenizer).
+        pad_id: the id that pads each text (from the data); positions holding it are masked.
+        num_classes: number of outputs (from the data).
+        freeze_encoder: train the head only: the encoder frozen, always in eval mode, its
+            pooled embeddings memoised per row (see above).
         dropout: dropout before the head.
 
     Known to fail: the token ids must come from the encoder's own tokenizer; ids of another
@@ -332,7 +337,9 @@ class HuggingFaceSequenceClassifier(nn.Module):
 
     Args:
         path: hub id, local folder or packaged model (as :class:`PretrainedTextClassifier`).
-        vocab_size, pad_id, num_classes: from the data.
+        vocab_size: token ids run from 0 to ``vocab_size - 1`` (from the data; tokenize with the model's tokenizer).
+        pad_id: the id that pads each text (from the data); positions holding it are masked.
+        num_classes: number of outputs (from the data).
         freeze_encoder: train only the classification head: every parameter of the model's
             ``base_model`` (the encoder, a BERT pooler included) gets ``requires_grad=False``
             (kept through ``requires_grad_(True)`` on the network) and runs in eval mode.
