@@ -12,6 +12,7 @@ import torch
 from erasure.config.registry import names_for, resolve
 from erasure.data.sources.base import DataSource, Samples, TokenInfo
 from erasure.pretrained import packaged_folder
+from erasure.seeding import seeded
 from erasure.unlearners import Unlearner
 from erasure.unlearners.importance import closed_form_layers, diagonal_fisher
 from tests.helpers import trained_session
@@ -140,6 +141,19 @@ def test_importances_reach_embeddings_attention_and_layer_norms_through_torch_fu
     for name in ("embedding.weight", "positions", "encoder.0.self_attn.in_proj_weight",
                  "encoder.0.norm1.weight", "head.3.weight"):
         assert fisher[name].sum() > 0, name
+
+
+def test_unsir_learns_its_noise_in_embedding_space(text_session):
+    model = copy.deepcopy(text_session.original).requires_grad_(True)
+    unlearner = fx.build_unlearner(node("UNSIR"))
+    with seeded(1):
+        noise, labels = unlearner.learn_noise(model, fx.context(text_session, 1))
+    assert noise.shape == (32, LENGTH, 16) and labels.tolist() == [0] * 32  # embed's shape
+    model.eval()
+    with torch.no_grad():
+        learnt = torch.nn.functional.cross_entropy(model.classify(noise), labels)
+        random = torch.nn.functional.cross_entropy(model.classify(torch.randn_like(noise)), labels)
+    assert learnt > random
 
 
 @pytest.fixture(scope="module")
