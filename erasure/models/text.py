@@ -214,7 +214,8 @@ class PretrainedTextClassifier(nn.Module):
         path: a hub id (``sentence-transformers/all-MiniLM-L6-v2``), a local folder, or a
             packaged model's short name (``all-MiniLM-L6-v2``: :mod:`erasure.pretrained`). A hub
             id loads from the Hugging Face cache or, online, downloads.
-        vocab_size: token ids run from 0 to ``vocab_size - 1`` (from the data; tokenize with the encoder's tokenizer).
+        vocab_size: token ids run from 0 to ``vocab_size - 1`` (from the data; tokenize with
+            the encoder's tokenizer).
         pad_id: the id that pads each text (from the data); positions holding it are masked.
         num_classes: number of outputs (from the data).
         freeze_encoder: train the head only: the encoder frozen, always in eval mode, its
@@ -337,7 +338,8 @@ class HuggingFaceSequenceClassifier(nn.Module):
 
     Args:
         path: hub id, local folder or packaged model (as :class:`PretrainedTextClassifier`).
-        vocab_size: token ids run from 0 to ``vocab_size - 1`` (from the data; tokenize with the model's tokenizer).
+        vocab_size: token ids run from 0 to ``vocab_size - 1`` (from the data; tokenize with
+            the model's tokenizer).
         pad_id: the id that pads each text (from the data); positions holding it are masked.
         num_classes: number of outputs (from the data).
         freeze_encoder: train only the classification head: every parameter of the model's

@@ -97,7 +97,7 @@ class UNSIR(EpochUnlearner):
     def in_embedding_space(model: nn.Module) -> bool:
         """Whether the noise is learnt in ``model``'s embedding space (it has ``embed`` and
         ``classify``: :mod:`erasure.models.text`) rather than in the input space."""
-        return callable(getattr(model, "embed", None)) and callable(getattr(model, "classify", None))
+        return all(callable(getattr(model, name, None)) for name in ("embed", "classify"))
 
     @staticmethod
     def noise_shape(model: nn.Module, data) -> tuple[tuple[int, ...], torch.dtype]:

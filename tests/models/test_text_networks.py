@@ -125,7 +125,8 @@ def test_a_frozen_encoder_is_computed_once_per_row_until_its_weights_change(froz
     x, _ = minilm_ids
     assert all(not p.requires_grad for p in model.encoder.parameters())
     model.train().requires_grad_(True)  # as every unlearner's copy of the original
-    assert not model.encoder.training and all(not p.requires_grad for p in model.encoder.parameters())
+    assert not model.encoder.training
+    assert all(not p.requires_grad for p in model.encoder.parameters())
     assert model.head.weight.requires_grad
     calls = count_encoder_calls(model)
     with torch.inference_mode():
