@@ -4,6 +4,7 @@ from .graph import GCN
 from .networks import MLP, SmallCNN
 from .predictor import Predictor
 from .resnet import ResNet18
+from .text import HuggingFaceSequenceClassifier, PretrainedTextClassifier, TextClassifier
 from .training import (
                        Diverged,
                        LossFactory,
@@ -15,4 +16,5 @@ from .training import (
 )
 
 __all__ = ["GCN", "MLP", "Acceleration", "Diverged", "LossFactory", "NetworkFactory", "OptimizerFactory", "Predictor",
-           "ResNet18", "SchedulerFactory", "SmallCNN", "prepare_model", "check_finite", "fit"]
+           "HuggingFaceSequenceClassifier", "PretrainedTextClassifier", "ResNet18", "SchedulerFactory",
+           "SmallCNN", "TextClassifier", "prepare_model", "check_finite", "fit"]

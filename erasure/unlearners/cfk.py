@@ -29,7 +29,7 @@ def train_last_layers(model: nn.Module, layers: list[tuple[str, nn.Module]],
     params, seen = [], set()
     for _, module in layers:
         for p in module.parameters(recurse=False):
-            if id(p) not in seen:
+            if p.requires_grad and id(p) not in seen:  # a frozen parameter stays frozen
                 seen.add(id(p))
                 params.append(p)
     frozen = [m for m in model.modules() if id(m) not in chosen and (

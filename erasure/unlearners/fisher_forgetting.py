@@ -28,6 +28,9 @@ class FisherForgetting(Unlearner):
     :func:`~erasure.unlearners.importance.fisher_sum`) with the model in eval mode. The noise
     is drawn from the unlearner's own generator on the CPU and moved to the weights' device.
 
+    Only trainable parameters are perturbed: a frozen part of the network (``requires_grad=False``,
+    such as a frozen pretrained encoder) has no Fisher here and stays bit-identical.
+
     Differences from the authors' code, which also (a) replaces each weight matrix's variances by
     their mean over each row, (b) multiplies the variance of 1-d parameters and of the output
     layer by 10 and clamps the output layer's 1/F at 100, and (c) in class forgetting sets the
@@ -89,10 +92,12 @@ class FisherForgetting(Unlearner):
 
     def perturb(self, model: nn.Module, variances: dict[str, torch.Tensor],
                 generator: torch.Generator) -> nn.Module:
-        """Adds σ·N(0, 1) to every weight, the noise drawn from ``generator`` (CPU) in parameter
-        order."""
+        """Adds σ·N(0, 1) to every weight with a variance, the noise drawn from ``generator``
+        (CPU) in parameter order; the others (frozen: no Fisher) are left bit-identical."""
         with torch.no_grad():
             for name, p in model.named_parameters():
+                if name not in variances:
+                    continue
                 noise = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
                 p.add_(variances[name].sqrt() * noise)
             check_finite(sum(p.sum() for p in model.parameters()), "in the perturbed weights")

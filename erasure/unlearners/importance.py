@@ -14,11 +14,14 @@ Exact per-sample squares, two ways, with no Python loop over samples:
   the classes and over a batch of samples). It is the reference the closed form is tested against.
 
 The network is evaluated in eval mode (batch norm uses its running statistics, dropout is off),
-so one sample's gradient does not depend on the others in its batch.
+so one sample's gradient does not depend on the others in its batch. Only trainable parameters
+(``requires_grad``) get an importance (:func:`counted`): a frozen part of a network (a frozen
+pretrained encoder) is left out, and the closed form needs only the layers holding trainable
+parameters.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
@@ -47,6 +50,15 @@ CPU_WORKING_SET = 9 * 10 ** 6
 CLOSED_FORM_SMALLEST = 4
 
 
+def counted(model: nn.Module) -> Callable[[torch.Tensor], bool]:
+    """Which parameters of ``model`` get an importance: the trainable ones (``requires_grad``),
+    or all of them in a network with none trainable (a frozen network inspected as it is, such as
+    a session's original)."""
+    if any(p.requires_grad for p in model.parameters()):
+        return lambda p: p.requires_grad
+    return lambda p: True
+
+
 def per_sample_batch_size(model: nn.Module, budget: int = GRADIENT_BUDGET,
                           largest: int = 512, sample: torch.Tensor | None = None,
                           gradients: int = 1) -> int:
@@ -62,7 +74,7 @@ def per_sample_batch_size(model: nn.Module, budget: int = GRADIENT_BUDGET,
     (2 × weights) and the activation gradients of each backward pass, plus the forward
     activations twice — which convolutional networks need.
     """
-    weights = sum(p.numel() for p in model.parameters())
+    weights = sum(p.numel() for p in filter(counted(model), model.parameters()))
     size = max(1, min(largest, budget // max(weights * gradients, 1)))
     if sample is not None and sample.device.type == "cpu":
         activations = activation_floats(model, sample[:1])
@@ -143,9 +155,9 @@ def closed_form_layers(model: nn.Module, sample: torch.Tensor) -> dict[str, nn.M
     functional call) — such a network gives wrong squares in closed form; compute its Fisher
     with :func:`squared_gradient_sum`.
     """
-    layers, owned = {}, set()
+    layers, owned, keep = {}, set(), counted(model)
     for name, module in model.named_modules():
-        params = dict(module.named_parameters(recurse=False))
+        params = {n: p for n, p in module.named_parameters(recurse=False) if keep(p)}
         if not params:
             continue
         if (type(module) not in CLOSED_FORM_LAYERS or not params.keys() <= {"weight", "bias"}
@@ -195,7 +207,7 @@ def fisher_sum(model: nn.Module, data: Data, index: torch.Tensor, *,
             or :func:`per_sample_batch_size` (one gradient per class for ``expected``).
 
     Returns:
-        One tensor per parameter name, the same shape as the parameter.
+        One tensor per name of a :func:`counted` parameter, the same shape as the parameter.
     """
     index = index.sort().values
     sample = data.x[:2]
@@ -233,7 +245,8 @@ def squared_gradient_sum(model: nn.Module, data: Data, index: torch.Tensor,
     for bf16 runs in fp32 here (:func:`~erasure.models.acceleration.full_precision`): batch norm
     under ``vmap`` and bf16 autocast fails in torch.
     """
-    params = {name: p.detach() for name, p in model.named_parameters()}
+    keep = counted(model)
+    params = {name: p.detach() for name, p in model.named_parameters() if keep(p)}
     buffers = {name: b.detach() for name, b in model.named_buffers()}
 
     def squares(p: dict, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -274,7 +287,9 @@ def closed_form_sum(model: nn.Module, layers: dict[str, nn.Module], data: Data,
     input only — and each layer's per-sample gradients follow from δ_b and its input a_b
     (:func:`closed_form_squares`).
     """
-    params = {name: p.detach().requires_grad_() for name, p in model.named_parameters()}
+    keep = counted(model)
+    params = {name: p.detach().requires_grad_() for name, p in model.named_parameters()
+              if keep(p)}
     buffers = {name: b.detach() for name, b in model.named_buffers()}
     names = {module: f"{name}." if name else "" for name, module in layers.items()}
     total = {name: torch.zeros_like(p) for name, p in params.items()}
@@ -402,7 +417,7 @@ def diagonal_fisher(model: nn.Module, data: Data, partition: str, *,
         max_samples: estimate from a random subset of this size (drawn from ``generator``).
 
     Returns:
-        One tensor per parameter name, the same shape as the parameter.
+        One tensor per name of a :func:`counted` parameter, the same shape as the parameter.
     """
     index = data[partition]
     if max_samples is not None and max_samples < len(index):

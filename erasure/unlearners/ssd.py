@@ -34,7 +34,8 @@ class SSD(Unlearner):
     log-likelihood; which Fisher: see ``labels``), I_D over the full training data D (the
     predictor's ``training_set``) and I_f over D_f. Every weight with I_f,i > α·I_D,i is selected
     and dampened, θ_i ← min(λ·I_D,i / I_f,i, 1)·θ_i; every other weight is left bit-identical.
-    Batch-norm running statistics (buffers, not weights) are not touched.
+    Batch-norm running statistics (buffers, not weights) are not touched, nor are frozen
+    parameters (``requires_grad=False``, a frozen pretrained encoder), which get no importance.
 
     Importances here are exact per-sample squared gradients (batched, in closed form for
     linear/convolution/batch-norm networks, ``torch.func`` otherwise; see
@@ -110,6 +111,8 @@ class SSD(Unlearner):
         """Multiplies every selected weight (I_f > α·I_D) by min(λ·I_D / I_f, 1), in place."""
         with torch.no_grad():
             for name, p in model.named_parameters():
+                if name not in full:  # frozen (a frozen encoder): no importance, untouched
+                    continue
                 i_d, i_f = full[name], forget[name]
                 selected = i_f > self.selection_weighting * i_d
                 # selected ⇒ I_f > 0, so the division is defined wherever it is used; where()

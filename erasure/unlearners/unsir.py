@@ -41,6 +41,14 @@ class UNSIR(EpochUnlearner):
     learnt (the notebook leaves it in train mode, so batch norm would use and update statistics
     of the noise).
 
+    Text networks: noise cannot be learnt on integer token ids, so for a network with the
+    embedding-space protocol (``embed(x)`` and ``classify(e)``, :mod:`erasure.models.text`) the
+    noise is learnt in embedding space — each noise sample has the shape of ``embed(x)`` for one
+    sample (token embeddings, or a frozen encoder's pooled embedding) and goes through
+    ``classify`` — and the impair step feeds real samples through ``embed`` and the noise straight
+    to ``classify``. The penalty λ then bounds the noise's norm in that space. Networks without the
+    protocol (images, tables) learn noise in the input space, as above.
+
     Known to fail: the paper's learning rates wreck a small batch-norm CNN — the noise enters
     batch norm's running statistics in the impair step — so tune them per network (the rates
     that work there: guide/method-notes.md).
@@ -85,19 +93,36 @@ class UNSIR(EpochUnlearner):
 
     # -- the three steps -------------------------------------------------------------------------
 
+    @staticmethod
+    def in_embedding_space(model: nn.Module) -> bool:
+        """Whether the noise is learnt in ``model``'s embedding space (it has ``embed`` and
+        ``classify``: :mod:`erasure.models.text`) rather than in the input space."""
+        return all(callable(getattr(model, name, None)) for name in ("embed", "classify"))
+
+    @staticmethod
+    def noise_shape(model: nn.Module, data) -> tuple[tuple[int, ...], torch.dtype]:
+        """The shape and dtype of one noise sample: the input's, or in embedding space what
+        ``embed`` gives for one sample."""
+        if not UNSIR.in_embedding_space(model):
+            return tuple(data.input_shape), data.x.dtype
+        with torch.no_grad():
+            e = model.embed(data.x[:1])
+        return tuple(e.shape[1:]), e.dtype
+
     def learn_noise(self, model: nn.Module, ctx) -> tuple[torch.Tensor, torch.Tensor]:
         """The error-maximising noise and its labels: ``noise_samples`` inputs per class present
         in D_f, labels sorted by class."""
         data = ctx.data
         classes = torch.unique(data.y[data[self.ref_data_forget]])
         labels = classes.repeat_interleave(self.noise_samples)
-        start = torch.randn((len(labels), *data.input_shape), generator=ctx.generator)
-        noise = start.to(device=data.device, dtype=data.x.dtype).requires_grad_(True)
-        optimizer = torch.optim.Adam([noise], lr=self.noise_lr)
-        loss_fn = ctx.loss_fn()
         was_training = model.training
         model.eval()
         try:
+            shape, dtype = self.noise_shape(model, data)
+            start = torch.randn((len(labels), *shape), generator=ctx.generator)
+            noise = start.to(device=data.device, dtype=dtype).requires_grad_(True)
+            optimizer = torch.optim.Adam([noise], lr=self.noise_lr)
+            loss_fn = ctx.loss_fn()
             loss = torch.zeros((), device=data.device)
             for _ in range(self.noise_steps):
                 loss = self.noise_objective(model, noise, labels, loss_fn)
@@ -110,9 +135,11 @@ class UNSIR(EpochUnlearner):
 
     def noise_objective(self, model: nn.Module, noise: torch.Tensor, labels: torch.Tensor,
                         loss_fn: nn.Module) -> torch.Tensor:
-        """−ℓ(f(N), y) + λ · mean over samples of ‖N_i‖² (what the noise optimisation minimises)."""
+        """−ℓ(f(N), y) + λ · mean over samples of ‖N_i‖² (what the noise optimisation minimises;
+        f is ``model.classify`` in embedding space)."""
         squared_norm = noise.pow(2).flatten(1).sum(1).mean()
-        return -loss_fn(model(noise), labels) + self.noise_penalty * squared_norm
+        network = model.classify if self.in_embedding_space(model) else model
+        return -loss_fn(network(noise), labels) + self.noise_penalty * squared_norm
 
     def retain_sample(self, ctx) -> torch.Tensor:
         """Up to ``retain_per_class`` random samples of each class of D_r (all of D_r if None)."""
@@ -127,9 +154,12 @@ class UNSIR(EpochUnlearner):
         return torch.sort(by_class[rank < self.retain_per_class]).values
 
     def impair_batches(self, ctx, sample: torch.Tensor, noise: torch.Tensor,
-                       noise_labels: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                       noise_labels: torch.Tensor, embedded: bool = False
+                       ) -> Iterator[tuple[torch.Tensor, ...]]:
         """One shuffled pass over the retain sample and ``noise_copies`` copies of the noise (the
-        copies are gathered per batch, never materialised)."""
+        copies are gathered per batch, never materialised): ``(x, y)`` batches, or with
+        ``embedded`` (noise in embedding space) ``(x, y, noise, noise_y)``, the real samples and
+        the noise of the same batch apart."""
         data, size = ctx.data, self.batch_size or ctx.predictor.batch_size
         n_noise = len(noise) * self.noise_copies
         order = torch.randperm(n_noise + len(sample), generator=ctx.generator).to(data.device)
@@ -138,6 +168,9 @@ class UNSIR(EpochUnlearner):
             is_noise = chunk < n_noise
             noise_ids = chunk[is_noise] % len(noise)
             real_ids = sample[chunk[~is_noise] - n_noise]
+            if embedded:
+                yield data.x[real_ids], data.y[real_ids], noise[noise_ids], noise_labels[noise_ids]
+                continue
             x = torch.empty((len(chunk), *data.input_shape), dtype=data.x.dtype, device=data.device)
             y = torch.empty(len(chunk), dtype=data.y.dtype, device=data.device)
             x[is_noise], y[is_noise] = noise[noise_ids], noise_labels[noise_ids]
@@ -145,15 +178,28 @@ class UNSIR(EpochUnlearner):
             yield x, y
 
     def unlearn(self, model, ctx):
-        if not ctx.data.x.is_floating_point():
+        embedded = self.in_embedding_space(model)
+        if not embedded and not ctx.data.x.is_floating_point() and ctx.data.graph is not None:
             raise ValueError("UNSIR learns noise in the input space, so it needs feature inputs; "
                              "these samples are ids into a graph (graph data), which have none")
+        if not embedded and not ctx.data.x.is_floating_point():
+            raise ValueError("UNSIR learns noise in the input space or, for a network with "
+                             "embed/classify (the text networks), in embedding space; these "
+                             f"samples are token ids and {type(model).__name__} has no "
+                             "embed/classify")
         loss_fn, size = ctx.loss_fn(), self.batch_size or ctx.predictor.batch_size
         noise, noise_labels = self.learn_noise(model, ctx)
         sample = self.retain_sample(ctx)
+
+        def embedded_step(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+            x, y, noise_x, noise_y = batch
+            e = torch.cat([model.embed(x), noise_x])
+            return loss_fn(model.classify(e), torch.cat([y, noise_y]))
+
         # tuning follows the step that changes the model last: repair, or impair without one
-        fit(model, lambda: self.impair_batches(ctx, sample, noise, noise_labels),
-            self.impair_optimizer(model.parameters()), loss_fn, self.impair_epochs, stage="impair",
+        fit(model, lambda: self.impair_batches(ctx, sample, noise, noise_labels, embedded),
+            self.impair_optimizer(model.parameters()), None if embedded else loss_fn,
+            self.impair_epochs, step=embedded_step if embedded else None, stage="impair",
             on_epoch=None if self.repair_epochs else ctx.epoch_hook(model))
         if self.repair_epochs:
             fit(model, lambda: ctx.data.index_batches(sample, size, shuffle=True,
