@@ -13,7 +13,7 @@ from torch import nn
 
 from erasure.config import BatchSize, PartitionName, Steps, spec
 from erasure.data import Data
-from erasure.models import OptimizerFactory, check_finite, fit
+from erasure.models import Diverged, OptimizerFactory, check_finite, fit
 from erasure.seeding import derive_seed, seeded
 from erasure.seeding import generator as make_generator
 
@@ -126,13 +126,18 @@ class Relearning:
         self._taken = 0  # steps the student has taken
         #: times the run was replayed from the start to decide a step for a lower goal
         self.replays = 0
+        #: ``(step, message)`` once a step diverged: every later goal that needs that step fails
+        #: with the same message (the run is shared; its student is no longer usable)
+        self.diverged: tuple[int, str] | None = None
 
     def steps_to(self, needed: float) -> tuple[int, bool]:
         """``(steps, capped)``: the steps until at least ``needed`` samples are correct (0 when
         the model already is there), or ``(max_steps, True)`` when the bound ran out first.
 
         Raises:
-            Diverged: the relearning loss became NaN or infinite.
+            Diverged: the relearning loss, or the weights after a step, became NaN or infinite —
+                the same error, at the same step, for every goal that needs that step (a goal
+                reached before it is still answered).
         """
         step = 0
         while step <= self.max_steps:
@@ -147,6 +152,8 @@ class Relearning:
     def _count_at(self, step: int, needed: float) -> None:
         """Brings the student to ``step`` (training on, or replaying from the start when it is
         already past it) and bounds its correct count there for the goal ``needed``."""
+        if self.diverged is not None and step >= self.diverged[0]:
+            raise Diverged(self.diverged[1])
         if self._student is None or self._taken > step:
             self._restart()
         with torch.random.fork_rng(devices=[]):
@@ -185,8 +192,20 @@ class Relearning:
                 self.loss_fn, on_step=self._took)
 
     def _took(self, _: int, loss: torch.Tensor) -> None:
+        """After each step: its loss, and the weights it left (a finite loss can still take a
+        step to NaN weights, whose predictions would then be counted), must be finite."""
         self._taken += 1
-        check_finite(loss, f"while relearning, at step {self._taken}")
+        where = f"while relearning, at step {self._taken}"
+        try:
+            check_finite(loss, where)
+            state = [*self._student.parameters(),
+                     *(b for b in self._student.buffers() if b.is_floating_point())]
+            weights = torch.stack([t.detach().sum() for t in state]).sum()
+            if not math.isfinite(float(weights)):
+                raise Diverged(f"weights became {float(weights)} {where}")
+        except Diverged as e:
+            self.diverged = (self._taken, str(e))
+            raise
 
 
 class _Relearning(Measure):
