@@ -34,7 +34,11 @@ def correct_bounds(model: nn.Module, data: Data, index: torch.Tensor, needed: fl
     Samples run in ``index`` order, in inference mode, in chunks sized by :func:`next_chunk`
     (never more than the evaluation batch size) — except on graph data, where a graph network's
     every forward pass propagates over the whole graph (or collection of graphs) whatever the
-    chunk, so each chunk is as large as the evaluation batch size allows."""
+    chunk, so each chunk is as large as the evaluation batch size allows.
+
+    Raises:
+        Diverged: the model's outputs on a chunk are NaN or infinite (its predictions would be
+            meaningless)."""
     model.eval()
     largest = data.eval_batch_size
     whole_graph = data.graph is not None
@@ -44,7 +48,10 @@ def correct_bounds(model: nn.Module, data: Data, index: torch.Tensor, needed: fl
             size = (largest if whole_graph
                     else next_chunk(start, start - hits, hits, left, needed, largest))
             chunk = index[start:start + size]
-            right = model(data.x[chunk]).argmax(1) == data.y[chunk]
+            logits = model(data.x[chunk])
+            if not bool(torch.isfinite(logits).all()):
+                raise Diverged("outputs are no longer finite")
+            right = logits.argmax(1) == data.y[chunk]
             hits += int(right.sum())
             wrong.append(chunk[~right])
             left -= len(chunk)
@@ -135,7 +142,8 @@ class Relearning:
         the model already is there), or ``(max_steps, True)`` when the bound ran out first.
 
         Raises:
-            Diverged: the relearning loss, or the weights after a step, became NaN or infinite —
+            Diverged: the relearning loss, or the outputs counted after a step (a finite loss can
+                take a step to NaN weights), became NaN or infinite —
                 the same error, at the same step, for every goal that needs that step (a goal
                 reached before it is still answered).
         """
@@ -162,7 +170,11 @@ class Relearning:
                 self._train_to(step)
             finally:
                 self._rng = torch.get_rng_state()
-        low, high = self._count(self._student, needed)
+        try:
+            low, high = self._count(self._student, needed)
+        except Diverged as e:  # a step whose loss was finite left NaN or infinite weights
+            self.diverged = (step, f"{e} while relearning, at step {step}")
+            raise Diverged(self.diverged[1]) from None
         if step == len(self.low):
             self.low.append(low)
             self.high.append(high)
@@ -192,17 +204,9 @@ class Relearning:
                 self.loss_fn, on_step=self._took)
 
     def _took(self, _: int, loss: torch.Tensor) -> None:
-        """After each step: its loss, and the weights it left (a finite loss can still take a
-        step to NaN weights, whose predictions would then be counted), must be finite."""
         self._taken += 1
-        where = f"while relearning, at step {self._taken}"
         try:
-            check_finite(loss, where)
-            state = [*self._student.parameters(),
-                     *(b for b in self._student.buffers() if b.is_floating_point())]
-            weights = torch.stack([t.detach().sum() for t in state]).sum()
-            if not math.isfinite(float(weights)):
-                raise Diverged(f"weights became {float(weights)} {where}")
+            check_finite(loss, f"while relearning, at step {self._taken}")
         except Diverged as e:
             self.diverged = (self._taken, str(e))
             raise
