@@ -13,7 +13,7 @@ from torch import nn
 
 from erasure.config import BatchSize, PartitionName, Steps, spec
 from erasure.data import Data
-from erasure.models import OptimizerFactory, check_finite, fit
+from erasure.models import Diverged, OptimizerFactory, check_finite, fit
 from erasure.seeding import derive_seed, seeded
 from erasure.seeding import generator as make_generator
 
@@ -34,7 +34,11 @@ def correct_bounds(model: nn.Module, data: Data, index: torch.Tensor, needed: fl
     Samples run in ``index`` order, in inference mode, in chunks sized by :func:`next_chunk`
     (never more than the evaluation batch size) — except on graph data, where a graph network's
     every forward pass propagates over the whole graph (or collection of graphs) whatever the
-    chunk, so each chunk is as large as the evaluation batch size allows."""
+    chunk, so each chunk is as large as the evaluation batch size allows.
+
+    Raises:
+        Diverged: the model's outputs on a chunk are NaN or infinite (its predictions would be
+            meaningless)."""
     model.eval()
     largest = data.eval_batch_size
     whole_graph = data.graph is not None
@@ -44,7 +48,10 @@ def correct_bounds(model: nn.Module, data: Data, index: torch.Tensor, needed: fl
             size = (largest if whole_graph
                     else next_chunk(start, start - hits, hits, left, needed, largest))
             chunk = index[start:start + size]
-            right = model(data.x[chunk]).argmax(1) == data.y[chunk]
+            logits = model(data.x[chunk])
+            if not bool(torch.isfinite(logits).all()):
+                raise Diverged("outputs are no longer finite")
+            right = logits.argmax(1) == data.y[chunk]
             hits += int(right.sum())
             wrong.append(chunk[~right])
             left -= len(chunk)
@@ -126,13 +133,19 @@ class Relearning:
         self._taken = 0  # steps the student has taken
         #: times the run was replayed from the start to decide a step for a lower goal
         self.replays = 0
+        #: ``(step, message)`` once a step diverged: every later goal that needs that step fails
+        #: with the same message (the run is shared; its student is no longer usable)
+        self.diverged: tuple[int, str] | None = None
 
     def steps_to(self, needed: float) -> tuple[int, bool]:
         """``(steps, capped)``: the steps until at least ``needed`` samples are correct (0 when
         the model already is there), or ``(max_steps, True)`` when the bound ran out first.
 
         Raises:
-            Diverged: the relearning loss became NaN or infinite.
+            Diverged: the relearning loss, or the outputs counted after a step (a finite loss can
+                take a step to NaN weights), became NaN or infinite —
+                the same error, at the same step, for every goal that needs that step (a goal
+                reached before it is still answered).
         """
         step = 0
         while step <= self.max_steps:
@@ -147,6 +160,8 @@ class Relearning:
     def _count_at(self, step: int, needed: float) -> None:
         """Brings the student to ``step`` (training on, or replaying from the start when it is
         already past it) and bounds its correct count there for the goal ``needed``."""
+        if self.diverged is not None and step >= self.diverged[0]:
+            raise Diverged(self.diverged[1])
         if self._student is None or self._taken > step:
             self._restart()
         with torch.random.fork_rng(devices=[]):
@@ -155,7 +170,11 @@ class Relearning:
                 self._train_to(step)
             finally:
                 self._rng = torch.get_rng_state()
-        low, high = self._count(self._student, needed)
+        try:
+            low, high = self._count(self._student, needed)
+        except Diverged as e:  # a step whose loss was finite left NaN or infinite weights
+            self.diverged = (step, f"{e} while relearning, at step {step}")
+            raise Diverged(self.diverged[1]) from None
         if step == len(self.low):
             self.low.append(low)
             self.high.append(high)
@@ -186,7 +205,11 @@ class Relearning:
 
     def _took(self, _: int, loss: torch.Tensor) -> None:
         self._taken += 1
-        check_finite(loss, f"while relearning, at step {self._taken}")
+        try:
+            check_finite(loss, f"while relearning, at step {self._taken}")
+        except Diverged as e:
+            self.diverged = (self._taken, str(e))
+            raise
 
 
 class _Relearning(Measure):

@@ -285,7 +285,8 @@ def closed_form_sum(model: nn.Module, layers: dict[str, nn.Module], data: Data,
     backward pass from the logits gives the gradients δ of every layer's output for the whole
     batch — row b of δ is sample b's, since in eval mode a sample's logits depend on its own
     input only — and each layer's per-sample gradients follow from δ_b and its input a_b
-    (:func:`closed_form_squares`).
+    (:func:`closed_form_squares`); a linear layer on 2-D input needs only δ², summed over the
+    rows before its one product per batch (:func:`linear_squares`).
     """
     keep = counted(model)
     params = {name: p.detach().requires_grad_() for name, p in model.named_parameters()
@@ -310,13 +311,25 @@ def closed_form_sum(model: nn.Module, layers: dict[str, nn.Module], data: Data,
             modules = list(records)
             features = [closed_form_features(m, records[m][0]) for m in modules]
             rows = cotangents(logits.detach().softmax(-1), y, labels)
+            summed: dict[nn.Module, torch.Tensor] = {}  # Σ over rows of δ², per 2-D linear layer
             for i, row in enumerate(rows):
                 deltas = torch.autograd.grad(logits, [records[m][1] for m in modules], row,
                                              retain_graph=i + 1 < len(rows), allow_unused=True)
                 for module, a, delta in zip(modules, features, deltas):
-                    if delta is not None:  # None: the layer does not reach the logits
-                        for key, s in closed_form_squares(module, a, delta.to(a.dtype)).items():
-                            total[names[module] + key] += s
+                    if delta is None:  # the layer does not reach the logits
+                        continue
+                    delta = delta.to(a.dtype)
+                    if isinstance(module, nn.Linear) and delta.ndim == 2:
+                        squared = delta.square()
+                        summed[module] = (summed[module].add_(squared) if module in summed
+                                          else squared)
+                        continue
+                    for key, s in closed_form_squares(module, a, delta).items():
+                        total[names[module] + key] += s
+            for module, squared in summed.items():
+                a = features[modules.index(module)]
+                for key, s in linear_squares(module, a, squared).items():
+                    total[names[module] + key] += s
             records.clear()
     finally:
         model.train(was_training)
@@ -355,17 +368,29 @@ def closed_form_squares(module: nn.Module, features: torch.Tensor, delta: torch.
     A linear layer on 2-D input needs no per-sample matrix: Σ_b (δ_b a_bᵀ)² = (δ²)ᵀ(a²).
     """
     if isinstance(module, nn.Linear) and delta.ndim == 2:
-        delta = delta.square()
-        squares = {"weight": delta.T @ features, "bias": delta.sum(0)}
-    else:
-        n = len(delta)
-        delta = (delta.reshape(n, -1, module.out_features).transpose(1, 2)
-                 if isinstance(module, nn.Linear) else delta.reshape(n, delta.shape[1], -1))
-        weight = ((delta * features).sum(2) if isinstance(module, BATCH_NORMS)
-                  else torch.bmm(delta, features))
-        squares = {"weight": weight.square_().sum(0).view(module.weight.shape),
-                   "bias": delta.sum(2).square_().sum(0)}
+        return linear_squares(module, features, delta.square())
+    n = len(delta)
+    delta = (delta.reshape(n, -1, module.out_features).transpose(1, 2)
+             if isinstance(module, nn.Linear) else delta.reshape(n, delta.shape[1], -1))
+    weight = ((delta * features).sum(2) if isinstance(module, BATCH_NORMS)
+              else torch.bmm(delta, features))
+    squares = {"weight": weight.square_().sum(0).view(module.weight.shape),
+               "bias": delta.sum(2).square_().sum(0)}
     return squares if module.bias is not None else {"weight": squares["weight"]}
+
+
+def linear_squares(module: nn.Linear, squared_inputs: torch.Tensor, squared_deltas: torch.Tensor
+                   ) -> dict[str, torch.Tensor]:
+    """Σ over a batch of the squared per-sample gradients of a linear layer on 2-D input, from
+    its input squared a² (:func:`closed_form_features`) and its output gradients squared δ²:
+    Σ_b (δ_b a_bᵀ)² = (δ²)ᵀ(a²) for the weight, Σ_b δ_b² for the bias. Both are linear in δ², so
+    :func:`closed_form_sum` passes the δ² of every row of :func:`cotangents` summed — one product
+    per batch instead of one per row (exact algebra; the rounding differs, as sums in another
+    order do)."""
+    squares = {"weight": squared_deltas.T @ squared_inputs}
+    if module.bias is not None:
+        squares["bias"] = squared_deltas.sum(0)
+    return squares
 
 
 def closed_form_batch_size(model: nn.Module, layers: dict[str, nn.Module], sample: torch.Tensor,

@@ -307,6 +307,33 @@ def test_a_diverging_relearning_stops_at_the_step_whose_loss_is_not_finite():
     assert len(losses) == 3  # no step after it
 
 
+def test_a_shared_run_that_diverged_fails_every_later_goal_at_the_same_step():
+    """RelearnTime and AIN share one run: once a step diverged (here a finite loss whose step
+    left NaN weights), every goal needing that step fails with the same message, without
+    training or counting the broken student again; a goal met before it is still answered."""
+    from erasure.measures.relearn import Relearning
+
+    steps = []
+
+    class Poisoned(torch.optim.SGD):  # the second step leaves NaN weights
+        def step(self, closure=None):
+            super().step(closure)
+            steps.append(1)
+            if len(steps) == 2:
+                with torch.no_grad():
+                    self.param_groups[0]["params"][0].fill_(float("nan"))
+
+    run = Relearning(margin_model(-2.0), one_sample_data(), "forget",
+                     lambda params: Poisoned(params, lr=0.01), nn.CrossEntropyLoss(), 1, 10, 0)
+    with pytest.raises(Diverged) as first:
+        run.steps_to(1)
+    assert str(first.value) == "outputs are no longer finite while relearning, at step 2"
+    with pytest.raises(Diverged) as again:
+        run.steps_to(0.999)  # AIN after RelearnTime: the same failure, not a step later
+    assert str(again.value) == str(first.value) and len(steps) == 2
+    assert run.steps_to(0) == (0, False)
+
+
 def test_a_model_that_forgot_is_counted_on_a_few_samples_per_step():
     from erasure.measures.relearn import Relearning
 
