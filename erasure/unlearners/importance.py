@@ -325,11 +325,13 @@ def closed_form_sum(model: nn.Module, layers: dict[str, nn.Module], data: Data,
                                           else squared)
                         continue
                     for key, s in closed_form_squares(module, a, delta).items():
-                        total[names[module] + key] += s
+                        if names[module] + key in total:  # (a frozen bias has none)
+                            total[names[module] + key] += s
             for module, squared in summed.items():
                 a = features[modules.index(module)]
                 for key, s in linear_squares(module, a, squared).items():
-                    total[names[module] + key] += s
+                    if names[module] + key in total:
+                        total[names[module] + key] += s
             records.clear()
     finally:
         model.train(was_training)

@@ -304,3 +304,19 @@ def test_automatic_batch_sizes_are_those_the_comments_state():
         empirical.append(importance.per_sample_batch_size(model, sample=sample))
     assert closed == [1024, 516, 57, 4]
     assert expected == [45, 27, 3] and empirical == [445, 225, 25]
+
+
+@pytest.mark.parametrize("labels", ["true", "expected"])
+def test_a_frozen_bias_gets_no_importance_and_the_rest_equals_torch_func(labels):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    model[2].bias.requires_grad_(False)
+    x, y = torch.randn(20, 4), torch.randint(0, 3, (20,))
+    data = Data(Samples(x=x, y=y), {"all": torch.arange(20)}, torch.device("cpu"))
+    assert importance.closed_form_layers(model, x[:2]) is not None
+    closed = fisher_sum(model, data, torch.arange(20), labels=labels)
+    reference = importance.squared_gradient_sum(model, data, torch.arange(20), labels=labels,
+                                                batch_size=8)
+    assert sorted(closed) == sorted(reference) == ["0.bias", "0.weight", "2.weight"]
+    for name in closed:
+        assert torch.allclose(closed[name], reference[name], rtol=1e-4, atol=1e-7), name
