@@ -167,7 +167,9 @@ def from_pretrained(name: str, loader: Any, path: str, **kwargs: Any) -> nn.Modu
     where = pretrained.resolve(path)
     try:
         with quiet_transformers():
-            return loader.from_pretrained(where, **kwargs)
+            if pretrained.is_local(path):
+                return loader.from_pretrained(where, **kwargs)
+            return pretrained.from_hub(lambda: loader.from_pretrained(where, **kwargs))
     except (OSError, ValueError) as e:
         local = "" if pretrained.is_local(path) else (
             " (not a local folder or packaged model: a hub id is loaded from the Hugging Face "

@@ -186,8 +186,23 @@ def test_a_sequence_classifier_freezes_all_but_its_head(offline, minilm_ids):
     assert out.shape == (4, 3) and torch.equal(out, model.classify(model.embed(x)))
 
 
-def test_a_hub_id_that_is_not_cached_offline_is_a_clear_error(offline):
+def test_a_hub_id_that_is_not_cached_offline_is_a_clear_error(monkeypatch):
+    """Without network (every connection refused here), one quick check finds the hub
+    unreachable and the model is looked for in the cache only: no retry loop."""
     pytest.importorskip("transformers")
+    import socket
+
+    attempts = []
+
+    def refused(self, address):
+        attempts.append(address)
+        raise OSError("network use in a test")
+
+    monkeypatch.setattr(socket.socket, "connect", refused)
+    monkeypatch.setattr(socket, "getaddrinfo",
+                        lambda host, *a, **k: attempts.append(host) or (_ for _ in ()).throw(
+                            socket.gaierror("network use in a test")))
     with pytest.raises(ValueError, match="cannot load 'no-such-org/no-such-model'.*hub id"):
         PretrainedTextClassifier("no-such-org/no-such-model", vocab_size=40, pad_id=0,
                                  num_classes=3)
+    assert len(attempts) <= 1  # the one reachability check, nothing after it

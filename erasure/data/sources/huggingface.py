@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib
 import logging
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
+
+from erasure import pretrained
 
 from .base import DataLoadError, DataSource, Samples, files_fingerprint
 from .tables import check_columns, frame_to_samples, labelled_samples, text_samples
@@ -37,10 +39,7 @@ SPLIT_GROUP = "split"
 #: A text feature column with more distinct values than this is free text, not a category.
 MAX_CATEGORIES = 1000
 #: Seconds the hub reachability check may take.
-HUB_CHECK_TIMEOUT = 3.0
-#: Environment variables that switch the hub libraries off.
-_OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-_TRUE = {"1", "ON", "YES", "TRUE"}
+HUB_CHECK_TIMEOUT = pretrained.HUB_CHECK_TIMEOUT
 
 
 class HuggingFaceDataSource(DataSource):
@@ -506,57 +505,21 @@ def _scaled(images: np.ndarray, mode: str) -> torch.Tensor:
 def _offline_requested() -> bool:
     """The user switched the hub off (environment or the libraries' own flags)."""
     from datasets import config
-    from huggingface_hub import constants
 
-    return (any(os.environ.get(v, "").upper() in _TRUE for v in _OFFLINE_VARIABLES)
-            or bool(config.HF_HUB_OFFLINE) or bool(constants.HF_HUB_OFFLINE))
+    return (pretrained.offline_requested() or bool(config.HF_HUB_OFFLINE)
+            or bool(config.HF_DATASETS_OFFLINE))
 
 
 def _hub_reachable(timeout: float = HUB_CHECK_TIMEOUT) -> bool:
-    """Whether the hub answers one request within ``timeout`` seconds (any HTTP status counts).
-
-    The request runs in a thread with a hard deadline, so a hanging name lookup cannot hold it.
-    It goes through huggingface_hub's own HTTP session: its proxy settings apply.
-    """
+    """Whether the hub answers one request within ``timeout`` seconds
+    (:func:`erasure.pretrained.hub_reachable`, at ``datasets``' endpoint)."""
     from datasets import config
-    from huggingface_hub.utils import get_session
 
-    answered: list[bool] = []
-
-    def probe() -> None:
-        try:
-            get_session().head(config.HF_ENDPOINT, timeout=timeout)
-            answered.append(True)
-        except Exception as e:  # noqa: BLE001  (any failure to get an answer: unreachable)
-            log.debug("Hugging Face Hub unreachable: %s: %s", type(e).__name__, e)
-
-    thread = threading.Thread(target=probe, name="hf-hub-check", daemon=True)
-    thread.start()
-    thread.join(timeout + 1.0)
-    return bool(answered)
+    return pretrained.hub_reachable(timeout, config.HF_ENDPOINT)
 
 
-@contextlib.contextmanager
-def _offline() -> Iterator[None]:
-    """Switches the hub libraries to offline mode for the duration of the block.
-
-    The libraries read ``HF_HUB_OFFLINE`` once, at import, into module constants; both those
-    constants and the environment variables are set here and restored afterwards. (Not safe
-    against another thread loading a hub dataset at the same moment.)
-    """
-    from datasets import config
-    from huggingface_hub import constants
-
-    saved_env = {v: os.environ.get(v) for v in _OFFLINE_VARIABLES}
-    saved = (config.HF_HUB_OFFLINE, config.HF_DATASETS_OFFLINE, constants.HF_HUB_OFFLINE)
-    os.environ.update({v: "1" for v in _OFFLINE_VARIABLES})
-    config.HF_HUB_OFFLINE = config.HF_DATASETS_OFFLINE = constants.HF_HUB_OFFLINE = True
-    try:
-        yield
-    finally:
-        config.HF_HUB_OFFLINE, config.HF_DATASETS_OFFLINE, constants.HF_HUB_OFFLINE = saved
-        for variable, value in saved_env.items():
-            if value is None:
-                os.environ.pop(variable, None)
-            else:
-                os.environ[variable] = value
+def _offline():
+    """Switches the hub libraries, ``datasets`` included, to offline mode for the duration of
+    the block (:func:`erasure.pretrained.hub_offline`)."""
+    importlib.import_module("datasets.config")  # loaded, so that its constants are switched too
+    return pretrained.hub_offline()

@@ -128,7 +128,9 @@ class HuggingFaceTokenizer(Tokenizer):
             return "tokenizers", tokenizer
         transformers = require("transformers", "text", "HuggingFaceTokenizer")
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(where)
+            tokenizer = (transformers.AutoTokenizer.from_pretrained(where) if local.exists()
+                         else pretrained.from_hub(
+                             lambda: transformers.AutoTokenizer.from_pretrained(where)))
         except (OSError, ValueError) as e:
             if local.exists():
                 raise DataLoadError(f"{self._name()}: cannot read a tokenizer from {local}: "
