@@ -271,8 +271,11 @@ def child(args) -> NoReturn:
             raise SystemExit(f"no unlearner named {args.only} in {args.config}")
     if args.epochs:
         config["predictor"].setdefault("parameters", {})["epochs"] = args.epochs
-    if args.trim:  # smoke runs: the first few unlearners, one cheap measure
+    if args.trim:  # smoke runs: the first few unlearners, one cheap measure, a fifth of the data
         config["unlearners"] = config["unlearners"][:args.trim]
+        first = (config["data"].get("parameters", {}).get("partitions") or [{}])[0]
+        if first.get("class") in ("PercentageSplit", "StratifiedSplit"):
+            first["parameters"]["percentage"] = first["parameters"].get("percentage", 0.8) / 4
         config["evaluator"] = {"class": "Evaluator", "parameters": {"measures": [
             {"class": "Accuracy"}, {"class": "Runtime"}]}}
 
