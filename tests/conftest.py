@@ -106,3 +106,37 @@ def ray_instance():
     cluster._connected_here = False  # this instance is the tests', as a notebook's is its own
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any internet connection or name lookup fails (and is recorded): the list of attempts."""
+    import socket
+
+    attempts = []
+    connect = socket.socket.connect
+
+    def guarded_connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            attempts.append(address)
+            raise OSError("network use in a test")
+        return connect(self, address)
+
+    def guarded_lookup(host, *args, **kwargs):
+        attempts.append(host)
+        raise socket.gaierror("network use in a test")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_lookup)
+    return attempts
+
+
+@pytest.fixture(scope="module")
+def hub_offline():
+    """The Hugging Face libraries in offline mode for a module's tests (their flags set, not
+    only the environment, which they read once at import)."""
+    pytest.importorskip("huggingface_hub")
+    from erasure.pretrained import hub_offline as offline
+
+    with offline():
+        yield

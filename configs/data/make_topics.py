@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Writes ``topics.csv``: 800 short English sentences on four topics (sport, cooking, weather,
-computers), 200 each, for the offline text example (configs/text.jsonc).
+"""Writes ``topics.csv``: 400 short English sentences on four topics (sport, cooking, weather,
+computers), 100 each, for the offline text example (configs/text.jsonc).
 
 Written for erasure (public domain, like the rest of its example data): each sentence is a
 template filled with words drawn from the topic's own lists and a list shared by all topics, by
@@ -63,7 +63,7 @@ TIMES = ["yesterday", "on monday", "this morning", "last night", "again", "at no
          "before dinner", "after lunch", "all week"]
 TEMPLATES = ["{s} {v} {o} {t}.", "{t} {s} {v} {o}.", "i heard that {s} {v} {o} {t}.",
              "{s} {v} {o}, and {s2} {v2} {o2}.", "everyone said {s} {v} {o} {t}."]
-PER_TOPIC = 200
+PER_TOPIC = 100
 BORROW = 0.1  # share of sentences whose second clause comes from another topic
 
 

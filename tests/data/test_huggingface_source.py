@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -36,27 +35,6 @@ CONFIG = ROOT / "configs" / "data" / "huggingface.jsonc"
 
 
 # --------------------------------------------------------------------------------- fixtures
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any internet connection or name lookup fails (and is recorded)."""
-    attempts = []
-    connect = socket.socket.connect
-
-    def guarded_connect(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            attempts.append(address)
-            raise OSError("network use in a test")
-        return connect(self, address)
-
-    def guarded_lookup(host, *args, **kwargs):
-        attempts.append(host)
-        raise socket.gaierror("network use in a test")
-
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setattr(socket, "getaddrinfo", guarded_lookup)
-    return attempts
-
 
 @pytest.fixture
 def no_hub_check(monkeypatch):

