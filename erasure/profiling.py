@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import resource
 import sys
 from pathlib import Path
@@ -21,6 +23,24 @@ def _status_kib(field: str) -> int | None:
     except OSError:
         pass
     return None
+
+
+def _trim_heap() -> None:
+    """Gives the C heap's free memory back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere), so that memory freed before a block but still resident is not reused inside it
+    unseen: an allocation there then raises the resident size it measures."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
 
 
 def _reset_peak_rss() -> bool:
@@ -44,6 +64,7 @@ def peak_memory(device: torch.device) -> Iterator[dict[str, float]]:
             before it (only on a CUDA device).
     """
     result: dict[str, float] = {}
+    _trim_heap()
     before = _status_kib("VmRSS")
     exact = before is not None and _reset_peak_rss()
     lifetime_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
