@@ -27,7 +27,7 @@ that run's alone, ``--repeats`` times, interleaved; the tables give medians.
    over the records (exclusive seconds: a measure's are not its unlearner's), the runner's rest —
    against the **arithmetic floor**: the network's forward passes of the run, counted by kind
    (training step, forward + backward, forward) and batch size, timed in a bare PyTorch loop in
-   the same process after the run (same class, same threads, the faster weight layout; see
+   the same process after the run (same class, same threads, the fastest weight layout; see
    :meth:`Phases.floor`).
 
 The last line is ``ratio: <FashionCNN experiment seconds ÷ its arithmetic floor>`` (issue 22's
@@ -218,20 +218,34 @@ class Phases:
                 with torch.inference_mode():
                     model(x)
 
-        # the faster of NCHW and NHWC (channels-last) weights, on the commonest pass (a network
-        # that fails on NHWC, as a .view() after a convolution does, stays NCHW)
+        # the fastest of NCHW weights, NHWC (channels-last) weights, and NHWC weights with the
+        # last feature map handed back NCHW (what channels_last "auto" gives a network that
+        # flattens with .view(); by hand: a .contiguous() there), on the commonest pass
+        from erasure.models.acceleration import hand_back, nchw_output
+
         kind, size = max(totals, key=lambda key: totals[key] * key[1])
         x, y = inputs(size)
         layouts = {}
-        for layout in (torch.contiguous_format, torch.channels_last):
+        for layout in ("NCHW", "NHWC", "NHWC, handed back"):
             try:
-                model.to(memory_format=layout)
+                if layout == "NHWC, handed back":
+                    handed = hand_back(model, x[:8])
+                    if not handed:
+                        continue
+                    layout = f"NHWC, {handed!r} handed back NCHW"
+                model.to(memory_format=torch.contiguous_format if layout == "NCHW"
+                         else torch.channels_last)
                 call(kind, x, y)
                 layouts[layout] = timed(lambda: call(kind, x, y), max(3, repeats // 4))
             except RuntimeError:
                 pass
-        self.layout = "NHWC" if min(layouts, key=layouts.get) is torch.channels_last else "NCHW"
-        model.to(memory_format=min(layouts, key=layouts.get))
+        self.layout = min(layouts, key=layouts.get)
+        if "handed back" not in self.layout:  # the hook off again
+            for module in model.modules():
+                for key in [k for k, hook in module._forward_hooks.items() if hook is nchw_output]:
+                    del module._forward_hooks[key]
+        model.to(memory_format=torch.contiguous_format if self.layout == "NCHW"
+                 else torch.channels_last)
         per_call: dict[tuple[str, int], float] = {}
         for (kind, size), count in sorted(totals.items()):
             x, y = inputs(size)

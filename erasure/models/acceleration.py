@@ -40,8 +40,9 @@ convolutions.
   are left as they are. A network that fails on NHWC inputs is a config error
   (``globals.channels_last``). ``auto`` (the default) is ``"checked"`` on a CPU and off elsewhere
   (:func:`channels_last_for`): the data stays NCHW and only networks known or checked to work
-  with NHWC weights store them so (:func:`channels_last_problem`) — a user's CNN that, say,
-  flattens with ``.view`` keeps NCHW, with one log line.
+  with NHWC weights store them so (:func:`channels_last_problem`). A user's CNN that, say,
+  flattens with ``.view`` gets NHWC weights with its last feature map handed back NCHW
+  (:func:`hand_back`, one log line) where that passes the check, and keeps NCHW otherwise.
 - ``compile: true``: the forward (and, through AOTAutograd, the backward) runs through
   ``torch.compile``. One compiled function serves every network of the experiment (the same
   architecture compiles once, not once per copy). Compiling needs a working toolchain (a C++
@@ -336,6 +337,63 @@ def channels_last_problem(model: nn.Module, sample: torch.Tensor) -> str:
     return ""
 
 
+def nchw_output(module: nn.Module, inputs: Any, output: Any) -> Any:
+    """A forward hook (:func:`hand_back`): the module's 4-D output in NCHW (contiguous) memory,
+    so that the code after it may ``.view`` it as a network written for NCHW does."""
+    if isinstance(output, torch.Tensor) and output.ndim == 4:
+        return output.contiguous()
+    return None
+
+
+def handed_back(model: nn.Module) -> list[str]:
+    """The names of ``model``'s modules whose outputs :func:`hand_back` returns NCHW."""
+    return [name for name, module in model.named_modules()
+            if any(hook is nchw_output for hook in module._forward_hooks.values())]
+
+
+def hand_back(model: nn.Module, sample: torch.Tensor) -> str:
+    """Lets a network written for NCHW memory run with NHWC weights: the last submodule whose
+    output is a 4-D tensor in an eval-mode forward of ``sample`` (where a CNN's feature maps end:
+    FashionCNN's ``layer2``, a ResNet's pooling) gets the forward hook :func:`nchw_output`, so
+    the convolutions up to it run NHWC and the code after it — ``x.view(x.size(0), -1)``, say —
+    sees NCHW memory. Kept only where :func:`channels_last_problem` then finds nothing; returns
+    that module's name, or "" (and ``model`` as it was) where no such module exists or the
+    check still fails (a layout-dependent operation between convolutions). Leaves ``model``
+    with NCHW weights, as :func:`channels_last_problem` does."""
+    order: list[str] = []
+
+    def note(name):
+        def hook(module, inputs, output):
+            if isinstance(output, torch.Tensor) and output.ndim == 4 \
+                    and output.is_floating_point():
+                order.append(name)
+        return hook
+
+    model.to(memory_format=torch.contiguous_format)
+    handles = [module.register_forward_hook(note(name))
+               for name, module in model.named_modules() if name]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), torch.random.fork_rng(
+                devices=[sample.device] if sample.device.type == "cuda" else []):
+            model(sample.contiguous())
+    except Exception:  # noqa: BLE001 — the caller's check has reported it
+        return ""
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    if not order:
+        return ""
+    name = order[-1]
+    handle = model.get_submodule(name).register_forward_hook(nchw_output)
+    if channels_last_problem(model, sample):
+        handle.remove()
+        return ""
+    return name
+
+
 def _lay_out(model: nn.Module, settings: Acceleration, sample: Optional[torch.Tensor]) -> None:
     """Converts ``model`` to NHWC weights where ``settings.channels_last`` asks for it and it is
     declared or checked to be safe (see :func:`prepare_model`)."""
@@ -355,6 +413,13 @@ def _lay_out(model: nn.Module, settings: Acceleration, sample: Optional[torch.Te
                 _report(settings, name, f"channels_last: true: {name} {problem} with NHWC "
                         "weights; running it NHWC as asked", logging.WARNING)
         elif problem:
+            handed = "" if problem.startswith("raises with NCHW") else hand_back(model, sample)
+            if handed:
+                _report(settings, name, f"channels_last (auto): {name} runs with NHWC weights, "
+                        f"its {handed!r} handing its output back NCHW (with NHWC weights alone "
+                        f"it {problem})")
+                model.to(memory_format=torch.channels_last)
+                return
             fix = ("flatten with .reshape() or .flatten(1) rather than .view() to let it run NHWC"
                    if problem.startswith("raises ") else
                    f"set globals.channels_last: true (or {name}.{SAFE_ATTRIBUTE} = True) "
@@ -385,7 +450,8 @@ def prepare_model(model: nn.Module, settings: Acceleration,
       ``torch.channels_last`` (raising :class:`ChannelsLastError` where it fails on ``sample``);
       ``"checked"`` only where its class declares ``channels_last_safe = True`` (the built-in
       CNNs) or it passes :func:`channels_last_problem` on ``sample`` (a batch of the data, as
-      the data lays it out) — otherwise it stays NCHW, logged once per class;
+      the data lays it out), or passes it with its last feature map handed back NCHW
+      (:func:`hand_back`) — otherwise it stays NCHW; either is logged once per class;
     - bf16 or compile: the network's ``forward`` is replaced, on this instance only, by one that
       runs the class's ``forward`` compiled and/or under bf16 autocast and returns fp32 outputs;
       ``settings`` are stored on the instance, where that ``forward`` reads them. Parameters,

@@ -54,3 +54,25 @@ class FlattenCNN(ViewCNN):
 
     def forward(self, x):
         return self.fc(self.pool(F.relu(self.conv2(F.relu(self.conv1(x))))).flatten(1))
+
+
+class MidViewCNN(ViewCNN):
+    """A ``.view`` between its convolutions (a per-sample normalisation written with views):
+    no single feature map handed back NCHW lets it run with NHWC weights."""
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        flat = x.view(x.size(0), -1)
+        x = (flat / (flat.norm(dim=1, keepdim=True) + 1e-6)).view(x.shape)
+        return self.fc(self.pool(F.relu(self.conv2(x))).flatten(1))
+
+
+class MidMemoryOrderCNN(ViewCNN):
+    """Reads its first feature map in memory order (``as_strided``) before the second
+    convolution: runs on NHWC memory but computes something else, wherever the map is handed
+    back."""
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = torch.as_strided(x, x.shape, torch.empty(x.shape).stride())
+        return self.fc(self.pool(F.relu(self.conv2(x))).flatten(1))
