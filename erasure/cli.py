@@ -72,6 +72,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="import classes named by dotted path only from this module prefix "
                              "(repeatable; erasure, torch and torchvision always); replaces "
                              "globals.allowed_modules — for configs you did not write")
+    parser.add_argument("--no-plots", action="store_true",
+                        help="write the summary tables but no plots ('report RUN_DIR' draws "
+                             "them later)")
     add_plot_format_flag(parser)
     add_track_flags(parser)
     add_verbosity_flags(parser)
@@ -287,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         with progress.showing(bars):
             results = run(plan, overwrite=args.overwrite, resume=args.resume, report=True,
-                          plot_formats=args.plot_format)
+                          plots=not args.no_plots, plot_formats=args.plot_format)
     except ConfigError as e:
         return config_error(e, args.debug)
     except Interrupted as e:

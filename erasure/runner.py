@@ -185,7 +185,7 @@ class OutputFailed(Exception):
 
 
 def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False,
-        resume: bool = False, report: bool = False,
+        resume: bool = False, report: bool = False, plots: bool = True,
         plot_formats: str | Sequence[str] | None = None) -> Path:
     """Runs a prepared experiment — every seed in ``globals.seeds`` (else ``globals.seed``) —
     and writes its results.
@@ -200,6 +200,8 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
         resume: continue the run in ``output``: its finished records are kept, the missing
             ones run (models come from the cache); the result equals an uninterrupted run.
         report: also write the summary tables (and plots) into the folder at the end.
+        plots: with ``report``, draw the plots too (``False``: the tables only; ``python main.py
+            report RUN_DIR`` draws them later).
         plot_formats: the plots' formats with ``report`` (``"png,pdf,svg"`` or a list; default
             PNG; an unknown one raises ValueError before any work).
 
@@ -231,13 +233,13 @@ def run(plan: Plan, *, output: str | Path | None = None, overwrite: bool = False
     except OSError as e:
         raise ConfigError.single("globals.output", f"cannot write results: {e}") from None
     try:
-        return _run(plan, folder, resume, report, started, plot_formats)
+        return _run(plan, folder, resume, report, started, plot_formats, plots)
     finally:
         claim.release()
 
 
 def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float,
-         plot_formats: Sequence[str] | None = None) -> Path:
+         plot_formats: Sequence[str] | None = None, plots: bool = True) -> Path:
     results = folder / RESULTS_FILE
     previous = _previous(results, plan) if resume else None
     if not resume:  # a new run (or --overwrite) starts its studies afresh; --resume continues
@@ -315,7 +317,7 @@ def _run(plan: Plan, folder: Path, resume: bool, report: bool, started: float,
                 from erasure.results.rebuild import write_reports
 
                 # logs and skips what it cannot write
-                write_reports(document, folder, plot_formats=plot_formats)
+                write_reports(document, folder, plots=plots, plot_formats=plot_formats)
         except Interrupted as e:
             if document is None:
                 raise

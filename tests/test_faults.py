@@ -203,7 +203,7 @@ def test_non_finite_weights_fail_the_record_and_long_errors_keep_one_line(tmp_pa
         measures=[{"class": "Accuracy", "parameters": {"partition": "test"}},
                   component("LongErrorMeasure")]))
     out = tmp_path / "out"
-    ran = run_cli([str(config), "--output", str(out)])
+    ran = run_cli([str(config), "--output", str(out), "--no-plots"])
     assert ran.returncode == 0, ran.stderr
     records = {r["name"]: r for r in json.loads((out / "results.json").read_text())["records"]}
     assert records["NanWeights"]["status"] == "failed"
@@ -278,7 +278,8 @@ def test_two_runs_into_one_output_never_share_it(tmp_path):
                                "parameters": {"seconds": 0.3}}, {"class": "Identity"}],
         measures=[{"class": "Accuracy", "parameters": {"partition": "test"}}]))
     out = tmp_path / "out"
-    command = [sys.executable, "main.py", str(config), "--output", str(out), "--quiet"]
+    command = [sys.executable, "main.py", str(config), "--output", str(out), "--quiet",
+               "--no-plots"]
     runs = [subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True) for _ in range(2)]
     finished = [run.communicate(timeout=300) for run in runs]
@@ -329,8 +330,8 @@ def test_files_beside_a_config_never_shadow_installed_packages(tmp_path):
     config["data"]["parameters"]["DataSource"]["parameters"]["shape"] = "flat"
     write(path, config)
     ran = subprocess.run([sys.executable, "main.py", str(path), "--quiet", "--allow-module", "x",
-                          "--output", str(tmp_path / "out")], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
+                          "--no-plots", "--output", str(tmp_path / "out")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr
     assert sorted(p.name for p in tmp_path.glob("ran-*")) == []
     # the torchvision class was resolved from the installed package (valid or a clean problem)
@@ -366,7 +367,7 @@ def test_a_relative_globals_output_is_relative_to_the_config_file(tmp_path, monk
     config["globals"]["output"] = "../results/run"
     path = write(tmp_path / "configs" / "rel.json", config)
     monkeypatch.chdir(tmp_path / "work" / "here")
-    assert main([str(path), "--quiet"]) == 0
+    assert main([str(path), "--quiet", "--no-plots"]) == 0
     assert (tmp_path / "results" / "run" / "results.json").exists()
     assert sorted(p.name for p in (tmp_path / "work").rglob("*")) == ["here"]
 

@@ -198,7 +198,7 @@ def test_on_a_terminal_log_lines_never_share_a_line_with_a_bar(tmp_path):
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
     try:
-        child = subprocess.Popen([sys.executable, "main.py", str(config), "--output",
+        child = subprocess.Popen([sys.executable, "main.py", str(config), "--no-plots", "--output",
                                   str(tmp_path / "run")], cwd=ROOT, stdout=subprocess.DEVNULL,
                                  stderr=follower, stdin=subprocess.DEVNULL)
         os.close(follower)

@@ -37,7 +37,7 @@ def runs(tmp_path_factory):
                                measures=measures)
         path = write_config(tmp_path / f"{name}.json", config)
         argvs.append([str(path), "--output", str(tmp_path / name), "--cache-dir",
-                      str(tmp_path / f"cache-{name}"), "--quiet"])
+                      str(tmp_path / f"cache-{name}"), "--quiet", "--no-plots"])
     done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(argvs)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

@@ -17,7 +17,8 @@ UNLEARNERS = [{"class": "Identity"}, {"class": "GoldModel"}, neggrad(trials=3), 
 def test_no_tune_runs_tuned_entries_as_configured(tmp_path, cache_dir):
     c = config(UNLEARNERS, cache_dir=cache_dir)
     file = write_config(tmp_path / "tuned.json", c)
-    assert main([str(file), "--no-tune", "--output", str(tmp_path / "out"), "--quiet"]) == 0
+    assert main([str(file), "--no-tune", "--output", str(tmp_path / "out"), "--quiet",
+                 "--no-plots"]) == 0
     doc = load(tmp_path / "out" / "results.json")
     assert doc["config"]["globals"]["tune"] is False
     assert not (tmp_path / "out" / "tuning.db").exists()
@@ -34,7 +35,8 @@ def test_no_tune_runs_tuned_entries_as_configured(tmp_path, cache_dir):
 
 def test_tune_tunes_every_entry_with_something_to_tune(tmp_path, cache_dir):
     file = write_config(tmp_path / "tuned.json", config(UNLEARNERS, cache_dir=cache_dir))
-    assert main([str(file), "--tune", "--output", str(tmp_path / "out"), "--quiet"]) == 0
+    assert main([str(file), "--tune", "--output", str(tmp_path / "out"), "--quiet",
+                 "--no-plots"]) == 0
     found = records(load(tmp_path / "out" / "results.json"))
     assert list(found) == ["Identity", "GoldModel", "NegGrad", "SSD"]
     # nothing to tune: run as they are

@@ -22,7 +22,7 @@ def test_two_processes_share_one_study(tmp_path, cache_dir):
     file = write_config(tmp_path / "tuned.json", c)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     runs = [subprocess.Popen([sys.executable, str(ROOT / "main.py"), str(file), "--output",
-                              str(tmp_path / name), "--quiet"], cwd=tmp_path, env=env,
+                              str(tmp_path / name), "--quiet", "--no-plots"], cwd=tmp_path, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for name in ("a", "b")]
     for process in runs:
