@@ -43,7 +43,6 @@ def config_for(args) -> dict:
         "class": "tiled_digits.TiledDigits", "parameters": {"samples": args.samples}}
     if args.model:
         config["predictor"]["parameters"]["model"] = {"class": args.model}
-        globals_["channels_last"] = False
     if args.only:
         config["unlearners"] = [u for u in config["unlearners"]
                                 if (u.get("name") or u["class"]) in args.only]
