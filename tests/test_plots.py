@@ -213,15 +213,16 @@ def test_write_reports_never_fails_a_finished_run(tmp_path, monkeypatch, caplog)
 # --- tuning.png -----------------------------------------------------------------------------
 
 
-def test_tuning_plot_is_drawn_only_when_some_record_was_tuned(tmp_path):
+def test_tuning_plot_is_drawn_only_when_some_record_was_tuned(tmp_path, drawn):
     files = write_plots(rd.tuned(), tmp_path)
     names = [p.name for p in files]
     assert names[-1] == TUNING_FILE and files.skipped == {}
     # the tuning cost is in the tables and in tuning.png, not in bar charts of its own
     assert not any(n.startswith("bar_tuning") for n in names)
     assert_png(tmp_path / TUNING_FILE, *SCATTER_SIZE)
-    # no tuned record (the three-seed document): no tuning.png, and nothing said about it
-    untuned = write_plots(rd.three_seeds(), tmp_path / "untuned")
+    # no tuned record (the three-seed document, drawn once for this module): no tuning.png, and
+    # nothing said about it
+    untuned = drawn[1]
     assert TUNING_FILE not in [p.name for p in untuned] and TUNING_FILE not in untuned.skipped
 
 

@@ -4,6 +4,7 @@ the local executor gives, which runs the same batches one trial after another.""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -25,26 +26,31 @@ import torch
 from erasure import FloatRange, Range, Unlearner
 
 
+DRIVER = {driver}  # the test's process: the local study runs here, without pausing
+
+
 class SlowScale(Unlearner):
-    """Scales the last layer by ``scale``, after a pause; notes where and when it ran."""
+    """Scales the last layer by ``scale``, after a pause in a Ray task (long enough for two
+    tasks to overlap); notes where and when it ran."""
 
     scale: Annotated[float, Range(gt=0)] = 1.0
-    search_space = {"scale": FloatRange(0.2, 1.5)}
+    search_space = {{"scale": FloatRange(0.2, 1.5)}}
 
     def unlearn(self, model, ctx):
         start = time.time()
-        time.sleep(0.5)
+        if os.getpid() != DRIVER:
+            time.sleep(0.5)
         with torch.no_grad():
             for p in list(model.parameters())[-2:]:
                 p.mul_(self.scale)
         with Path(__file__).with_name("ran.log").open("a") as file:
-            file.write(f"{os.getpid()} {start} {time.time()} {self.scale}\\n")
+            file.write(f"{{os.getpid()}} {{start}} {{time.time()}} {{self.scale}}\\n")
         return model
 '''
 
 
 def _config(tmp_path, executor: str):
-    (tmp_path / "slow.py").write_text(SLOW)
+    (tmp_path / "slow.py").write_text(SLOW.format(driver=os.getpid()))
     config = digits_config(unlearners=[
         {"class": "slow.SlowScale", "tune": {"trials": 4, "parallel": 2, "prune": False}},
         {"class": "NegGrad", "tune": {"trials": 2}}], epochs=5)
