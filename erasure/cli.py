@@ -72,10 +72,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="import classes named by dotted path only from this module prefix "
                              "(repeatable; erasure, torch and torchvision always); replaces "
                              "globals.allowed_modules — for configs you did not write")
-    parser.add_argument("--no-plots", action="store_true",
-                        help="write the summary tables but no plots ('report RUN_DIR' draws "
-                             "them later)")
-    add_plot_format_flag(parser)
+    add_plot_flags(parser, "write the summary tables but no plots ('report RUN_DIR' draws "
+                           "them later)")
     add_track_flags(parser)
     add_verbosity_flags(parser)
     parser.add_argument("--version", action="version", version=f"erasure {__version__}")
@@ -134,11 +132,14 @@ def _plot_formats(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def add_plot_format_flag(parser: argparse.ArgumentParser) -> None:
-    """``--plot-format``, shared by a run, ``report`` and ``evaluate``."""
-    parser.add_argument("--plot-format", type=_plot_formats, metavar="FORMATS",
-                        help="the plots' file formats, comma-separated: png, pdf, svg "
-                             "(default: png)")
+def add_plot_flags(parser: argparse.ArgumentParser, no_plots_help: str) -> None:
+    """``--no-plots`` and ``--plot-format``, shared by a run, ``report`` and ``evaluate``: one or
+    the other (both together are a usage error, exit 2)."""
+    plots = parser.add_mutually_exclusive_group()
+    plots.add_argument("--no-plots", action="store_true", help=no_plots_help)
+    plots.add_argument("--plot-format", type=_plot_formats, metavar="FORMATS",
+                       help="the plots' file formats, comma-separated: png, pdf, svg "
+                            "(default: png)")
 
 
 def config_error(error: Exception, debug: bool) -> int:
@@ -326,8 +327,7 @@ def report(argv: list[str]) -> int:
     parser.add_argument("--metrics", nargs="+", metavar="KEY",
                         help="the metric keys to show ('all' for every metric; default: the key "
                              "metrics present)")
-    parser.add_argument("--no-plots", action="store_true", help="tables only")
-    add_plot_format_flag(parser)
+    add_plot_flags(parser, "tables only")
     add_track_flags(parser)
     parser.add_argument("--debug", action="store_true", help="show a tracker's traceback")
     args = parser.parse_args(argv)
@@ -363,8 +363,7 @@ def evaluate(argv: list[str]) -> int:
                              "own measures)")
     parser.add_argument("--seed", type=int, nargs="+", metavar="N", dest="seeds",
                         help="only the records of these seeds")
-    parser.add_argument("--no-plots", action="store_true", help="rebuild the tables only")
-    add_plot_format_flag(parser)
+    add_plot_flags(parser, "rebuild the tables only")
     add_verbosity_flags(parser)
     args = checked_verbosity(parser, parser.parse_args(argv))
     bars = console(args)

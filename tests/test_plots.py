@@ -494,6 +494,16 @@ def test_report_plot_format_on_the_command_line(tmp_path, capsys):
     assert "unknown plot format 'jpg'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["exp.jsonc"], ["report", "RUN"], ["evaluate", "RUN"]])
+def test_no_plots_with_a_plot_format_is_a_usage_error(command, tmp_path, capsys):
+    from erasure.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--no-plots", "--plot-format", "svg"])
+    assert exited.value.code == 2
+    assert "argument --plot-format: not allowed with argument --no-plots" in capsys.readouterr().err
+
+
 def test_a_run_refuses_an_unknown_plot_format_before_any_work(tmp_path):
     plan = prepare(digits_config(unlearners=[{"class": "Identity"}],
                                  measures=[{"class": "Runtime"}]))
