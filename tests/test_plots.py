@@ -495,7 +495,7 @@ def test_report_plot_format_on_the_command_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("command", [["exp.jsonc"], ["report", "RUN"], ["evaluate", "RUN"]])
-def test_no_plots_with_a_plot_format_is_a_usage_error(command, tmp_path, capsys):
+def test_no_plots_with_a_plot_format_is_a_usage_error(command, capsys):
     from erasure.cli import main
 
     with pytest.raises(SystemExit) as exited:
